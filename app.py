@@ -1,0 +1,191 @@
+"""eClinic's Chalice app: routes and websocket handlers only.
+
+Each handler parses its input, calls one use case and shapes the answer; domain errors become
+the contract's error body here, at the edge. Everything heavy (boto3, PynamoDB, JWT, jinja2)
+is imported on first use through `chalicelib.wiring`, so a cold start imports little.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Chalice, Response
+
+from chalicelib.errors import EclinicError, TooLarge, Unauthorized, ValidationFailed
+
+app = Chalice(app_name="eclinic")
+
+JSON_BODY_MAX = 64 * 1024
+_NO_STORE = {"Cache-Control": "no-store", "Content-Type": "application/json"}
+# Chalice refuses bodies of other content types with its own error shape; accept the common
+# ones and let the JSON parser below answer in the contract's shape instead.
+_CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
+
+
+def services() -> Any:
+    from chalicelib.wiring import services as build_services
+
+    return build_services()
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers=dict(_NO_STORE))
+
+
+def error_response(exc: EclinicError) -> Response:
+    return json_response(exc.to_body(), exc.status)
+
+
+def api(path: str, methods: tuple[str, ...] = ("GET",)) -> Callable[[Callable[..., Any]], Any]:
+    """Registers a JSON route whose EclinicErrors become the contract's error answers."""
+
+    def register(view: Callable[..., Any]) -> Any:
+        @functools.wraps(view)
+        def handler(**params: str) -> Response:
+            try:
+                return view(**params)  # type: ignore[no-any-return]
+            except EclinicError as exc:
+                return error_response(exc)
+            except Exception:
+                from chalicelib.logs import logger
+
+                logger().exception("unhandled error", route=path)
+                return error_response(EclinicError("Something went wrong on our side; try again."))
+
+        kwargs: dict[str, Any] = {"methods": list(methods)}
+        if any(m in ("POST", "PUT") for m in methods):
+            kwargs["content_types"] = _CONTENT_TYPES
+        return app.route(path, **kwargs)(handler)
+
+    return register
+
+
+def request_body() -> Any:
+    raw = app.current_request.raw_body or b""
+    if len(raw) > JSON_BODY_MAX:
+        raise TooLarge(f"The request body must be at most {JSON_BODY_MAX // 1024} KiB.")
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("The request body is not valid JSON.") from exc
+
+
+def clinician() -> Any:
+    header = app.current_request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Log in to continue.")
+    return services().tokens.verify(token.strip())
+
+
+def appointment_json(appointment: Any) -> dict[str, Any]:
+    from chalicelib import representations
+
+    return representations.appointment(appointment)
+
+
+# -- clinician REST API -------------------------------------------------------------------
+
+
+@api("/api/auth/login", methods=("POST",))
+def login() -> Response:
+    from chalicelib import representations
+    from chalicelib.domain import rules
+
+    body = rules.require_object(request_body())
+    email = rules.text(body, "email", "Email", 320)
+    password = body.get("password")
+    if not isinstance(password, str) or not password:
+        raise ValidationFailed("Password is required.", "password")
+    svc = services()
+    result = svc.identity.login(email, password)
+    user = svc.tokens.verify(result.id_token)
+    return json_response(
+        {
+            "id_token": result.id_token,
+            "expires_in": result.expires_in,
+            "user": representations.user(user, dict(svc.identity.group_names())),
+        }
+    )
+
+
+@api("/api/me")
+def me() -> Response:
+    from chalicelib import representations
+
+    user = clinician()
+    return json_response(representations.user(user, dict(services().identity.group_names())))
+
+
+@api("/api/appointments", methods=("GET",))
+def list_appointments() -> Response:
+    user = clinician()
+    query = app.current_request.query_params or {}
+    result = services().appointments.schedule(user, dict(query))
+    return json_response({"appointments": [appointment_json(a) for a in result.appointments]})
+
+
+@api("/api/appointments", methods=("POST",))
+def create_appointment() -> Response:
+    user = clinician()
+    body = request_body()
+    return json_response(appointment_json(services().appointments.invite(user, body)), 201)
+
+
+@api("/api/appointments/{appointment_id}")
+def get_appointment(appointment_id: str) -> Response:
+    user = clinician()
+    return json_response(appointment_json(services().appointments.get(user, appointment_id)))
+
+
+@api("/api/appointments/{appointment_id}/cancel", methods=("POST",))
+def cancel_appointment(appointment_id: str) -> Response:
+    user = clinician()
+    return json_response(appointment_json(services().appointments.cancel(user, appointment_id)))
+
+
+@api("/api/appointments/{appointment_id}/reinvite", methods=("POST",))
+def reinvite_appointment(appointment_id: str) -> Response:
+    user = clinician()
+    return json_response(appointment_json(services().appointments.reinvite(user, appointment_id)))
+
+
+@api("/api/appointments/{appointment_id}/complete", methods=("POST",))
+def complete_appointment(appointment_id: str) -> Response:
+    user = clinician()
+    return json_response(appointment_json(services().appointments.complete(user, appointment_id)))
+
+
+@api("/api/appointments/{appointment_id}/tasks", methods=("POST",))
+def create_task(appointment_id: str) -> Response:
+    from chalicelib import representations
+
+    user = clinician()
+    task = services().appointments.create_task(user, appointment_id, request_body())
+    return json_response(representations.task(task), 201)
+
+
+@api("/api/appointments/{appointment_id}/audit")
+def audit_trail(appointment_id: str) -> Response:
+    from chalicelib import representations
+
+    user = clinician()
+    events = services().appointments.audit_trail(user, appointment_id)
+    return json_response({"events": [representations.audit_event(e) for e in events]})
+
+
+# -- patient ----------------------------------------------------------------------------
+
+
+@api("/api/visit/{token}")
+def visit(token: str) -> Response:
+    from chalicelib import representations
+
+    appointments = services().appointments
+    appointment = appointments.visit(token)
+    return json_response(representations.visit(appointment, appointments.group_name(appointment.group)))

@@ -1,0 +1,1 @@
+"""eClinic application package: domain, adapters and use cases behind the Chalice app."""

@@ -1,0 +1,1 @@
+"""Who is calling: clinicians by Cognito ID token, patients by their link token."""

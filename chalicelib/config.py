@@ -1,0 +1,64 @@
+"""Settings, read once from the environment.
+
+The same code runs on AWS and in the local run; only these values differ (endpoints,
+names, credentials). Nothing here creates a client or touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    endpoint_url: str | None
+    appointments_table: str
+    audit_table: str
+    tasks_table: str
+    connections_table: str
+    user_pool_id: str
+    user_pool_client_id: str
+    jwks_url: str
+    mail_sender: str
+    ses_configuration_set: str | None
+    event_bus: str
+    event_source: str
+    public_base_url: str
+    link_secret: bytes
+    link_grace: timedelta
+
+    @property
+    def token_issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        endpoint = env.get("AWS_ENDPOINT_URL") or None
+        pool_id = env.get("ECLINIC_USER_POOL_ID", "")
+        cognito_base = endpoint or f"https://cognito-idp.{region}.amazonaws.com"
+        prefix = env.get("ECLINIC_TABLE_PREFIX", "eclinic-")
+        return cls(
+            region=region,
+            endpoint_url=endpoint,
+            appointments_table=prefix + "appointments",
+            audit_table=prefix + "audit",
+            tasks_table=prefix + "tasks",
+            connections_table=prefix + "connections",
+            user_pool_id=pool_id,
+            user_pool_client_id=env.get("ECLINIC_USER_POOL_CLIENT_ID", ""),
+            jwks_url=env.get("ECLINIC_JWKS_URL")
+            or f"{cognito_base.rstrip('/')}/{pool_id}/.well-known/jwks.json",
+            mail_sender=env.get("ECLINIC_MAIL_SENDER", "eClinic <no-reply@clinic.example>"),
+            ses_configuration_set=env.get("ECLINIC_SES_CONFIGURATION_SET") or None,
+            event_bus=env.get("ECLINIC_EVENT_BUS", "default"),
+            event_source=env.get("ECLINIC_EVENT_SOURCE", "eclinic.appointments"),
+            public_base_url=env.get("ECLINIC_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            link_secret=env.get("ECLINIC_LINK_SECRET", "").encode(),
+            link_grace=timedelta(minutes=int(env.get("ECLINIC_LINK_GRACE_MINUTES", "120"))),
+        )

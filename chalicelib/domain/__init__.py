@@ -1,0 +1,1 @@
+"""The domain: appointments, their state machine and input rules. No AWS, no I/O."""

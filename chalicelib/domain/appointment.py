@@ -1,0 +1,161 @@
+"""The appointment and its state machine.
+
+The transitions table is the single source of truth for which moves are legal; every use
+case goes through `Appointment.apply`, which returns the new appointment and the audit event
+that records the move. Storage makes the write conditional on the version read here, so two
+concurrent moves on one appointment cannot both win.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from chalicelib.errors import Conflict
+
+
+class Status(str, enum.Enum):
+    SCHEDULED = "scheduled"
+    WAITING = "waiting"
+    IN_SESSION = "in_session"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Move(str, enum.Enum):
+    """What can happen to an appointment's status; the names are the audit's action names."""
+
+    PATIENT_ONLINE = "patient_online"
+    PATIENT_GONE = "patient_gone"
+    TAKE = "take"
+    EXIT = "exit"
+    LEAVE = "leave"
+    CANCEL = "cancel"
+    COMPLETE = "complete"
+
+
+TRANSITIONS: Mapping[tuple[Status, Move], Status] = {
+    (Status.SCHEDULED, Move.PATIENT_ONLINE): Status.WAITING,
+    (Status.WAITING, Move.PATIENT_GONE): Status.SCHEDULED,
+    (Status.WAITING, Move.TAKE): Status.IN_SESSION,
+    (Status.IN_SESSION, Move.EXIT): Status.WAITING,
+    (Status.IN_SESSION, Move.LEAVE): Status.COMPLETED,
+    (Status.SCHEDULED, Move.CANCEL): Status.CANCELLED,
+    (Status.WAITING, Move.CANCEL): Status.CANCELLED,
+    (Status.SCHEDULED, Move.COMPLETE): Status.COMPLETED,
+    (Status.WAITING, Move.COMPLETE): Status.COMPLETED,
+    (Status.IN_SESSION, Move.COMPLETE): Status.COMPLETED,
+}
+
+FINAL_STATES = frozenset({Status.COMPLETED, Status.CANCELLED})
+
+
+class IllegalTransition(Conflict):
+    """A move that the transitions table does not allow from the current status."""
+
+    def __init__(self, current: Status, move: Move) -> None:
+        super().__init__(f"The appointment is {current.value}; it cannot {_MOVE_WORDS[move]} now.")
+        self.current = current
+        self.move = move
+
+
+_MOVE_WORDS = {
+    Move.PATIENT_ONLINE: "start waiting",
+    Move.PATIENT_GONE: "stop waiting",
+    Move.TAKE: "be taken",
+    Move.EXIT: "be exited",
+    Move.LEAVE: "be left",
+    Move.CANCEL: "be cancelled",
+    Move.COMPLETE: "be marked as complete",
+}
+
+
+class InviteStatus(str, enum.Enum):
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Invite:
+    # "failed" until the mail service has accepted a mail: a crash between storing the
+    # appointment and mailing it leaves an invite that re-invite will retry.
+    status: InviteStatus = InviteStatus.FAILED
+    count: int = 0
+    last_sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    appointment_id: str
+    at: datetime
+    actor: str
+    action: str
+    from_status: Status
+    to_status: Status
+
+
+@dataclass(frozen=True)
+class Appointment:
+    id: str
+    group: str
+    starts_at: datetime  # aware, UTC, whole seconds
+    duration_minutes: int
+    timezone: str
+    patient_name: str
+    patient_email: str
+    status: Status
+    taken_by: str | None
+    invited_by: str
+    invite: Invite
+    created_at: datetime
+    updated_at: datetime
+    link_nonce: str
+    link_token_hash: str
+    version: int = 0
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    def local_start(self) -> datetime:
+        """The start in the appointment's own time zone, for mail and pages."""
+        return self.starts_at.astimezone(ZoneInfo(self.timezone))
+
+    def link_expires_at(self, grace: timedelta) -> datetime:
+        return self.ends_at + grace
+
+    def apply(self, move: Move, actor: str, at: datetime) -> tuple[Appointment, AuditEvent]:
+        """The appointment after `move`, and the audit event recording it.
+
+        Raises IllegalTransition when the transitions table has no such move.
+        """
+        target = TRANSITIONS.get((self.status, move))
+        if target is None:
+            raise IllegalTransition(self.status, move)
+        taken_by = actor if move is Move.TAKE else self.taken_by
+        if target in (Status.SCHEDULED, Status.WAITING):
+            taken_by = None
+        changed = replace(self, status=target, taken_by=taken_by, updated_at=at)
+        return changed, self.record(action=move.value, actor=actor, at=at, to=target)
+
+    def record(self, action: str, actor: str, at: datetime, to: Status | None = None) -> AuditEvent:
+        """An audit event for an action on this appointment (a move, or one that keeps the status)."""
+        return AuditEvent(
+            appointment_id=self.id,
+            at=at,
+            actor=actor,
+            action=action,
+            from_status=self.status,
+            to_status=to or self.status,
+        )
+
+    def with_invite_result(self, sent: bool, at: datetime) -> Appointment:
+        invite = Invite(
+            status=InviteStatus.SENT if sent else InviteStatus.FAILED,
+            count=self.invite.count + (1 if sent else 0),
+            last_sent_at=at if sent else self.invite.last_sent_at,
+        )
+        return replace(self, invite=invite, updated_at=at)

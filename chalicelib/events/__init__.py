@@ -1,0 +1,1 @@
+"""Events for other systems (the document workflow), through EventBridge."""

@@ -1,0 +1,18 @@
+"""Structured JSON logs through Powertools for AWS Lambda's Logger.
+
+Chosen over hand-rolled JSON logging because it adds the Lambda request id and cold-start
+flag for free and is what operators query in CloudWatch Logs Insights. Log ids, states and
+error codes only: never a patient's name, email, chat text or any token.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from aws_lambda_powertools import Logger
+
+
+@functools.cache
+def logger() -> Logger:
+    return Logger(service="eclinic", level=os.environ.get("ECLINIC_LOG_LEVEL", "INFO"))

@@ -1,0 +1,1 @@
+"""Patient mail: composing it from templates, and the mailer port with its SES adapter."""

@@ -1,0 +1,130 @@
+"""Composes the patient's mails from `templates/email/` with jinja2, and the .ics with icalendar.
+
+Autoescaping is on for HTML templates, so a patient name like `<b>` prints as text. Headers
+are set through `email.message.EmailMessage`, which refuses line breaks in header values, and
+every name has already been checked for control characters; nothing a user types can add a
+header. The calendar file comes from the `icalendar` library rather than hand-built text.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import icalendar
+import jinja2
+
+from chalicelib.domain.appointment import Appointment
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+EMAIL_TEMPLATES = (
+    "email/invitation.html",
+    "email/invitation.txt",
+    "email/cancellation.html",
+    "email/cancellation.txt",
+)
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@dataclass(frozen=True)
+class MailContext:
+    appointment: Appointment
+    group_name: str
+    visit_url: str
+    sender: str
+    now: datetime
+
+    def render(self, template: str) -> str:
+        local = self.appointment.local_start()
+        return environment().get_template(template).render(
+            patient_name=self.appointment.patient_name,
+            group_name=self.group_name,
+            visit_url=self.visit_url,
+            date=local.strftime("%A %d %B %Y"),
+            time=local.strftime("%H:%M"),
+            zone=zone_label(self.appointment.timezone, local),
+            duration_minutes=self.appointment.duration_minutes,
+        )
+
+    def envelope(self, subject: str) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = self.sender
+        message["To"] = Address(
+            display_name=self.appointment.patient_name, addr_spec=self.appointment.patient_email
+        )
+        message["Date"] = format_datetime(self.now)
+        message["Message-ID"] = make_msgid(domain="eclinic")
+        return message
+
+    def when(self) -> str:
+        local = self.appointment.local_start()
+        return f"{local.strftime('%a %d %b %Y, %H:%M')} {local.tzname()}"
+
+
+def zone_label(zone: str, local: datetime) -> str:
+    """'Europe/Berlin, CET' names the zone and the abbreviation in force on that date."""
+    abbreviation = local.tzname()
+    return zone if not abbreviation or abbreviation == zone else f"{zone}, {abbreviation}"
+
+
+def invitation(context: MailContext) -> EmailMessage:
+    message = context.envelope(f"Your video appointment with {context.group_name} on {context.when()}")
+    message.set_content(context.render("email/invitation.txt"))
+    message.add_alternative(context.render("email/invitation.html"), subtype="html")
+    message.add_attachment(
+        calendar(context, cancelled=False),
+        subtype="calendar",
+        filename="appointment.ics",
+        params={"method": "PUBLISH"},
+    )
+    return message
+
+
+def cancellation(context: MailContext) -> EmailMessage:
+    message = context.envelope(f"Cancelled: your video appointment on {context.when()}")
+    message.set_content(context.render("email/cancellation.txt"))
+    message.add_alternative(context.render("email/cancellation.html"), subtype="html")
+    message.add_attachment(
+        calendar(context, cancelled=True),
+        subtype="calendar",
+        filename="cancellation.ics",
+        params={"method": "CANCEL"},
+    )
+    return message
+
+
+def calendar(context: MailContext, cancelled: bool) -> str:
+    appointment = context.appointment
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//eClinic//Video appointments//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "CANCEL" if cancelled else "PUBLISH")
+    event = icalendar.Event()
+    event.add("uid", f"{appointment.id}@eclinic")
+    event.add("dtstamp", context.now)
+    event.add("dtstart", appointment.starts_at)
+    event.add("dtend", appointment.ends_at)
+    event.add("summary", f"Video appointment with {context.group_name}")
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("sequence", 1 if cancelled else 0)
+    if not cancelled:
+        event.add("url", context.visit_url)
+        event.add("description", f"Join the virtual waiting room: {context.visit_url}")
+    cal.add_component(event)
+    return cal.to_ical().decode()

@@ -1,0 +1,79 @@
+"""The contract's JSON shapes (API.md), built from domain objects in one place.
+
+REST answers and websocket pushes both use these, so a client sees one Appointment shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.appointment import Appointment, AuditEvent
+from chalicelib.domain.clinician import Clinician
+from chalicelib.domain.task import Task
+from chalicelib.domain.timeutil import iso_utc
+
+
+def appointment(a: Appointment) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "group": a.group,
+        "starts_at": iso_utc(a.starts_at),
+        "duration_minutes": a.duration_minutes,
+        "timezone": a.timezone,
+        "patient_name": a.patient_name,
+        "patient_email": a.patient_email,
+        "status": a.status.value,
+        "taken_by": a.taken_by,
+        "invited_by": a.invited_by,
+        "invite": {
+            "status": a.invite.status.value,
+            "count": a.invite.count,
+            "last_sent_at": iso_utc(a.invite.last_sent_at) if a.invite.last_sent_at else None,
+        },
+        "created_at": iso_utc(a.created_at),
+        "updated_at": iso_utc(a.updated_at),
+    }
+
+
+def visit(a: Appointment, group_name: str) -> dict[str, Any]:
+    """What the patient's link may see: their own appointment, nothing of the clinic's."""
+    return {
+        "appointment": {
+            "id": a.id,
+            "starts_at": iso_utc(a.starts_at),
+            "duration_minutes": a.duration_minutes,
+            "timezone": a.timezone,
+            "group_name": group_name,
+            "patient_name": a.patient_name,
+            "status": a.status.value,
+        }
+    }
+
+
+def task(t: Task) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "appointment_id": t.appointment_id,
+        "title": t.title,
+        "note": t.note,
+        "created_by": t.created_by,
+        "created_at": iso_utc(t.created_at),
+    }
+
+
+def audit_event(e: AuditEvent) -> dict[str, Any]:
+    return {
+        "at": e.at.isoformat().replace("+00:00", "Z"),
+        "actor": e.actor,
+        "action": e.action,
+        "from": e.from_status.value,
+        "to": e.to_status.value,
+    }
+
+
+def user(c: Clinician, group_names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "email": c.email,
+        "name": c.name,
+        "groups": [{"id": g, "name": group_names.get(g, g)} for g in sorted(c.groups)],
+    }

@@ -1,0 +1,1 @@
+"""Persistence: the repository port, its PynamoDB adapter and an in-memory fake."""

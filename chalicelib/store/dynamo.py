@@ -1,0 +1,184 @@
+"""The repository on DynamoDB through PynamoDB.
+
+Each appointment write is a transaction of two parts: the appointment, conditional on the
+version that was read, and its audit event, conditional on being new. Either both land or
+neither does.
+"""
+
+from __future__ import annotations
+
+import heapq
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.appointment import Appointment, AuditEvent, Invite, InviteStatus, Status
+from chalicelib.domain.task import Task
+from chalicelib.domain.timeutil import iso_utc, iso_utc_precise, parse_instant
+from chalicelib.store.models import AppointmentModel, AuditEventModel, TaskModel
+from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult
+
+# Real DynamoDB also cancels a transaction that races another on the same item.
+_RETRYABLE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+
+
+class DynamoAppointmentRepository:
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+
+    def _transaction(self) -> TransactWrite:
+        if self._connection is None:
+            meta = AppointmentModel.Meta
+            self._connection = Connection(region=meta.region, host=meta.host)
+        return TransactWrite(connection=self._connection)
+
+    def add(self, appointment: Appointment, audit: AuditEvent) -> None:
+        self._write(
+            _to_model(appointment), AppointmentModel.id.does_not_exist(), audit
+        )
+
+    def get(self, appointment_id: str) -> Appointment | None:
+        try:
+            return _from_model(AppointmentModel.get(appointment_id, consistent_read=True))
+        except AppointmentModel.DoesNotExist:
+            return None
+
+    def by_link_hash(self, token_hash: str) -> Appointment | None:
+        for key in AppointmentModel.link_index.query(token_hash, limit=1):
+            return self.get(key.id)
+        return None
+
+    def schedule(self, groups: Iterable[str], start: datetime, end: datetime) -> ScheduleResult:
+        per_group: list[list[Appointment]] = []
+        items_read = 0
+        for group in sorted(set(groups)):
+            results = AppointmentModel.schedule_index.query(
+                group, AppointmentModel.starts_at.between(iso_utc(start), iso_utc(end))
+            )
+            per_group.append([_from_model(item) for item in results])
+            items_read += results.page_iter.total_scanned_count
+        merged = list(heapq.merge(*per_group, key=lambda a: (a.starts_at, a.id)))
+        return ScheduleResult(appointments=merged, items_read=items_read)
+
+    def save(
+        self, appointment: Appointment, expected_version: int, audit: AuditEvent | None
+    ) -> Appointment:
+        stored = replace(appointment, version=expected_version + 1)
+        self._write(_to_model(stored), AppointmentModel.version == expected_version, audit)
+        return stored
+
+    def audit_trail(self, appointment_id: str) -> Sequence[AuditEvent]:
+        return [
+            AuditEvent(
+                appointment_id=item.appointment_id,
+                at=parse_instant(item.at),
+                actor=item.actor,
+                action=item.action,
+                from_status=Status(item.from_status),
+                to_status=Status(item.to_status),
+            )
+            for item in AuditEventModel.query(appointment_id, consistent_read=True)
+        ]
+
+    def add_task(self, task: Task, audit: AuditEvent) -> None:
+        item = TaskModel(
+            task.appointment_id,
+            task.id,
+            title=task.title,
+            note=task.note,
+            created_by=task.created_by,
+            created_at=iso_utc_precise(task.created_at),
+        )
+        try:
+            with self._transaction() as tx:
+                tx.save(item, condition=TaskModel.id.does_not_exist())
+                tx.save(_audit_model(audit), condition=AuditEventModel.event_key.does_not_exist())
+        except TransactWriteError as exc:
+            raise ConcurrentUpdate(str(exc)) from exc
+
+    def record(self, audit: AuditEvent) -> None:
+        _audit_model(audit).save(condition=AuditEventModel.event_key.does_not_exist())
+
+    def _write(self, item: AppointmentModel, condition: object, audit: AuditEvent | None) -> None:
+        try:
+            if audit is None:
+                item.save(condition=condition)  # type: ignore[arg-type]
+                return
+            with self._transaction() as tx:
+                tx.save(item, condition=condition)  # type: ignore[arg-type]
+                tx.save(_audit_model(audit), condition=AuditEventModel.event_key.does_not_exist())
+        except TransactWriteError as exc:
+            reasons = {r.code for r in exc.cancellation_reasons if r is not None}
+            if reasons & _RETRYABLE_REASONS:
+                raise ConcurrentUpdate(item.id) from exc
+            raise
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise ConcurrentUpdate(item.id) from exc
+            raise
+
+
+def _audit_model(event: AuditEvent) -> AuditEventModel:
+    at = iso_utc_precise(event.at)
+    return AuditEventModel(
+        event.appointment_id,
+        f"{at}#{uuid.uuid4().hex[:8]}",
+        at=at,
+        actor=event.actor,
+        action=event.action,
+        from_status=event.from_status.value,
+        to_status=event.to_status.value,
+    )
+
+
+def _to_model(a: Appointment) -> AppointmentModel:
+    return AppointmentModel(
+        a.id,
+        group=a.group,
+        starts_at=iso_utc(a.starts_at),
+        duration_minutes=a.duration_minutes,
+        timezone=a.timezone,
+        patient_name=a.patient_name,
+        patient_email=a.patient_email,
+        status=a.status.value,
+        taken_by=a.taken_by,
+        invited_by=a.invited_by,
+        invite_status=a.invite.status.value,
+        invite_count=a.invite.count,
+        invite_last_sent_at=iso_utc_precise(a.invite.last_sent_at) if a.invite.last_sent_at else None,
+        created_at=iso_utc_precise(a.created_at),
+        updated_at=iso_utc_precise(a.updated_at),
+        link_nonce=a.link_nonce,
+        link_token_hash=a.link_token_hash,
+        version=a.version,
+    )
+
+
+def _from_model(m: AppointmentModel) -> Appointment:
+    return Appointment(
+        id=m.id,
+        group=m.group,
+        starts_at=parse_instant(m.starts_at),
+        duration_minutes=int(m.duration_minutes),
+        timezone=m.timezone,
+        patient_name=m.patient_name,
+        patient_email=m.patient_email,
+        status=Status(m.status),
+        taken_by=m.taken_by,
+        invited_by=m.invited_by,
+        invite=Invite(
+            status=InviteStatus(m.invite_status),
+            count=int(m.invite_count),
+            last_sent_at=parse_instant(m.invite_last_sent_at) if m.invite_last_sent_at else None,
+        ),
+        created_at=parse_instant(m.created_at),
+        updated_at=parse_instant(m.updated_at),
+        link_nonce=m.link_nonce,
+        link_token_hash=m.link_token_hash,
+        version=int(m.version),
+    )

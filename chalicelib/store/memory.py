@@ -1,0 +1,72 @@
+"""An in-memory repository with the same conditional-write rules, for unit tests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from chalicelib.domain.appointment import Appointment, AuditEvent
+from chalicelib.domain.task import Task
+from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult
+
+
+class InMemoryAppointmentRepository:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.appointments: dict[str, Appointment] = {}
+        self.audit: list[AuditEvent] = []
+        self.tasks: list[Task] = []
+
+    def add(self, appointment: Appointment, audit: AuditEvent) -> None:
+        with self._lock:
+            if appointment.id in self.appointments:
+                raise ConcurrentUpdate(appointment.id)
+            self.appointments[appointment.id] = appointment
+            self.audit.append(audit)
+
+    def get(self, appointment_id: str) -> Appointment | None:
+        return self.appointments.get(appointment_id)
+
+    def by_link_hash(self, token_hash: str) -> Appointment | None:
+        return next(
+            (a for a in self.appointments.values() if a.link_token_hash == token_hash), None
+        )
+
+    def schedule(self, groups: Iterable[str], start: datetime, end: datetime) -> ScheduleResult:
+        wanted = set(groups)
+        found = sorted(
+            (
+                a
+                for a in self.appointments.values()
+                if a.group in wanted and start <= a.starts_at <= end
+            ),
+            key=lambda a: (a.starts_at, a.id),
+        )
+        return ScheduleResult(appointments=found, items_read=len(found))
+
+    def save(
+        self, appointment: Appointment, expected_version: int, audit: AuditEvent | None
+    ) -> Appointment:
+        with self._lock:
+            current = self.appointments.get(appointment.id)
+            if current is None or current.version != expected_version:
+                raise ConcurrentUpdate(appointment.id)
+            stored = replace(appointment, version=expected_version + 1)
+            self.appointments[appointment.id] = stored
+            if audit is not None:
+                self.audit.append(audit)
+            return stored
+
+    def audit_trail(self, appointment_id: str) -> Sequence[AuditEvent]:
+        return [e for e in self.audit if e.appointment_id == appointment_id]
+
+    def add_task(self, task: Task, audit: AuditEvent) -> None:
+        with self._lock:
+            self.tasks.append(task)
+            self.audit.append(audit)
+
+    def record(self, audit: AuditEvent) -> None:
+        with self._lock:
+            self.audit.append(audit)

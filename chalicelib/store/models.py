@@ -1,0 +1,154 @@
+"""PynamoDB models: the one description of every table, its keys, indexes and TTL.
+
+Tables are created from these models in the local run and the tests, and the CDK stack is
+checked against them, so a key or index changes in one place only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+
+class ScheduleIndex(GlobalSecondaryIndex["AppointmentModel"]):
+    """A group's appointments by start: a schedule is one Query, never a Scan."""
+
+    class Meta:
+        index_name = "group-starts_at-index"
+        projection = AllProjection()
+
+    group = UnicodeAttribute(hash_key=True)
+    starts_at = UnicodeAttribute(range_key=True)
+
+
+class LinkIndex(GlobalSecondaryIndex["AppointmentModel"]):
+    """From a patient link's hash to its appointment."""
+
+    class Meta:
+        index_name = "link_token_hash-index"
+        projection = KeysOnlyProjection()
+
+    link_token_hash = UnicodeAttribute(hash_key=True)
+
+
+class AppointmentModel(Model):
+    class Meta:
+        table_name = "eclinic-appointments"
+
+    id = UnicodeAttribute(hash_key=True)
+    group = UnicodeAttribute()
+    starts_at = UnicodeAttribute()
+    duration_minutes = NumberAttribute()
+    timezone = UnicodeAttribute()
+    patient_name = UnicodeAttribute()
+    patient_email = UnicodeAttribute()
+    status = UnicodeAttribute()
+    taken_by = UnicodeAttribute(null=True)
+    invited_by = UnicodeAttribute()
+    invite_status = UnicodeAttribute()
+    invite_count = NumberAttribute()
+    invite_last_sent_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    link_nonce = UnicodeAttribute()
+    link_token_hash = UnicodeAttribute()
+    version = NumberAttribute()
+
+    schedule_index = ScheduleIndex()
+    link_index = LinkIndex()
+
+
+class AuditEventModel(Model):
+    """Append-only: one item per action, ordered by `event_key` (time, then a random tie-break)."""
+
+    class Meta:
+        table_name = "eclinic-audit"
+
+    appointment_id = UnicodeAttribute(hash_key=True)
+    event_key = UnicodeAttribute(range_key=True)
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    from_status = UnicodeAttribute()
+    to_status = UnicodeAttribute()
+
+
+class TaskModel(Model):
+    class Meta:
+        table_name = "eclinic-tasks"
+
+    appointment_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    title = UnicodeAttribute()
+    note = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class ConnectionIdIndex(GlobalSecondaryIndex["ConnectionModel"]):
+    """From a websocket connection to every channel it subscribed to, for disconnect."""
+
+    class Meta:
+        index_name = "connection_id-index"
+        projection = AllProjection()
+
+    connection_id = UnicodeAttribute(hash_key=True)
+
+
+class ConnectionModel(Model):
+    """A websocket connection's subscription to one channel (a group, an appointment, workers).
+
+    Fan-out to a channel is one Query on its hash key. `expires_at` is a TTL so that a
+    connection whose disconnect never arrived is dropped by DynamoDB itself.
+    """
+
+    class Meta:
+        table_name = "eclinic-connections"
+
+    channel = UnicodeAttribute(hash_key=True)
+    connection_id = UnicodeAttribute(range_key=True)
+    role = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    groups = ListAttribute(of=UnicodeAttribute, default=list)
+    detail = MapAttribute[str, Any](default=dict)
+    connected_at = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+    connection_id_index = ConnectionIdIndex()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (AppointmentModel, AuditEventModel, TaskModel, ConnectionModel)
+
+
+def bind_models(settings: Settings) -> None:
+    """Point every model at this deployment's tables and endpoint."""
+    names = {
+        AppointmentModel: settings.appointments_table,
+        AuditEventModel: settings.audit_table,
+        TaskModel: settings.tasks_table,
+        ConnectionModel: settings.connections_table,
+    }
+    for model, table_name in names.items():
+        model.Meta.table_name = table_name
+        model.Meta.region = settings.region
+        model.Meta.host = settings.endpoint_url
+        model._connection = None
+
+
+def create_tables(settings: Settings) -> None:
+    """Create every table (local run and tests; on AWS the CDK stack does this)."""
+    bind_models(settings)
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)

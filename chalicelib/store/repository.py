@@ -1,0 +1,51 @@
+"""The repository port: what the use cases need from storage, and nothing about DynamoDB.
+
+Every write that changes an appointment names the version it read; storage refuses it with
+ConcurrentUpdate when somebody else wrote in between, and writes the audit event in the same
+transaction, so the audit trail always matches the appointment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from chalicelib.domain.appointment import Appointment, AuditEvent
+from chalicelib.domain.task import Task
+
+
+class ConcurrentUpdate(Exception):
+    """The appointment changed since it was read (or already exists, on add)."""
+
+
+@dataclass(frozen=True)
+class ScheduleResult:
+    appointments: list[Appointment]
+    items_read: int  # what storage examined to answer: equals len(appointments) for a Query
+
+
+class AppointmentRepository(Protocol):
+    def add(self, appointment: Appointment, audit: AuditEvent) -> None: ...
+
+    def get(self, appointment_id: str) -> Appointment | None: ...
+
+    def by_link_hash(self, token_hash: str) -> Appointment | None: ...
+
+    def schedule(self, groups: Iterable[str], start: datetime, end: datetime) -> ScheduleResult: ...
+
+    def save(
+        self, appointment: Appointment, expected_version: int, audit: AuditEvent | None
+    ) -> Appointment:
+        """Store `appointment` if its stored version is still `expected_version`; returns it
+        with the new version."""
+        ...
+
+    def audit_trail(self, appointment_id: str) -> Sequence[AuditEvent]: ...
+
+    def add_task(self, task: Task, audit: AuditEvent) -> None: ...
+
+    def record(self, audit: AuditEvent) -> None:
+        """Appends an audit event for an action that changed no appointment field."""
+        ...

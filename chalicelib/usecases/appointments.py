@@ -1,0 +1,230 @@
+"""Appointment use cases: invite, list, cancel, re-invite, complete, tasks, audit, visit.
+
+Each one checks who may act, moves the domain object, and writes conditionally; a write that
+loses a race is retried from a fresh read, so the loser ends with the domain's verdict on the
+new state (usually IllegalTransition, a 409) and never overwrites the winner.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib import representations
+from chalicelib.auth import patient_links
+from chalicelib.domain import rules
+from chalicelib.domain.appointment import (
+    FINAL_STATES,
+    Appointment,
+    AuditEvent,
+    Invite,
+    Move,
+    Status,
+)
+from chalicelib.domain.clinician import Clinician
+from chalicelib.domain.task import Task
+from chalicelib.errors import Conflict, Gone, NotFound
+from chalicelib.events.publisher import EventPublisher
+from chalicelib.logs import logger
+from chalicelib.mail import compose
+from chalicelib.mail.mailer import Mailer, MailRejected
+from chalicelib.store.repository import AppointmentRepository, ConcurrentUpdate, ScheduleResult
+
+WRITE_ATTEMPTS = 5
+Change = Callable[[Appointment], tuple[Appointment, AuditEvent | None]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LinkPolicy:
+    secret: bytes
+    grace: timedelta
+    base_url: str
+
+    def token(self, appointment: Appointment) -> str:
+        return patient_links.token_for(self.secret, appointment.id, appointment.link_nonce)
+
+    def url(self, appointment: Appointment) -> str:
+        return f"{self.base_url}/visit/{self.token(appointment)}"
+
+
+class AppointmentService:
+    def __init__(
+        self,
+        repository: AppointmentRepository,
+        mailer: Mailer,
+        events: EventPublisher,
+        group_names: Callable[[], Mapping[str, str]],
+        links: LinkPolicy,
+        mail_sender: str,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._repo = repository
+        self._mailer = mailer
+        self._events = events
+        self._group_names = group_names
+        self._links = links
+        self._sender = mail_sender
+        self._clock = clock
+
+    # -- clinician actions -------------------------------------------------------------
+
+    def invite(self, actor: Clinician, body: Any) -> Appointment:
+        now = self._clock()
+        request = rules.new_appointment(body, now)
+        actor.require_member(request.group)
+        appointment_id = str(uuid.uuid4())
+        nonce = patient_links.new_nonce()
+        token = patient_links.token_for(self._links.secret, appointment_id, nonce)
+        appointment = Appointment(
+            id=appointment_id,
+            group=request.group,
+            starts_at=request.starts_at,
+            duration_minutes=request.duration_minutes,
+            timezone=request.timezone,
+            patient_name=request.patient_name,
+            patient_email=request.patient_email,
+            status=Status.SCHEDULED,
+            taken_by=None,
+            invited_by=actor.email,
+            invite=Invite(),
+            created_at=now,
+            updated_at=now,
+            link_nonce=nonce,
+            link_token_hash=patient_links.hash_token(token),
+        )
+        self._repo.add(appointment, appointment.record("created", actor.email, now))
+        logger().info("appointment created", appointment_id=appointment_id, group=request.group)
+        return self._send_invitation(appointment, actor)
+
+    def schedule(self, actor: Clinician, query: Mapping[str, str]) -> ScheduleResult:
+        start, end = rules.schedule_range(query, self._clock())
+        group = query.get("group")
+        if group:
+            actor.require_member(group)
+            return self._repo.schedule([group], start, end)
+        return self._repo.schedule(actor.groups, start, end)
+
+    def get(self, actor: Clinician, appointment_id: str) -> Appointment:
+        return self._visible(actor, appointment_id)
+
+    def cancel(self, actor: Clinician, appointment_id: str) -> Appointment:
+        self._visible(actor, appointment_id)
+        cancelled = self._move(appointment_id, Move.CANCEL, actor.email)
+        message = compose.cancellation(self._mail_context(cancelled))
+        try:
+            self._mailer.send(message)
+            action = "cancellation_sent"
+        except MailRejected as exc:
+            logger().warning("cancellation mail refused", appointment_id=appointment_id, reason=exc.reason)
+            action = "cancellation_failed"
+        self._repo.record(cancelled.record(action, "system", self._clock()))
+        return cancelled
+
+    def reinvite(self, actor: Clinician, appointment_id: str) -> Appointment:
+        appointment = self._visible(actor, appointment_id)
+        if appointment.status in FINAL_STATES:
+            raise Conflict(f"The appointment is {appointment.status.value}; it cannot be re-invited.")
+        return self._send_invitation(appointment, actor)
+
+    def complete(self, actor: Clinician, appointment_id: str) -> Appointment:
+        self._visible(actor, appointment_id)
+        return self._move(appointment_id, Move.COMPLETE, actor.email)
+
+    def create_task(self, actor: Clinician, appointment_id: str, body: Any) -> Task:
+        appointment = self._visible(actor, appointment_id)
+        request = rules.new_task(body)
+        now = self._clock()
+        task = Task(
+            id=str(uuid.uuid4()),
+            appointment_id=appointment.id,
+            title=request.title,
+            note=request.note,
+            created_by=actor.email,
+            created_at=now,
+        )
+        self._repo.add_task(task, appointment.record("task_created", actor.email, now))
+        self._events.publish("TaskCreated", {"task": representations.task(task), "group": appointment.group})
+        return task
+
+    def audit_trail(self, actor: Clinician, appointment_id: str) -> Sequence[AuditEvent]:
+        self._visible(actor, appointment_id)
+        return self._repo.audit_trail(appointment_id)
+
+    def group_name(self, group: str) -> str:
+        return self._group_names().get(group, group)
+
+    # -- patient -------------------------------------------------------------------
+
+    def visit(self, token: str) -> Appointment:
+        """The appointment a patient link opens; Gone when cancelled or past its window."""
+        if not patient_links.looks_like_token(token):
+            raise NotFound("This link is not valid. Please check the address in your invitation.")
+        appointment = self._repo.by_link_hash(patient_links.hash_token(token))
+        if appointment is None:
+            raise NotFound("This link is not valid. Please check the address in your invitation.")
+        if appointment.status is Status.CANCELLED:
+            raise Gone("This appointment was cancelled. Please contact your practice.")
+        if self._clock() > appointment.link_expires_at(self._links.grace):
+            raise Gone("This appointment is over and its link has expired.")
+        return appointment
+
+    # -- internals -----------------------------------------------------------------
+
+    def _visible(self, actor: Clinician, appointment_id: str) -> Appointment:
+        try:
+            uuid.UUID(appointment_id)
+        except ValueError as exc:
+            raise NotFound("No such appointment.") from exc
+        appointment = self._repo.get(appointment_id)
+        if appointment is None:
+            raise NotFound("No such appointment.")
+        actor.require_visible(appointment.group)
+        return appointment
+
+    def _move(self, appointment_id: str, move: Move, actor: str) -> Appointment:
+        return self.mutate(appointment_id, lambda a: a.apply(move, actor, self._clock()))
+
+    def mutate(self, appointment_id: str, change: Change) -> Appointment:
+        """Applies `change` to a fresh read and writes it conditionally, retrying lost races."""
+        for _ in range(WRITE_ATTEMPTS):
+            current = self._repo.get(appointment_id)
+            if current is None:
+                raise NotFound("No such appointment.")
+            changed, audit = change(current)
+            try:
+                return self._repo.save(changed, current.version, audit)
+            except ConcurrentUpdate:
+                continue
+        raise Conflict("The appointment is being changed by someone else; try again.")
+
+    def _send_invitation(self, appointment: Appointment, actor: Clinician) -> Appointment:
+        message = compose.invitation(self._mail_context(appointment))
+        try:
+            self._mailer.send(message)
+            sent = True
+        except MailRejected as exc:
+            logger().warning("invitation refused", appointment_id=appointment.id, reason=exc.reason)
+            sent = False
+        at = self._clock()
+
+        def record_result(current: Appointment) -> tuple[Appointment, AuditEvent]:
+            action = "invitation_sent" if sent else "invitation_failed"
+            return current.with_invite_result(sent, at), current.record(action, actor.email, at)
+
+        return self.mutate(appointment.id, record_result)
+
+    def _mail_context(self, appointment: Appointment) -> compose.MailContext:
+        return compose.MailContext(
+            appointment=appointment,
+            group_name=self.group_name(appointment.group),
+            visit_url=self._links.url(appointment),
+            sender=self._sender,
+            now=self._clock(),
+        )

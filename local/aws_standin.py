@@ -1,0 +1,142 @@
+"""moto's server, in process, standing in for DynamoDB, SES, Cognito, EventBridge and S3.
+
+`start()` runs the server on a free loopback port and `bootstrap()` creates what the CDK stack
+creates on AWS: tables (from the PynamoDB models), the user pool with its app client, groups
+and demo users, the verified SES sender and the event bus.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+import threading
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import Any
+
+from local import demo
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+_dynamodb_lock = threading.RLock()
+
+
+@dataclass
+class StandIn:
+    endpoint: str
+    stop: Callable[[], None]
+
+
+def start(port: int = 0) -> StandIn:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
+    serialize_dynamodb_writes()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound = server.get_host_and_port()
+    return StandIn(endpoint=f"http://{host}:{bound}", stop=server.stop)
+
+
+def serialize_dynamodb_writes() -> None:
+    """Makes moto's item writes atomic, as DynamoDB's are.
+
+    moto checks a write's condition and applies it as two steps without a lock, so two threads
+    could both pass one condition; real DynamoDB never lets that happen. One lock around every
+    writing call restores the property the application's conditional writes rely on.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "_serialized", False):
+            continue
+
+        @functools.wraps(original)
+        def serialized(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with _dynamodb_lock:
+                return _original(self, *args, **kwargs)
+
+        serialized._serialized = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, serialized)
+
+
+def base_environment(endpoint: str, public_base_url: str) -> dict[str, str]:
+    """Environment for the app against the stand-in (credentials are moto's dummies)."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "ECLINIC_PUBLIC_BASE_URL": public_base_url,
+        "ECLINIC_LINK_SECRET": secrets.token_urlsafe(48),
+        "ECLINIC_MAIL_SENDER": "eClinic <no-reply@clinic.example>",
+        "ECLINIC_EVENT_BUS": "eclinic-local",
+    }
+
+
+def bootstrap(env: MutableMapping[str, str]) -> None:
+    """Creates every resource the app needs and adds the pool ids to `env`."""
+    import boto3
+
+    from chalicelib.config import Settings
+    from chalicelib.store.models import create_tables
+
+    session = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    )
+
+    def client(name: str) -> Any:
+        return session.client(name, endpoint_url=env["AWS_ENDPOINT_URL"])
+
+    pool_id, client_id = _create_user_pool(client("cognito-idp"))
+    env["ECLINIC_USER_POOL_ID"] = pool_id
+    env["ECLINIC_USER_POOL_CLIENT_ID"] = client_id
+    client("ses").verify_email_identity(EmailAddress=parseaddr(env["ECLINIC_MAIL_SENDER"])[1])
+    client("events").create_event_bus(Name=env["ECLINIC_EVENT_BUS"])
+    create_tables(Settings.from_env(env))
+
+
+def _create_user_pool(cognito: Any) -> tuple[str, str]:
+    pool = cognito.create_user_pool(
+        PoolName="eclinic-local",
+        Policies={"PasswordPolicy": {"MinimumLength": 12}},
+        AutoVerifiedAttributes=["email"],
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+    )["UserPool"]
+    app_client = cognito.create_user_pool_client(
+        UserPoolId=pool["Id"],
+        ClientName="eclinic-web",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        ReadAttributes=["email", "name"],
+    )["UserPoolClient"]
+    for group, name in demo.GROUPS.items():
+        cognito.create_group(UserPoolId=pool["Id"], GroupName=group, Description=name)
+    for person in demo.CLINICIANS:
+        add_clinician(cognito, pool["Id"], person.email, person.name, [person.group])
+    return pool["Id"], app_client["ClientId"]
+
+
+def add_clinician(cognito: Any, pool_id: str, email: str, name: str, groups: list[str]) -> None:
+    cognito.admin_create_user(
+        UserPoolId=pool_id,
+        Username=email,
+        UserAttributes=[
+            {"Name": "email", "Value": email},
+            {"Name": "email_verified", "Value": "true"},
+            {"Name": "name", "Value": name},
+        ],
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_set_user_password(
+        UserPoolId=pool_id, Username=email, Password=demo.DEMO_PASSWORD, Permanent=True
+    )
+    for group in groups:
+        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
+
