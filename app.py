@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice.app import Chalice, Request, Response
 
 from chalicelib.errors import EclinicError, TooLarge, Unauthorized, ValidationFailed
 
@@ -63,8 +63,14 @@ def api(path: str, methods: tuple[str, ...] = ("GET",)) -> Callable[[Callable[..
     return register
 
 
+def current_request() -> Request:
+    request = app.current_request
+    assert request is not None, "only called while handling a request"
+    return request
+
+
 def request_body() -> Any:
-    raw = app.current_request.raw_body or b""
+    raw = current_request().raw_body or b""
     if len(raw) > JSON_BODY_MAX:
         raise TooLarge(f"The request body must be at most {JSON_BODY_MAX // 1024} KiB.")
     if not raw.strip():
@@ -76,7 +82,7 @@ def request_body() -> Any:
 
 
 def clinician() -> Any:
-    header = app.current_request.headers.get("authorization", "")
+    header = current_request().headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Log in to continue.")
@@ -125,8 +131,8 @@ def me() -> Response:
 @api("/api/appointments", methods=("GET",))
 def list_appointments() -> Response:
     user = clinician()
-    query = app.current_request.query_params or {}
-    result = services().appointments.schedule(user, dict(query))
+    query: dict[str, str] = dict(current_request().query_params or {})
+    result = services().appointments.schedule(user, query)
     return json_response({"appointments": [appointment_json(a) for a in result.appointments]})
 
 

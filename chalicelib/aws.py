@@ -28,5 +28,10 @@ def client(settings: Settings, service: str, endpoint_url: str | None = None) ->
 def _client(region: str, service: str, endpoint_url: str | None) -> Any:
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=3,
+        read_timeout=10,
+        max_pool_connections=32,
+    )
     return _session(region).client(service, endpoint_url=endpoint_url, config=config)

@@ -38,7 +38,7 @@ def build(settings: Settings) -> Services:
         aws.client(settings, "cognito-idp"), settings.user_pool_id, settings.user_pool_client_id
     )
     appointments = AppointmentService(
-        repository=DynamoAppointmentRepository(),
+        repository=DynamoAppointmentRepository(settings.region, settings.endpoint_url),
         mailer=SesMailer(aws.client(settings, "ses"), settings.ses_configuration_set),
         events=EventBridgePublisher(
             aws.client(settings, "events"), settings.event_bus, settings.event_source
@@ -52,9 +52,7 @@ def build(settings: Settings) -> Services:
     return Services(
         settings=settings,
         identity=identity,
-        tokens=CognitoTokenVerifier(
-            settings.jwks_url, settings.token_issuer, settings.user_pool_client_id
-        ),
+        tokens=CognitoTokenVerifier(settings.jwks_url, settings.token_issuer, settings.user_pool_client_id),
         appointments=appointments,
     )
 

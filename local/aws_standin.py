@@ -139,4 +139,3 @@ def add_clinician(cognito: Any, pool_id: str, email: str, name: str, groups: lis
     )
     for group in groups:
         cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEMO_PASSWORD = "Clinic-Demo-2026!"
+DEMO_PASSWORD = "Clinic-Demo-2026!"  # noqa: S105 - the public demo password of API.md, local run only
 GROUPS = {"cardiology": "Cardiology", "dermatology": "Dermatology"}
 
 

@@ -9,6 +9,7 @@ import email
 import email.policy
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -45,37 +46,9 @@ def _describe(sent: Any) -> dict[str, Any]:
     }
 
 
-_PAGE = jinja2.Environment(autoescape=True).from_string(
-    """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Local mailbox · eClinic</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:0;background:#f3f5f8;color:#1d2733}
-header{background:#0b3d6b;color:#fff;padding:12px 16px}
-main{max-width:880px;margin:0 auto;padding:16px}
-article{background:#fff;border-radius:8px;margin:0 0 16px;padding:12px 16px}
-h2{font-size:18px;margin:4px 0}
-.meta{color:#50606f;font-size:14px}
-iframe{width:100%;min-height:420px;border:1px solid #d5dbe3;border-radius:6px;background:#fff}
-details{margin-top:8px}
-pre{white-space:pre-wrap;font-size:13px}
-</style></head><body>
-<header><h1 style="margin:0;font-size:20px">Local mailbox</h1>
-<p style="margin:4px 0 0;font-size:14px">Every email the local run "sent", newest first. Only the local run has this page.</p></header>
-<main>
-{% if not messages %}<p>No mail yet. Invite a patient from the clinic schedule and it appears here.</p>{% endif %}
-{% for m in messages|reverse %}
-<article aria-labelledby="m{{ loop.index }}">
-<h2 id="m{{ loop.index }}">{{ m.subject }}</h2>
-<p class="meta">To {{ m.to|join(", ") }} · {{ m.sent_at }}
-{% if m.attachments %} · attachments: {% for a in m.attachments %}{{ a.filename }} ({{ a.content_type }}){% if not loop.last %}, {% endif %}{% endfor %}{% endif %}</p>
-<iframe title="Mail: {{ m.subject }}" sandbox="allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation" srcdoc="<base target=&quot;_blank&quot;>{{ m.html }}"></iframe>
-<details><summary>Plain-text part</summary><pre>{{ m.text }}</pre></details>
-</article>
-{% endfor %}
-</main></body></html>"""
-)
+_PAGE = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent), autoescape=True
+).get_template("mailbox.html")
 
 
 def page() -> str:

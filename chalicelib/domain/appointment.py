@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.errors import Conflict
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     SCHEDULED = "scheduled"
     WAITING = "waiting"
     IN_SESSION = "in_session"
@@ -25,7 +25,7 @@ class Status(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
-class Move(str, enum.Enum):
+class Move(enum.StrEnum):
     """What can happen to an appointment's status; the names are the audit's action names."""
 
     PATIENT_ONLINE = "patient_online"
@@ -73,7 +73,7 @@ _MOVE_WORDS = {
 }
 
 
-class InviteStatus(str, enum.Enum):
+class InviteStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
 

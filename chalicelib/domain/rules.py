@@ -71,9 +71,7 @@ def text(body: Mapping[str, Any], field: str, label: str, limit: int, required: 
 
 def field_has_control_characters(value: str, allow_newlines: bool = False) -> bool:
     allowed = {"\n", "\t"} if allow_newlines else set()
-    return any(
-        unicodedata.category(ch) in _FORBIDDEN_CATEGORIES and ch not in allowed for ch in value
-    )
+    return any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES and ch not in allowed for ch in value)
 
 
 def email_address(body: Mapping[str, Any], field: str) -> str:
@@ -83,9 +81,7 @@ def email_address(body: Mapping[str, Any], field: str) -> str:
     try:
         checked = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValidationFailed(
-            "Enter a valid email address, like name@example.com.", field
-        ) from exc
+        raise ValidationFailed("Enter a valid email address, like name@example.com.", field) from exc
     return checked.normalized
 
 

@@ -51,14 +51,18 @@ class MailContext:
 
     def render(self, template: str) -> str:
         local = self.appointment.local_start()
-        return environment().get_template(template).render(
-            patient_name=self.appointment.patient_name,
-            group_name=self.group_name,
-            visit_url=self.visit_url,
-            date=local.strftime("%A %d %B %Y"),
-            time=local.strftime("%H:%M"),
-            zone=zone_label(self.appointment.timezone, local),
-            duration_minutes=self.appointment.duration_minutes,
+        return (
+            environment()
+            .get_template(template)
+            .render(
+                patient_name=self.appointment.patient_name,
+                group_name=self.group_name,
+                visit_url=self.visit_url,
+                date=local.strftime("%A %d %B %Y"),
+                time=local.strftime("%H:%M"),
+                zone=zone_label(self.appointment.timezone, local),
+                duration_minutes=self.appointment.duration_minutes,
+            )
         )
 
     def envelope(self, subject: str) -> EmailMessage:
@@ -127,4 +131,4 @@ def calendar(context: MailContext, cancelled: bool) -> str:
         event.add("url", context.visit_url)
         event.add("description", f"Join the virtual waiting room: {context.visit_url}")
     cal.add_component(event)
-    return cal.to_ical().decode()
+    return bytes(cal.to_ical()).decode()

@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.appointment import Appointment, AuditEvent, Invite, InviteStatus, Status
 from chalicelib.domain.task import Task
 from chalicelib.domain.timeutil import iso_utc, iso_utc_precise, parse_instant
-from chalicelib.store.models import AppointmentModel, AuditEventModel, TaskModel
+from chalicelib.store.models import MAX_POOL_CONNECTIONS, AppointmentModel, AuditEventModel, TaskModel
 from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult
 
 # Real DynamoDB also cancels a transaction that races another on the same item.
@@ -28,19 +28,22 @@ _RETRYABLE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"}
 
 
 class DynamoAppointmentRepository:
-    def __init__(self) -> None:
+    """Reads and writes through the models, which `bind_models` has pointed at the tables."""
+
+    def __init__(self, region: str, endpoint_url: str | None) -> None:
+        self._region = region
+        self._endpoint_url = endpoint_url
         self._connection: Connection | None = None
 
     def _transaction(self) -> TransactWrite:
         if self._connection is None:
-            meta = AppointmentModel.Meta
-            self._connection = Connection(region=meta.region, host=meta.host)
+            self._connection = Connection(
+                region=self._region, host=self._endpoint_url, max_pool_connections=MAX_POOL_CONNECTIONS
+            )
         return TransactWrite(connection=self._connection)
 
     def add(self, appointment: Appointment, audit: AuditEvent) -> None:
-        self._write(
-            _to_model(appointment), AppointmentModel.id.does_not_exist(), audit
-        )
+        self._write(_to_model(appointment), AppointmentModel.id.does_not_exist(), audit)
 
     def get(self, appointment_id: str) -> Appointment | None:
         try:
@@ -65,9 +68,7 @@ class DynamoAppointmentRepository:
         merged = list(heapq.merge(*per_group, key=lambda a: (a.starts_at, a.id)))
         return ScheduleResult(appointments=merged, items_read=items_read)
 
-    def save(
-        self, appointment: Appointment, expected_version: int, audit: AuditEvent | None
-    ) -> Appointment:
+    def save(self, appointment: Appointment, expected_version: int, audit: AuditEvent | None) -> Appointment:
         stored = replace(appointment, version=expected_version + 1)
         self._write(_to_model(stored), AppointmentModel.version == expected_version, audit)
         return stored

@@ -30,25 +30,17 @@ class InMemoryAppointmentRepository:
         return self.appointments.get(appointment_id)
 
     def by_link_hash(self, token_hash: str) -> Appointment | None:
-        return next(
-            (a for a in self.appointments.values() if a.link_token_hash == token_hash), None
-        )
+        return next((a for a in self.appointments.values() if a.link_token_hash == token_hash), None)
 
     def schedule(self, groups: Iterable[str], start: datetime, end: datetime) -> ScheduleResult:
         wanted = set(groups)
         found = sorted(
-            (
-                a
-                for a in self.appointments.values()
-                if a.group in wanted and start <= a.starts_at <= end
-            ),
+            (a for a in self.appointments.values() if a.group in wanted and start <= a.starts_at <= end),
             key=lambda a: (a.starts_at, a.id),
         )
         return ScheduleResult(appointments=found, items_read=len(found))
 
-    def save(
-        self, appointment: Appointment, expected_version: int, audit: AuditEvent | None
-    ) -> Appointment:
+    def save(self, appointment: Appointment, expected_version: int, audit: AuditEvent | None) -> Appointment:
         with self._lock:
             current = self.appointments.get(appointment.id)
             if current is None or current.version != expected_version:

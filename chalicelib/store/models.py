@@ -128,6 +128,8 @@ class ConnectionModel(Model):
     connection_id_index = ConnectionIdIndex()
 
 
+# A local run or a test drives many threads through one process; Lambda needs far fewer.
+MAX_POOL_CONNECTIONS = 32
 ALL_MODELS: tuple[type[Model], ...] = (AppointmentModel, AuditEventModel, TaskModel, ConnectionModel)
 
 
@@ -143,6 +145,7 @@ def bind_models(settings: Settings) -> None:
         model.Meta.table_name = table_name
         model.Meta.region = settings.region
         model.Meta.host = settings.endpoint_url
+        model.Meta.max_pool_connections = MAX_POOL_CONNECTIONS
         model._connection = None
 
 

@@ -35,9 +35,7 @@ class AppointmentRepository(Protocol):
 
     def schedule(self, groups: Iterable[str], start: datetime, end: datetime) -> ScheduleResult: ...
 
-    def save(
-        self, appointment: Appointment, expected_version: int, audit: AuditEvent | None
-    ) -> Appointment:
+    def save(self, appointment: Appointment, expected_version: int, audit: AuditEvent | None) -> Appointment:
         """Store `appointment` if its stored version is still `expected_version`; returns it
         with the new version."""
         ...

@@ -1,0 +1,84 @@
+"""The SES, EventBridge and Cognito adapters against moto's server."""
+
+from __future__ import annotations
+
+import json
+import time
+from email.message import EmailMessage
+
+import pytest
+
+from chalicelib import aws as aws_clients
+from chalicelib.auth.cognito import CognitoIdentityProvider
+from chalicelib.config import Settings
+from chalicelib.errors import Unauthorized
+from chalicelib.events.publisher import EventBridgePublisher
+from chalicelib.mail.mailer import MailRejected, SesMailer
+from local import mailbox
+from tests.conftest import AwsStack
+
+
+def simple_mail(sender: str, to: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, "Hello"
+    message.set_content("text part")
+    message.add_alternative("<p>html part</p>", subtype="html")
+    return message
+
+
+def test_ses_mailer_sends_raw_mail_that_the_mailbox_shows(aws: AwsStack) -> None:
+    settings = Settings.from_env()
+    mailer = SesMailer(aws_clients.client(settings, "ses"))
+    message_id = mailer.send(simple_mail(settings.mail_sender, "Pat Doe <pat.adapter@example.com>"))
+    shown = [m for m in mailbox.messages() if m["id"] == message_id]
+    assert shown and shown[0]["to"] == ["pat.adapter@example.com"]
+    assert shown[0]["text"].strip() == "text part" and "html part" in shown[0]["html"]
+
+
+def test_ses_refusal_becomes_mail_rejected(aws: AwsStack) -> None:
+    settings = Settings.from_env()
+    mailer = SesMailer(aws_clients.client(settings, "ses"))
+    with pytest.raises(MailRejected) as raised:
+        mailer.send(simple_mail("unverified@elsewhere.example", "pat@example.com"))
+    assert raised.value.reason == "MessageRejected"
+
+
+def test_eventbridge_publisher_delivers_to_a_rule_target(aws: AwsStack) -> None:
+    settings = Settings.from_env()
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue_url = sqs.create_queue(QueueName="document-workflow")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="tasks",
+        EventBusName=settings.event_bus,
+        EventPattern=json.dumps({"source": [settings.event_source], "detail-type": ["TaskCreated"]}),
+    )
+    events.put_targets(Rule="tasks", EventBusName=settings.event_bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+    publisher = EventBridgePublisher(
+        aws_clients.client(settings, "events"), settings.event_bus, settings.event_source
+    )
+    publisher.publish("TaskCreated", {"task": {"id": "t-1", "title": "Letter"}})
+    deadline = time.monotonic() + 5
+    received: list[dict[str, object]] = []
+    while not received and time.monotonic() < deadline:
+        received = [
+            json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=queue_url).get("Messages", [])
+        ]
+    (event,) = received
+    assert event["detail-type"] == "TaskCreated" and event["source"] == "eclinic.appointments"
+    assert event["detail"] == {"task": {"id": "t-1", "title": "Letter"}}
+
+
+def test_cognito_login_and_group_names(aws: AwsStack) -> None:
+    settings = Settings.from_env()
+    identity = CognitoIdentityProvider(
+        aws_clients.client(settings, "cognito-idp"), settings.user_pool_id, settings.user_pool_client_id
+    )
+    result = identity.login("ada@clinic.example", "Clinic-Demo-2026!")
+    assert result.id_token.count(".") == 2 and result.expires_in > 0
+    assert identity.group_names() == {"cardiology": "Cardiology", "dermatology": "Dermatology"}
+    for email, password in (("ada@clinic.example", "wrong"), ("nobody@clinic.example", "Clinic-Demo-2026!")):
+        with pytest.raises(Unauthorized):
+            identity.login(email, password)

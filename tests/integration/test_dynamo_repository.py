@@ -1,0 +1,101 @@
+"""The PynamoDB repository on moto: conditional writes, audit in the same transaction,
+schedule by Query on the (group, starts_at) index, links by hash."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.domain.appointment import Move, Status
+from chalicelib.store.dynamo import DynamoAppointmentRepository
+from chalicelib.store.models import AppointmentModel
+from chalicelib.store.repository import ConcurrentUpdate
+from tests.conftest import AwsStack
+from tests.unit.factories import NOW, appointment
+
+
+@pytest.fixture
+def repo(aws: AwsStack) -> DynamoAppointmentRepository:
+    from chalicelib.config import Settings
+    from chalicelib.store.models import bind_models
+
+    settings = Settings.from_env()
+    bind_models(settings)
+    return DynamoAppointmentRepository(settings.region, settings.endpoint_url)
+
+
+def fresh(**changes: object) -> object:
+    group = changes.pop("group", f"group-{uuid.uuid4().hex[:8]}")
+    return appointment(id=str(uuid.uuid4()), group=group, link_token_hash=uuid.uuid4().hex, **changes)
+
+
+def test_round_trip_and_link_lookup(repo: DynamoAppointmentRepository) -> None:
+    a = fresh()
+    repo.add(a, a.record("created", "ada@clinic.example", NOW))
+    assert repo.get(a.id) == a
+    assert repo.by_link_hash(a.link_token_hash) == a
+    assert repo.by_link_hash("0" * 64) is None
+    assert repo.get(str(uuid.uuid4())) is None
+
+
+def test_add_refuses_an_existing_id(repo: DynamoAppointmentRepository) -> None:
+    a = fresh()
+    repo.add(a, a.record("created", "ada", NOW))
+    with pytest.raises(ConcurrentUpdate):
+        repo.add(a, a.record("created", "ada", NOW))
+    assert [e.action for e in repo.audit_trail(a.id)] == ["created"]
+
+
+def test_stale_version_is_refused_and_its_audit_not_written(repo: DynamoAppointmentRepository) -> None:
+    a = fresh()
+    repo.add(a, a.record("created", "ada", NOW))
+    cancelled, cancel_audit = a.apply(Move.CANCEL, "ada", NOW + timedelta(seconds=1))
+    stored = repo.save(cancelled, a.version, cancel_audit)
+    assert stored.version == a.version + 1
+    completed, complete_audit = a.apply(
+        Move.COMPLETE, "ben", NOW + timedelta(seconds=2)
+    )  # from the stale read
+    with pytest.raises(ConcurrentUpdate):
+        repo.save(completed, a.version, complete_audit)
+    assert repo.get(a.id).status is Status.CANCELLED
+    assert [(e.action, e.to_status) for e in repo.audit_trail(a.id)] == [
+        ("created", Status.SCHEDULED),
+        ("cancel", Status.CANCELLED),
+    ]
+
+
+def test_audit_is_oldest_first_even_within_a_second(repo: DynamoAppointmentRepository) -> None:
+    a = fresh()
+    repo.add(a, a.record("created", "ada", NOW))
+    for i in range(5):
+        repo.record(a.record(f"step{i}", "ada", NOW + timedelta(microseconds=i + 1)))
+    assert [e.action for e in repo.audit_trail(a.id)] == ["created", *(f"step{i}" for i in range(5))]
+
+
+def test_schedule_reads_only_what_it_returns(repo: DynamoAppointmentRepository) -> None:
+    group, other = f"g-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
+    inside = [fresh(group=group, starts_at=NOW + timedelta(hours=h)) for h in (5, 1, 3)]
+    outside = [fresh(group=group, starts_at=NOW + timedelta(days=40)), fresh(group=other)]
+    for a in inside + outside:
+        repo.add(a, a.record("created", "ada", NOW))
+    result = repo.schedule([group], NOW, NOW + timedelta(days=30))
+    assert [a.id for a in result.appointments] == [a.id for a in sorted(inside, key=lambda a: a.starts_at)]
+    assert result.items_read == len(inside)
+
+
+def test_schedule_is_a_query_on_the_group_index() -> None:
+    schema = AppointmentModel._get_schema()
+    (index,) = [i for i in schema["global_secondary_indexes"] if i["index_name"] == "group-starts_at-index"]
+    assert [k["AttributeName"] for k in index["key_schema"]] == ["group", "starts_at"]
+
+
+def test_save_without_audit_is_still_conditional(repo: DynamoAppointmentRepository) -> None:
+    a = fresh()
+    repo.add(a, a.record("created", "ada", NOW))
+    repo.save(replace(a, patient_name="Changed"), a.version, None)
+    with pytest.raises(ConcurrentUpdate):
+        repo.save(replace(a, patient_name="Lost update"), a.version, None)
+    assert repo.get(a.id).patient_name == "Changed"

@@ -1,0 +1,62 @@
+"""Concurrent actions on one appointment against DynamoDB (moto's server): one winner.
+
+The threads call the use case directly: each plays one Lambda invocation (Chalice's test
+client keeps the current request on one shared app object, so it cannot run requests
+concurrently). The HTTP status is taken from the same mapping `app.py` uses.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from app import error_response
+from chalicelib.domain.clinician import Clinician
+from chalicelib.errors import EclinicError
+from tests.conftest import AwsStack
+
+ADA = Clinician("ada@clinic.example", "Ada Lovelace", frozenset({"cardiology"}))
+BEN = Clinician("ben@clinic.example", "Ben Okafor", frozenset({"cardiology"}))
+
+
+def test_twenty_threads_completing_and_cancelling_one_appointment(aws: AwsStack) -> None:
+    from chalicelib.wiring import services
+
+    service = services().appointments
+    created = service.invite(
+        ADA,
+        {
+            "starts_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+            "patient_name": "Pat Race",
+            "patient_email": "pat.race@example.com",
+            "group": "cardiology",
+        },
+    )
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def act(i: int) -> None:
+        barrier.wait()
+        actor = ADA if i % 3 else BEN
+        try:
+            (service.complete if i % 2 else service.cancel)(actor, created.id)
+            status = 200
+        except EclinicError as exc:
+            status = error_response(exc).status_code
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=act, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [200] + [409] * 19
+    final = service.get(ADA, created.id)
+    moves = [e for e in service.audit_trail(ADA, created.id) if e.action in ("complete", "cancel")]
+    assert len(moves) == 1
+    (move,) = moves
+    assert move.from_status.value == "scheduled" and move.to_status is final.status
+    assert final.version == 2  # 0 created, 1 invitation sent, 2 the one winning move

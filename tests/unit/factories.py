@@ -1,0 +1,90 @@
+"""Builders for domain objects and a service wired to in-memory fakes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.auth import patient_links
+from chalicelib.domain.appointment import Appointment, Invite, Status
+from chalicelib.domain.clinician import Clinician
+from chalicelib.events.publisher import InMemoryEventPublisher
+from chalicelib.mail.mailer import InMemoryMailer
+from chalicelib.store.memory import InMemoryAppointmentRepository
+from chalicelib.usecases.appointments import AppointmentService, LinkPolicy
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+SECRET = b"s" * 32
+ADA = Clinician("ada@clinic.example", "Ada Lovelace", frozenset({"cardiology"}))
+BEN = Clinician("ben@clinic.example", "Ben Okafor", frozenset({"cardiology"}))
+CYD = Clinician("cyd@clinic.example", "Cyd Charisse", frozenset({"dermatology"}))
+GROUP_NAMES = {"cardiology": "Cardiology", "dermatology": "Dermatology"}
+
+
+def appointment(**changes: Any) -> Appointment:
+    values: dict[str, Any] = {
+        "id": "0b7c4c1e-8a7e-4f4e-9d55-2f4f3c1b6a10",
+        "group": "cardiology",
+        "starts_at": NOW + timedelta(hours=1),
+        "duration_minutes": 15,
+        "timezone": "Europe/Berlin",
+        "patient_name": "Pat Doe",
+        "patient_email": "pat@example.com",
+        "status": Status.SCHEDULED,
+        "taken_by": None,
+        "invited_by": "ada@clinic.example",
+        "invite": Invite(),
+        "created_at": NOW,
+        "updated_at": NOW,
+        "link_nonce": "nonce",
+        "link_token_hash": "hash",
+    }
+    values.update(changes)
+    return Appointment(**values)
+
+
+def invite_body(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "starts_at": "2026-11-26T10:30:00+01:00",
+        "duration_minutes": 20,
+        "patient_name": "Pat Doe",
+        "patient_email": "pat@example.com",
+        "group": "cardiology",
+        "timezone": "Europe/Berlin",
+    }
+    body.update(changes)
+    return body
+
+
+@dataclass
+class Clock:
+    now: datetime = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@dataclass
+class FakeWorld:
+    repository: InMemoryAppointmentRepository = field(default_factory=InMemoryAppointmentRepository)
+    mailer: InMemoryMailer = field(default_factory=InMemoryMailer)
+    events: InMemoryEventPublisher = field(default_factory=InMemoryEventPublisher)
+    clock: Clock = field(default_factory=Clock)
+
+    def service(self) -> AppointmentService:
+        return AppointmentService(
+            repository=self.repository,
+            mailer=self.mailer,
+            events=self.events,
+            group_names=lambda: GROUP_NAMES,
+            links=LinkPolicy(secret=SECRET, grace=timedelta(hours=2), base_url="https://eclinic.test"),
+            mail_sender="eClinic <no-reply@clinic.example>",
+            clock=self.clock,
+        )
+
+    def token_of(self, a: Appointment) -> str:
+        return patient_links.token_for(SECRET, a.id, a.link_nonce)
