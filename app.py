@@ -12,11 +12,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chalice.app import Chalice, Request, Response
+from chalice.app import Chalice, Rate, Request, Response, WebsocketEvent
 
-from chalicelib.errors import EclinicError, TooLarge, Unauthorized, ValidationFailed
+from chalicelib.errors import EclinicError, NotFound, TooLarge, Unauthorized, ValidationFailed
 
 app = Chalice(app_name="eclinic")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 
 JSON_BODY_MAX = 64 * 1024
 _NO_STORE = {"Cache-Control": "no-store", "Content-Type": "application/json"}
@@ -195,3 +196,93 @@ def visit(token: str) -> Response:
     appointments = services().appointments
     appointment = appointments.visit(token)
     return json_response(representations.visit(appointment, appointments.group_name(appointment.group)))
+
+
+@api("/api/visit/{token}/messages")
+def visit_chat_history(token: str) -> Response:
+    from chalicelib import representations
+
+    svc = services()
+    appointment = svc.appointments.visit(token)
+    history = svc.live.chat_history_for_patient(appointment)
+    return json_response({"messages": [representations.chat(m) for m in history]})
+
+
+@api("/api/appointments/{appointment_id}/messages")
+def chat_history(appointment_id: str) -> Response:
+    from chalicelib import representations
+
+    user = clinician()
+    history = services().appointments.chat_history(user, appointment_id)
+    return json_response({"messages": [representations.chat(m) for m in history]})
+
+
+# -- pages ------------------------------------------------------------------------------
+
+
+def page(template: str, root: str) -> Response:
+    from chalicelib import pages
+
+    settings = services().settings
+    return Response(
+        body=pages.render(template, root=root, ws_url=settings.ws_url),
+        status_code=200,
+        headers=pages.security_headers(settings.ws_url),
+    )
+
+
+@app.route("/")
+def schedule_page() -> Response:
+    return page("pages/schedule.html", root="./")
+
+
+@app.route("/visit/{token}")
+def visit_page(token: str) -> Response:
+    return page("pages/visit.html", root="../")
+
+
+@app.route("/assets/{name}")
+def asset(name: str) -> Response:
+    from chalicelib import pages
+
+    found = pages.asset(name)
+    if found is None:
+        return error_response(NotFound("No such file."))
+    return Response(
+        body=found.body,
+        status_code=200,
+        headers={"Content-Type": found.content_type, "Cache-Control": "public, max-age=300"},
+    )
+
+
+# -- websocket --------------------------------------------------------------------------
+
+
+@app.on_ws_connect()
+def ws_connect(event: WebsocketEvent) -> Response:
+    query = event.to_dict().get("queryStringParameters") or {}
+    try:
+        services().live.connect(event.connection_id, query)
+    except EclinicError as exc:
+        # API Gateway refuses the handshake with this status: the socket never opens.
+        return Response(body=exc.to_body(), status_code=exc.status)
+    return Response(body="", status_code=200)
+
+
+@app.on_ws_message()
+def ws_message(event: WebsocketEvent) -> Response:
+    svc = services()
+    for reply in svc.live.handle(event.connection_id, event.body):
+        svc.live.reply(event.connection_id, reply)
+    return Response(body="", status_code=200)
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event: WebsocketEvent) -> Response:
+    services().live.disconnect(event.connection_id)
+    return Response(body="", status_code=200)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep_stale_connections(event: Any) -> None:
+    services().live.sweep()

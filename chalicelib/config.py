@@ -20,6 +20,7 @@ class Settings:
     audit_table: str
     tasks_table: str
     connections_table: str
+    messages_table: str
     user_pool_id: str
     user_pool_client_id: str
     jwks_url: str
@@ -30,6 +31,8 @@ class Settings:
     public_base_url: str
     link_secret: bytes
     link_grace: timedelta
+    ws_management_url: str | None
+    ws_url: str | None
 
     @property
     def token_issuer(self) -> str:
@@ -50,6 +53,7 @@ class Settings:
             audit_table=prefix + "audit",
             tasks_table=prefix + "tasks",
             connections_table=prefix + "connections",
+            messages_table=prefix + "messages",
             user_pool_id=pool_id,
             user_pool_client_id=env.get("ECLINIC_USER_POOL_CLIENT_ID", ""),
             jwks_url=env.get("ECLINIC_JWKS_URL")
@@ -61,4 +65,9 @@ class Settings:
             public_base_url=env.get("ECLINIC_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             link_secret=env.get("ECLINIC_LINK_SECRET", "").encode(),
             link_grace=timedelta(minutes=int(env.get("ECLINIC_LINK_GRACE_MINUTES", "120"))),
+            # The API Gateway management API (https://{api-id}.execute-api.{region}.amazonaws.com/{stage});
+            # from configuration so that REST handlers can push, not only websocket handlers.
+            ws_management_url=env.get("ECLINIC_WS_MANAGEMENT_URL") or None,
+            # What pages connect to; empty means "this host, path /ws" (the local run).
+            ws_url=env.get("ECLINIC_WS_URL") or None,
         )

@@ -15,4 +15,5 @@ from aws_lambda_powertools import Logger
 
 @functools.cache
 def logger() -> Logger:
-    return Logger(service="eclinic", level=os.environ.get("ECLINIC_LOG_LEVEL", "INFO"))
+    # Not "eclinic": that is the Chalice app's own logger, whose handler would print every line twice.
+    return Logger(service="eclinic-api", level=os.environ.get("ECLINIC_LOG_LEVEL", "INFO"))

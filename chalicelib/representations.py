@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.appointment import Appointment, AuditEvent
+from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.task import Task
 from chalicelib.domain.timeutil import iso_utc
@@ -24,6 +25,8 @@ def appointment(a: Appointment) -> dict[str, Any]:
         "patient_email": a.patient_email,
         "status": a.status.value,
         "taken_by": a.taken_by,
+        # Not in API.md's list: the colleague's display name for "Session running with ...".
+        "taken_by_name": a.taken_by_name,
         "invited_by": a.invited_by,
         "invite": {
             "status": a.invite.status.value,
@@ -76,4 +79,16 @@ def user(c: Clinician, group_names: dict[str, str]) -> dict[str, Any]:
         "email": c.email,
         "name": c.name,
         "groups": [{"id": g, "name": group_names.get(g, g)} for g in sorted(c.groups)],
+    }
+
+
+def chat(m: ChatMessage) -> dict[str, Any]:
+    return {
+        "type": "chat",
+        "appointment_id": m.appointment_id,
+        "id": m.id,
+        "from": m.sender_role,
+        "name": m.sender_name,
+        "text": m.text,
+        "at": m.at.isoformat().replace("+00:00", "Z"),
     }

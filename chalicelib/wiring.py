@@ -15,9 +15,14 @@ from chalicelib.auth.tokens import CognitoTokenVerifier
 from chalicelib.config import Settings
 from chalicelib.events.publisher import EventBridgePublisher
 from chalicelib.mail.mailer import SesMailer
+from chalicelib.realtime.broadcast import Broadcaster
+from chalicelib.realtime.dynamo_connections import DynamoConnectionRegistry
+from chalicelib.realtime.management import ApiGatewayManagementApi
+from chalicelib.realtime.updates import LiveUpdates
 from chalicelib.store.dynamo import DynamoAppointmentRepository
 from chalicelib.store.models import bind_models
 from chalicelib.usecases.appointments import AppointmentService, LinkPolicy
+from chalicelib.usecases.live import LiveService
 
 MIN_LINK_SECRET_BYTES = 32
 
@@ -28,17 +33,29 @@ class Services:
     identity: IdentityProvider
     tokens: CognitoTokenVerifier
     appointments: AppointmentService
+    live: LiveService
 
 
 def build(settings: Settings) -> Services:
     if len(settings.link_secret) < MIN_LINK_SECRET_BYTES:
         raise RuntimeError("ECLINIC_LINK_SECRET must hold at least 32 bytes")
+    if not settings.ws_management_url:
+        raise RuntimeError("ECLINIC_WS_MANAGEMENT_URL must name the WebSocket API's management endpoint")
     bind_models(settings)
     identity = CognitoIdentityProvider(
         aws.client(settings, "cognito-idp"), settings.user_pool_id, settings.user_pool_client_id
     )
+    tokens = CognitoTokenVerifier(settings.jwks_url, settings.token_issuer, settings.user_pool_client_id)
+    repository = DynamoAppointmentRepository(settings.region, settings.endpoint_url)
+    registry = DynamoConnectionRegistry()
+    broadcaster = Broadcaster(
+        registry,
+        ApiGatewayManagementApi(
+            aws.client(settings, "apigatewaymanagementapi", endpoint_url=settings.ws_management_url)
+        ),
+    )
     appointments = AppointmentService(
-        repository=DynamoAppointmentRepository(settings.region, settings.endpoint_url),
+        repository=repository,
         mailer=SesMailer(aws.client(settings, "ses"), settings.ses_configuration_set),
         events=EventBridgePublisher(
             aws.client(settings, "events"), settings.event_bus, settings.event_source
@@ -48,13 +65,10 @@ def build(settings: Settings) -> Services:
             secret=settings.link_secret, grace=settings.link_grace, base_url=settings.public_base_url
         ),
         mail_sender=settings.mail_sender,
+        notifier=LiveUpdates(broadcaster, registry),
     )
-    return Services(
-        settings=settings,
-        identity=identity,
-        tokens=CognitoTokenVerifier(settings.jwks_url, settings.token_issuer, settings.user_pool_client_id),
-        appointments=appointments,
-    )
+    live = LiveService(appointments, repository, registry, broadcaster, tokens)
+    return Services(settings=settings, identity=identity, tokens=tokens, appointments=appointments, live=live)
 
 
 @functools.cache

@@ -21,7 +21,7 @@ async def serve(host: str, port: int) -> None:
     import app as eclinic
 
     ready = False
-    gateway = LocalGateway(eclinic.app, ready=lambda: ready)
+    gateway = LocalGateway(eclinic, ready=lambda: ready)
     runner = web.AppRunner(gateway.application(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -63,9 +63,15 @@ def serialize_dynamodb_writes() -> None:
         setattr(DynamoDBBackend, name, serialized)
 
 
-def base_environment(endpoint: str, public_base_url: str) -> dict[str, str]:
-    """Environment for the app against the stand-in (credentials are moto's dummies)."""
+def base_environment(
+    endpoint: str, public_base_url: str, management_url: str | None = None
+) -> dict[str, str]:
+    """Environment for the app against the stand-in (credentials are moto's dummies).
+
+    The WebSocket management API is the local gateway itself unless another is named.
+    """
     return {
+        "ECLINIC_WS_MANAGEMENT_URL": management_url or public_base_url,
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

@@ -17,32 +17,67 @@ from typing import Any
 from aiohttp import web
 
 from local import mailbox
+from local.websocket_gateway import WebSocketGateway
 
 ReadinessCheck = Callable[[], bool]
 
 
+SWEEP_SECONDS = 60
+
+
 class LocalGateway:
-    def __init__(self, chalice_app: Any, ready: ReadinessCheck) -> None:
+    def __init__(self, app_module: Any, ready: ReadinessCheck) -> None:
         from chalice.config import Config
         from chalice.local import LocalGateway as ChaliceLocalGateway
 
+        chalice_app = app_module.app
         self._chalice = ChaliceLocalGateway(
             chalice_app, Config.create(chalice_stage="local", app_name="eclinic", lambda_timeout=60)
         )
         self._lambda = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda")
         self._ready = ready
+        # The same handler functions that API Gateway invokes on AWS, by their module names.
+        self.websocket = WebSocketGateway(
+            {
+                route: getattr(app_module, config.name)
+                for route, config in chalice_app.websocket_handlers.items()
+            }
+        )
+        self._sweep = getattr(app_module, "sweep_stale_connections", None)
 
     def application(self) -> web.Application:
         application = web.Application(client_max_size=8 * 1024 * 1024)
+        self.websocket.add_routes(application, "/ws")
         application.router.add_get("/health", self.health)
         application.router.add_get("/_local/mailbox", self.mailbox_page)
         application.router.add_get("/_local/mailbox.json", self.mailbox_json)
         application.router.add_route("*", "/{tail:.*}", self.rest)
+        application.on_startup.append(self._start_sweeping)
+        application.on_shutdown.append(self._close_sockets)
         application.on_cleanup.append(self._shutdown)
         return application
 
+    async def _start_sweeping(self, application: web.Application) -> None:
+        application["sweeper"] = asyncio.create_task(self._sweep_forever())
+
+    async def _sweep_forever(self) -> None:
+        """Runs the scheduled sweep (an EventBridge schedule on AWS) once a minute."""
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            if self._ready() and self._sweep is not None:
+                loop = asyncio.get_running_loop()
+                event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+                try:
+                    await loop.run_in_executor(self._lambda, self._sweep, event, None)
+                except Exception as exc:
+                    print(f"sweep failed: {type(exc).__name__}", flush=True)
+
+    async def _close_sockets(self, application: web.Application) -> None:
+        application["sweeper"].cancel()
+        await self.websocket.close_all()
+
     async def health(self, request: web.Request) -> web.Response:
-        if self._ready():
+        if self._ready():  # moto, the resources and this gateway (HTTP and WebSocket) are up
             return web.json_response({"status": "ok"})
         return web.json_response({"status": "starting"}, status=503)
 
@@ -75,6 +110,7 @@ class LocalGateway:
 
     async def _shutdown(self, application: web.Application) -> None:
         self._lambda.shutdown(wait=False, cancel_futures=True)
+        self.websocket.shutdown()
 
 
 def _error(status: int, code: str, message: str) -> web.Response:

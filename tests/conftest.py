@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 
 from local import aws_standin
+from tests.management_recorder import ManagementRecorder
 
 
 @dataclass
 class AwsStack:
     endpoint: str
     env: dict[str, str]
+    management: ManagementRecorder
 
     def client(self, service: str) -> Any:
         import boto3
@@ -33,14 +35,18 @@ class AwsStack:
 @pytest.fixture(scope="session")
 def aws() -> Iterator[AwsStack]:
     stand_in = aws_standin.start()
+    management = ManagementRecorder().start()
     saved = dict(os.environ)
-    os.environ.update(aws_standin.base_environment(stand_in.endpoint, "http://testserver.local"))
+    os.environ.update(
+        aws_standin.base_environment(stand_in.endpoint, "http://testserver.local", management.url)
+    )
     aws_standin.bootstrap(os.environ)
     from chalicelib import wiring
 
     wiring.services.cache_clear()
-    yield AwsStack(endpoint=stand_in.endpoint, env=dict(os.environ))
+    yield AwsStack(endpoint=stand_in.endpoint, env=dict(os.environ), management=management)
     wiring.services.cache_clear()
     os.environ.clear()
     os.environ.update(saved)
+    management.stop()
     stand_in.stop()

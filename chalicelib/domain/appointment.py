@@ -115,6 +115,7 @@ class Appointment:
     link_nonce: str
     link_token_hash: str
     version: int = 0
+    taken_by_name: str | None = None
 
     @property
     def ends_at(self) -> datetime:
@@ -127,7 +128,9 @@ class Appointment:
     def link_expires_at(self, grace: timedelta) -> datetime:
         return self.ends_at + grace
 
-    def apply(self, move: Move, actor: str, at: datetime) -> tuple[Appointment, AuditEvent]:
+    def apply(
+        self, move: Move, actor: str, at: datetime, actor_name: str | None = None
+    ) -> tuple[Appointment, AuditEvent]:
         """The appointment after `move`, and the audit event recording it.
 
         Raises IllegalTransition when the transitions table has no such move.
@@ -135,10 +138,12 @@ class Appointment:
         target = TRANSITIONS.get((self.status, move))
         if target is None:
             raise IllegalTransition(self.status, move)
-        taken_by = actor if move is Move.TAKE else self.taken_by
+        taken_by, taken_by_name = self.taken_by, self.taken_by_name
+        if move is Move.TAKE:
+            taken_by, taken_by_name = actor, actor_name or actor
         if target in (Status.SCHEDULED, Status.WAITING):
-            taken_by = None
-        changed = replace(self, status=target, taken_by=taken_by, updated_at=at)
+            taken_by = taken_by_name = None
+        changed = replace(self, status=target, taken_by=taken_by, taken_by_name=taken_by_name, updated_at=at)
         return changed, self.record(action=move.value, actor=actor, at=at, to=target)
 
     def record(self, action: str, actor: str, at: datetime, to: Status | None = None) -> AuditEvent:

@@ -8,37 +8,23 @@ header. The calendar file comes from the `icalendar` library rather than hand-bu
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from pathlib import Path
 
 import icalendar
-import jinja2
 
 from chalicelib.domain.appointment import Appointment
+from chalicelib.templating import environment
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 EMAIL_TEMPLATES = (
     "email/invitation.html",
     "email/invitation.txt",
     "email/cancellation.html",
     "email/cancellation.txt",
 )
-
-
-@functools.cache
-def environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 @dataclass(frozen=True)

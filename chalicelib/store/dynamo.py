@@ -18,9 +18,16 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.appointment import Appointment, AuditEvent, Invite, InviteStatus, Status
+from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.task import Task
 from chalicelib.domain.timeutil import iso_utc, iso_utc_precise, parse_instant
-from chalicelib.store.models import MAX_POOL_CONNECTIONS, AppointmentModel, AuditEventModel, TaskModel
+from chalicelib.store.models import (
+    MAX_POOL_CONNECTIONS,
+    AppointmentModel,
+    AuditEventModel,
+    ChatMessageModel,
+    TaskModel,
+)
 from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult
 
 # Real DynamoDB also cancels a transaction that races another on the same item.
@@ -102,6 +109,34 @@ class DynamoAppointmentRepository:
         except TransactWriteError as exc:
             raise ConcurrentUpdate(str(exc)) from exc
 
+    def add_chat(self, message: ChatMessage, audit: AuditEvent) -> None:
+        at = iso_utc_precise(message.at)
+        item = ChatMessageModel(
+            message.appointment_id,
+            f"{at}#{message.id}",
+            id=message.id,
+            sender_role=message.sender_role,
+            sender_name=message.sender_name,
+            text=message.text,
+            at=at,
+        )
+        with self._transaction() as tx:
+            tx.save(item, condition=ChatMessageModel.message_key.does_not_exist())
+            tx.save(_audit_model(audit), condition=AuditEventModel.event_key.does_not_exist())
+
+    def chat_history(self, appointment_id: str) -> Sequence[ChatMessage]:
+        return [
+            ChatMessage(
+                id=item.id,
+                appointment_id=item.appointment_id,
+                sender_role=item.sender_role,
+                sender_name=item.sender_name,
+                text=item.text,
+                at=parse_instant(item.at),
+            )
+            for item in ChatMessageModel.query(appointment_id, consistent_read=True)
+        ]
+
     def record(self, audit: AuditEvent) -> None:
         _audit_model(audit).save(condition=AuditEventModel.event_key.does_not_exist())
 
@@ -148,6 +183,7 @@ def _to_model(a: Appointment) -> AppointmentModel:
         patient_email=a.patient_email,
         status=a.status.value,
         taken_by=a.taken_by,
+        taken_by_name=a.taken_by_name,
         invited_by=a.invited_by,
         invite_status=a.invite.status.value,
         invite_count=a.invite.count,
@@ -171,6 +207,7 @@ def _from_model(m: AppointmentModel) -> Appointment:
         patient_email=m.patient_email,
         status=Status(m.status),
         taken_by=m.taken_by,
+        taken_by_name=m.taken_by_name,
         invited_by=m.invited_by,
         invite=Invite(
             status=InviteStatus(m.invite_status),

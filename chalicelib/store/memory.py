@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from chalicelib.domain.appointment import Appointment, AuditEvent
+from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.task import Task
 from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult
 
@@ -18,6 +19,7 @@ class InMemoryAppointmentRepository:
         self.appointments: dict[str, Appointment] = {}
         self.audit: list[AuditEvent] = []
         self.tasks: list[Task] = []
+        self.chat: list[ChatMessage] = []
 
     def add(self, appointment: Appointment, audit: AuditEvent) -> None:
         with self._lock:
@@ -62,3 +64,11 @@ class InMemoryAppointmentRepository:
     def record(self, audit: AuditEvent) -> None:
         with self._lock:
             self.audit.append(audit)
+
+    def add_chat(self, message: ChatMessage, audit: AuditEvent) -> None:
+        with self._lock:
+            self.chat.append(message)
+            self.audit.append(audit)
+
+    def chat_history(self, appointment_id: str) -> Sequence[ChatMessage]:
+        return [m for m in self.chat if m.appointment_id == appointment_id]

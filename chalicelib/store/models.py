@@ -6,11 +6,8 @@ checked against them, so a key or index changes in one place only.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pynamodb.attributes import (
     ListAttribute,
-    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -55,6 +52,7 @@ class AppointmentModel(Model):
     patient_email = UnicodeAttribute()
     status = UnicodeAttribute()
     taken_by = UnicodeAttribute(null=True)
+    taken_by_name = UnicodeAttribute(null=True)
     invited_by = UnicodeAttribute()
     invite_status = UnicodeAttribute()
     invite_count = NumberAttribute()
@@ -107,10 +105,11 @@ class ConnectionIdIndex(GlobalSecondaryIndex["ConnectionModel"]):
 
 
 class ConnectionModel(Model):
-    """A websocket connection's subscription to one channel (a group, an appointment, workers).
+    """A websocket connection's subscription to one channel (a group, a clinician, a patient's
+    appointment, all patients, workers): fan-out to a channel is one Query on its hash key.
 
-    Fan-out to a channel is one Query on its hash key. `expires_at` is a TTL so that a
-    connection whose disconnect never arrived is dropped by DynamoDB itself.
+    `last_seen` moves with every heartbeat; presence ignores connections whose heartbeat stopped.
+    `expires_at` is a TTL so that DynamoDB eventually drops what no disconnect removed.
     """
 
     class Meta:
@@ -120,17 +119,40 @@ class ConnectionModel(Model):
     connection_id = UnicodeAttribute(range_key=True)
     role = UnicodeAttribute()
     subject = UnicodeAttribute()
+    name = UnicodeAttribute()
     groups = ListAttribute(of=UnicodeAttribute, default=list)
-    detail = MapAttribute[str, Any](default=dict)
+    appointment_id = UnicodeAttribute(null=True)
     connected_at = UnicodeAttribute()
+    last_seen = UnicodeAttribute()
     expires_at = TTLAttribute()
 
     connection_id_index = ConnectionIdIndex()
 
 
+class ChatMessageModel(Model):
+    """A session's chat, kept with the appointment so that a reload shows the history."""
+
+    class Meta:
+        table_name = "eclinic-messages"
+
+    appointment_id = UnicodeAttribute(hash_key=True)
+    message_key = UnicodeAttribute(range_key=True)
+    id = UnicodeAttribute()
+    sender_role = UnicodeAttribute()
+    sender_name = UnicodeAttribute()
+    text = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+
 # A local run or a test drives many threads through one process; Lambda needs far fewer.
 MAX_POOL_CONNECTIONS = 32
-ALL_MODELS: tuple[type[Model], ...] = (AppointmentModel, AuditEventModel, TaskModel, ConnectionModel)
+ALL_MODELS: tuple[type[Model], ...] = (
+    AppointmentModel,
+    AuditEventModel,
+    TaskModel,
+    ConnectionModel,
+    ChatMessageModel,
+)
 
 
 def bind_models(settings: Settings) -> None:
@@ -140,6 +162,7 @@ def bind_models(settings: Settings) -> None:
         AuditEventModel: settings.audit_table,
         TaskModel: settings.tasks_table,
         ConnectionModel: settings.connections_table,
+        ChatMessageModel: settings.messages_table,
     }
     for model, table_name in names.items():
         model.Meta.table_name = table_name

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.appointment import Appointment, AuditEvent
+from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.task import Task
 
 
@@ -47,3 +48,7 @@ class AppointmentRepository(Protocol):
     def record(self, audit: AuditEvent) -> None:
         """Appends an audit event for an action that changed no appointment field."""
         ...
+
+    def add_chat(self, message: ChatMessage, audit: AuditEvent) -> None: ...
+
+    def chat_history(self, appointment_id: str) -> Sequence[ChatMessage]: ...

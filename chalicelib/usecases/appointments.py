@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib import representations
 from chalicelib.auth import patient_links
@@ -24,6 +24,7 @@ from chalicelib.domain.appointment import (
     Move,
     Status,
 )
+from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.task import Task
 from chalicelib.errors import Conflict, Gone, NotFound
@@ -34,7 +35,20 @@ from chalicelib.mail.mailer import Mailer, MailRejected
 from chalicelib.store.repository import AppointmentRepository, ConcurrentUpdate, ScheduleResult
 
 WRITE_ATTEMPTS = 5
+# A change returns the new appointment and its audit event, or the same appointment and None
+# when there is nothing to do (for example a second tab of a patient who is already waiting).
 Change = Callable[[Appointment], tuple[Appointment, AuditEvent | None]]
+
+
+class AppointmentNotifier(Protocol):
+    """Told after every stored change, to push it live (websocket fan-out)."""
+
+    def appointment_changed(self, appointment: Appointment, audit: AuditEvent | None) -> None: ...
+
+
+class NoNotifier:
+    def appointment_changed(self, appointment: Appointment, audit: AuditEvent | None) -> None:
+        return None
 
 
 def utc_now() -> datetime:
@@ -63,6 +77,7 @@ class AppointmentService:
         group_names: Callable[[], Mapping[str, str]],
         links: LinkPolicy,
         mail_sender: str,
+        notifier: AppointmentNotifier | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._repo = repository
@@ -71,6 +86,7 @@ class AppointmentService:
         self._group_names = group_names
         self._links = links
         self._sender = mail_sender
+        self._notifier = notifier or NoNotifier()
         self._clock = clock
 
     # -- clinician actions -------------------------------------------------------------
@@ -157,6 +173,13 @@ class AppointmentService:
         self._visible(actor, appointment_id)
         return self._repo.audit_trail(appointment_id)
 
+    def chat_history(self, actor: Clinician, appointment_id: str) -> Sequence[ChatMessage]:
+        self._visible(actor, appointment_id)
+        return self._repo.chat_history(appointment_id)
+
+    def now(self) -> datetime:
+        return self._clock()
+
     def group_name(self, group: str) -> str:
         return self._group_names().get(group, group)
 
@@ -198,10 +221,14 @@ class AppointmentService:
             if current is None:
                 raise NotFound("No such appointment.")
             changed, audit = change(current)
+            if audit is None and changed == current:
+                return current
             try:
-                return self._repo.save(changed, current.version, audit)
+                stored = self._repo.save(changed, current.version, audit)
             except ConcurrentUpdate:
                 continue
+            self._notifier.appointment_changed(stored, audit)
+            return stored
         raise Conflict("The appointment is being changed by someone else; try again.")
 
     def _send_invitation(self, appointment: Appointment, actor: Clinician) -> Appointment:

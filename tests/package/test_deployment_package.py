@@ -45,10 +45,12 @@ def test_every_template_ships(bundle: zipfile.ZipFile) -> None:
 
 
 def test_the_templates_the_code_renders_ship(bundle: zipfile.ZipFile) -> None:
-    from chalicelib.mail.compose import EMAIL_TEMPLATES, TEMPLATES_DIR
+    from chalicelib.mail.compose import EMAIL_TEMPLATES
+    from chalicelib.pages import PAGE_TEMPLATES
+    from chalicelib.templating import TEMPLATES_DIR
 
     assert TEMPLATES_DIR == ROOT / "templates"
-    for template in EMAIL_TEMPLATES:
+    for template in (*EMAIL_TEMPLATES, *PAGE_TEMPLATES):
         assert f"templates/{template}" in bundle.namelist()
 
 

@@ -11,8 +11,13 @@ from chalicelib.domain.appointment import Appointment, Invite, Status
 from chalicelib.domain.clinician import Clinician
 from chalicelib.events.publisher import InMemoryEventPublisher
 from chalicelib.mail.mailer import InMemoryMailer
+from chalicelib.realtime.broadcast import Broadcaster
+from chalicelib.realtime.connections import InMemoryConnectionRegistry
+from chalicelib.realtime.management import RecordingManagementApi
+from chalicelib.realtime.updates import LiveUpdates
 from chalicelib.store.memory import InMemoryAppointmentRepository
 from chalicelib.usecases.appointments import AppointmentService, LinkPolicy
+from chalicelib.usecases.live import LiveService
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SECRET = b"s" * 32
@@ -68,12 +73,35 @@ class Clock:
         self.now += delta
 
 
+class FakeTokens:
+    """Stands in for the Cognito verifier: a token is the clinician's email."""
+
+    def verify(self, token: str) -> Clinician:
+        from chalicelib.errors import Unauthorized
+
+        for clinician in (ADA, BEN, CYD):
+            if token == clinician.email:
+                return clinician
+        raise Unauthorized("bad token")
+
+
 @dataclass
 class FakeWorld:
     repository: InMemoryAppointmentRepository = field(default_factory=InMemoryAppointmentRepository)
     mailer: InMemoryMailer = field(default_factory=InMemoryMailer)
     events: InMemoryEventPublisher = field(default_factory=InMemoryEventPublisher)
     clock: Clock = field(default_factory=Clock)
+    registry: InMemoryConnectionRegistry = field(default_factory=InMemoryConnectionRegistry)
+    management: RecordingManagementApi = field(default_factory=RecordingManagementApi)
+
+    @property
+    def broadcaster(self) -> Broadcaster:
+        if not hasattr(self, "_broadcaster"):
+            self._broadcaster = Broadcaster(self.registry, self.management)
+        return self._broadcaster
+
+    def live(self) -> LiveService:
+        return LiveService(self.service(), self.repository, self.registry, self.broadcaster, FakeTokens())
 
     def service(self) -> AppointmentService:
         return AppointmentService(
@@ -83,6 +111,7 @@ class FakeWorld:
             group_names=lambda: GROUP_NAMES,
             links=LinkPolicy(secret=SECRET, grace=timedelta(hours=2), base_url="https://eclinic.test"),
             mail_sender="eClinic <no-reply@clinic.example>",
+            notifier=LiveUpdates(self.broadcaster, self.registry),
             clock=self.clock,
         )
 

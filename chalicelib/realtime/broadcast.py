@@ -1,0 +1,67 @@
+"""Fan-out: one message to every connection of some channels, in parallel.
+
+A connection that answers 410 is removed from the registry and the fan-out carries on; any
+other failure of one connection is logged and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from chalicelib.logs import logger
+from chalicelib.realtime.connections import Connection, ConnectionRegistry, subscribers
+from chalicelib.realtime.management import ConnectionGone, ManagementApi
+
+PARALLEL_PUSHES = 16
+
+
+class Broadcaster:
+    def __init__(self, registry: ConnectionRegistry, management: ManagementApi) -> None:
+        self._registry = registry
+        self._management = management
+        self._pool = ThreadPoolExecutor(max_workers=PARALLEL_PUSHES, thread_name_prefix="push")
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def connecting(self, connection_id: str) -> Iterator[None]:
+        """While a connection's $connect runs, API Gateway answers 410 for it; skip it rather
+        than prune a connection that is about to open."""
+        self._local.connecting = connection_id
+        try:
+            yield
+        finally:
+            self._local.connecting = None
+
+    def to_channels(self, channels: Iterable[str], message: Mapping[str, Any]) -> int:
+        """Pushes `message` to every live subscriber; returns how many received it."""
+        return self.to_connections(subscribers(self._registry, channels), message)
+
+    def to_connections(self, connections: Iterable[Connection], message: Mapping[str, Any]) -> int:
+        skip = getattr(self._local, "connecting", None)
+        targets = [c for c in connections if c.id != skip]
+        if len(targets) <= 1:
+            return sum(self._push(c.id, message) for c in targets)
+        return sum(self._pool.map(lambda c: self._push(c.id, message), targets))
+
+    def to_connection(self, connection_id: str, message: Mapping[str, Any]) -> bool:
+        return self._push(connection_id, message)
+
+    def close(self, connections: Iterable[Connection]) -> None:
+        for connection in connections:
+            self._management.close(connection.id)
+            self._registry.remove(connection.id)
+
+    def _push(self, connection_id: str, message: Mapping[str, Any]) -> bool:
+        try:
+            self._management.post(connection_id, message)
+            return True
+        except ConnectionGone:
+            self._registry.remove(connection_id)
+            logger().info("pruned gone connection", connection_id=connection_id)
+        except Exception as exc:
+            logger().warning("push failed", connection_id=connection_id, error=type(exc).__name__)
+        return False

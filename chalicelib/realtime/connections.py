@@ -1,0 +1,114 @@
+"""Who is connected, and to which channels.
+
+A channel is a set of connections that receive the same pushes: the clinicians of a group,
+one clinician's tabs, one appointment's patient tabs, all patients (for the stale sweep) and
+the media workers. A connection subscribes to its channels at connect and leaves them all at
+disconnect.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+# API Gateway closes a websocket after 2 hours at most; nothing may outlive that.
+CONNECTION_TTL = timedelta(hours=2)
+# Pages ping every 30 s. A patient connection silent for longer than this no longer counts
+# as "online", whether or not its disconnect ever arrived.
+HEARTBEAT_TIMEOUT = timedelta(seconds=90)
+
+
+class Role(enum.StrEnum):
+    CLINICIAN = "clinician"
+    PATIENT = "patient"
+    WORKER = "worker"
+
+
+@dataclass(frozen=True)
+class Connection:
+    id: str
+    role: Role
+    subject: str  # clinician email, appointment id (patient) or worker id
+    name: str
+    connected_at: datetime
+    last_seen: datetime
+    groups: frozenset[str] = frozenset()
+    appointment_id: str | None = None
+
+    def alive(self, now: datetime) -> bool:
+        return now - self.last_seen <= HEARTBEAT_TIMEOUT
+
+
+def group_channel(group: str) -> str:
+    return f"group#{group}"
+
+
+def clinician_channel(email: str) -> str:
+    return f"clinician#{email}"
+
+
+def patient_channel(appointment_id: str) -> str:
+    return f"patient#{appointment_id}"
+
+
+ALL_PATIENTS = "patients"
+WORKERS = "workers"
+
+
+def channels_of(connection: Connection) -> list[str]:
+    if connection.role is Role.CLINICIAN:
+        return [clinician_channel(connection.subject), *map(group_channel, sorted(connection.groups))]
+    if connection.role is Role.PATIENT:
+        return [patient_channel(connection.subject), ALL_PATIENTS]
+    return [WORKERS]
+
+
+class ConnectionRegistry(Protocol):
+    def add(self, connection: Connection) -> None: ...
+
+    def get(self, connection_id: str) -> Connection | None: ...
+
+    def remove(self, connection_id: str) -> Connection | None:
+        """Leaves every channel; returns what was connected, or None if nothing was."""
+        ...
+
+    def in_channel(self, channel: str) -> list[Connection]: ...
+
+    def touch(self, connection: Connection, at: datetime) -> None: ...
+
+
+class InMemoryConnectionRegistry:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.connections: dict[str, Connection] = {}
+
+    def add(self, connection: Connection) -> None:
+        with self._lock:
+            self.connections[connection.id] = connection
+
+    def get(self, connection_id: str) -> Connection | None:
+        return self.connections.get(connection_id)
+
+    def remove(self, connection_id: str) -> Connection | None:
+        with self._lock:
+            return self.connections.pop(connection_id, None)
+
+    def in_channel(self, channel: str) -> list[Connection]:
+        return [c for c in list(self.connections.values()) if channel in channels_of(c)]
+
+    def touch(self, connection: Connection, at: datetime) -> None:
+        with self._lock:
+            if connection.id in self.connections:
+                self.connections[connection.id] = replace(connection, last_seen=at)
+
+
+def subscribers(registry: ConnectionRegistry, channels: Iterable[str]) -> list[Connection]:
+    seen: dict[str, Connection] = {}
+    for channel in channels:
+        for connection in registry.in_channel(channel):
+            seen.setdefault(connection.id, connection)
+    return list(seen.values())

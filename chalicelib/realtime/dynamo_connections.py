@@ -1,0 +1,78 @@
+"""The connection registry on DynamoDB: one item per (channel, connection)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.domain.timeutil import iso_utc_precise, parse_instant
+from chalicelib.realtime.connections import CONNECTION_TTL, Connection, Role, channels_of
+from chalicelib.store.models import ConnectionModel
+
+
+class DynamoConnectionRegistry:
+    def add(self, connection: Connection) -> None:
+        with ConnectionModel.batch_write() as batch:
+            for channel in channels_of(connection):
+                batch.save(_to_item(channel, connection))
+
+    def get(self, connection_id: str) -> Connection | None:
+        for item in ConnectionModel.connection_id_index.query(connection_id, limit=1):
+            return _from_item(item)
+        return None
+
+    def remove(self, connection_id: str) -> Connection | None:
+        items = list(ConnectionModel.connection_id_index.query(connection_id))
+        with ConnectionModel.batch_write() as batch:
+            for item in items:
+                batch.delete(item)
+        return _from_item(items[0]) if items else None
+
+    def in_channel(self, channel: str) -> list[Connection]:
+        return [_from_item(item) for item in ConnectionModel.query(channel)]
+
+    def touch(self, connection: Connection, at: datetime) -> None:
+        for channel in channels_of(connection):
+            try:
+                ConnectionModel(channel, connection.id).update(
+                    actions=[ConnectionModel.last_seen.set(iso_utc_precise(at))],
+                    condition=ConnectionModel.connection_id.exists(),
+                )
+            except Exception as exc:  # gone meanwhile: nothing to keep alive
+                if not _is_condition_failure(exc):
+                    raise
+
+
+def _is_condition_failure(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException" or isinstance(
+        exc, DoesNotExist
+    )
+
+
+def _to_item(channel: str, c: Connection) -> ConnectionModel:
+    return ConnectionModel(
+        channel,
+        c.id,
+        role=c.role.value,
+        subject=c.subject,
+        name=c.name,
+        groups=sorted(c.groups),
+        appointment_id=c.appointment_id,
+        connected_at=iso_utc_precise(c.connected_at),
+        last_seen=iso_utc_precise(c.last_seen),
+        expires_at=c.connected_at + CONNECTION_TTL,
+    )
+
+
+def _from_item(item: ConnectionModel) -> Connection:
+    return Connection(
+        id=item.connection_id,
+        role=Role(item.role),
+        subject=item.subject,
+        name=item.name,
+        connected_at=parse_instant(item.connected_at),
+        last_seen=parse_instant(item.last_seen),
+        groups=frozenset(str(g) for g in item.groups or []),
+        appointment_id=item.appointment_id,
+    )

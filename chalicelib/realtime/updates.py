@@ -1,0 +1,58 @@
+"""Turns stored appointment changes into pushes: the row for every clinician of the group,
+and for the patient the words that say what just happened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import representations
+from chalicelib.domain.appointment import Appointment, AuditEvent, Move, Status
+from chalicelib.realtime.broadcast import Broadcaster
+from chalicelib.realtime.connections import (
+    ConnectionRegistry,
+    group_channel,
+    patient_channel,
+)
+
+PATIENT_WORDS = {
+    Status.SCHEDULED: "Your appointment is booked. Open this page again shortly before it starts.",
+    Status.WAITING: "You are in the waiting room. The clinician will be with you shortly.",
+    Status.IN_SESSION: "Your clinician has joined.",
+    Status.COMPLETED: "This appointment has ended. You can close this window.",
+    Status.CANCELLED: "This appointment has been cancelled. Please contact your practice for a new one.",
+}
+STEPPED_OUT = "Your clinician has stepped out and will be back with you shortly. Please stay on this page."
+SESSION_ENDED = "The clinician has ended the session. Thank you, you can close this window now."
+
+
+def status_message(appointment: Appointment, audit: AuditEvent | None = None) -> dict[str, Any]:
+    words = PATIENT_WORDS[appointment.status]
+    if audit is not None and audit.action == Move.EXIT.value:
+        words = STEPPED_OUT
+    return {"type": "status", "status": appointment.status.value, "message": words}
+
+
+class LiveUpdates:
+    def __init__(self, broadcaster: Broadcaster, registry: ConnectionRegistry) -> None:
+        self._broadcaster = broadcaster
+        self._registry = registry
+
+    def appointment_changed(self, appointment: Appointment, audit: AuditEvent | None) -> None:
+        self._broadcaster.to_channels(
+            [group_channel(appointment.group)],
+            {"type": "appointment", "appointment": representations.appointment(appointment)},
+        )
+        if audit is None or audit.from_status is audit.to_status:
+            return
+        patients = self._registry.in_channel(patient_channel(appointment.id))
+        if not patients:
+            return
+        if appointment.status is Status.CANCELLED:
+            self._broadcaster.to_connections(
+                patients, {"type": "cancelled", "message": PATIENT_WORDS[Status.CANCELLED]}
+            )
+            self._broadcaster.close(patients)
+        elif audit.action == Move.LEAVE.value:
+            self._broadcaster.to_connections(patients, {"type": "session_ended", "message": SESSION_ENDED})
+        else:
+            self._broadcaster.to_connections(patients, status_message(appointment, audit))

@@ -1,0 +1,251 @@
+"""The live side: websocket connect and disconnect, presence, and session messages.
+
+Presence: a patient's first live connection moves `scheduled` to `waiting`, the last one
+going moves `waiting` back to `scheduled`; tabs are counted, so two tabs are one presence.
+A connection whose heartbeat stopped no longer counts, and the sweep closes it, so a
+disconnect that never arrived cannot keep a patient "online".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from chalicelib import representations
+from chalicelib.auth.tokens import CognitoTokenVerifier
+from chalicelib.domain.appointment import Appointment, AuditEvent, Move, Status
+from chalicelib.domain.chat import ChatMessage
+from chalicelib.domain.clinician import Clinician
+from chalicelib.errors import Conflict, EclinicError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from chalicelib.logs import logger
+from chalicelib.realtime import messages
+from chalicelib.realtime.broadcast import Broadcaster
+from chalicelib.realtime.connections import (
+    ALL_PATIENTS,
+    Connection,
+    ConnectionRegistry,
+    Role,
+    clinician_channel,
+    patient_channel,
+)
+from chalicelib.store.repository import AppointmentRepository
+from chalicelib.usecases.appointments import AppointmentService
+
+Reply = dict[str, Any]
+MessageHandler = Callable[[Connection, messages.Incoming], list[Reply]]
+
+
+class LiveService:
+    def __init__(
+        self,
+        appointments: AppointmentService,
+        repository: AppointmentRepository,
+        registry: ConnectionRegistry,
+        broadcaster: Broadcaster,
+        tokens: CognitoTokenVerifier | Any,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._appointments = appointments
+        self._repo = repository
+        self._registry = registry
+        self._broadcaster = broadcaster
+        self._tokens = tokens
+        self._clock = clock or appointments.now
+
+    # -- connection lifecycle --------------------------------------------------------
+
+    def connect(self, connection_id: str, query: Mapping[str, str]) -> Connection:
+        """Registers a connection, or raises (Unauthorized, NotFound, Gone) to refuse it."""
+        with self._broadcaster.connecting(connection_id):
+            return self._connect(connection_id, query)
+
+    def _connect(self, connection_id: str, query: Mapping[str, str]) -> Connection:
+        now = self._clock()
+        if query.get("id_token"):
+            clinician = self._tokens.verify(query["id_token"])
+            connection = Connection(
+                id=connection_id,
+                role=Role.CLINICIAN,
+                subject=clinician.email,
+                name=clinician.name,
+                groups=clinician.groups,
+                connected_at=now,
+                last_seen=now,
+            )
+            self._registry.add(connection)
+            return connection
+        if query.get("token"):
+            appointment = self._appointments.visit(query["token"])
+            connection = Connection(
+                id=connection_id,
+                role=Role.PATIENT,
+                subject=appointment.id,
+                name=appointment.patient_name,
+                appointment_id=appointment.id,
+                connected_at=now,
+                last_seen=now,
+            )
+            self._registry.add(connection)
+            self._repo.record(appointment.record("patient_connected", "patient", now))
+            self._patient_online(appointment.id)
+            return connection
+        raise Unauthorized("Connect with ?id_token= (clinician) or ?token= (patient link).")
+
+    def disconnect(self, connection_id: str) -> None:
+        connection = self._registry.remove(connection_id)
+        if connection is not None and connection.role is Role.PATIENT:
+            appointment = self._repo.get(connection.subject)
+            if appointment is not None:
+                self._repo.record(appointment.record("patient_disconnected", "patient", self._clock()))
+            self._patient_maybe_gone(connection.subject)
+
+    def sweep(self) -> int:
+        """Closes patient connections whose heartbeat stopped; returns how many."""
+        now = self._clock()
+        stale = [c for c in self._registry.in_channel(ALL_PATIENTS) if not c.alive(now)]
+        for connection in stale:
+            self._broadcaster.close([connection])
+            self._patient_maybe_gone(connection.subject)
+        if stale:
+            logger().info("swept stale patient connections", count=len(stale))
+        return len(stale)
+
+    def reply(self, connection_id: str, message: Reply) -> None:
+        self._broadcaster.to_connection(connection_id, message)
+
+    def chat_history_for_patient(self, appointment: Appointment) -> list[ChatMessage]:
+        return list(self._repo.chat_history(appointment.id))
+
+    # -- messages ----------------------------------------------------------------------
+
+    def handle(self, connection_id: str, raw: str | bytes | None) -> list[Reply]:
+        """Handles one message; returns the replies for the sender (errors included)."""
+        ref: str | None = None
+        try:
+            incoming = messages.parse(raw)
+            ref = incoming.type
+            connection = self._registry.get(connection_id)
+            if connection is None:
+                raise Unauthorized("This connection is no longer registered; reconnect.")
+            handler = self._handlers(connection.role).get(incoming.type)
+            if handler is None:
+                raise ValidationFailed(f"Unknown message type `{incoming.type}`.", "type")
+            return handler(connection, incoming)
+        except EclinicError as exc:
+            return [messages.error(exc, ref)]
+
+    def _handlers(self, role: Role) -> dict[str, MessageHandler]:
+        common: dict[str, MessageHandler] = {"ping": self._ping, "chat": self._chat}
+        if role is Role.CLINICIAN:
+            return {**common, "take": self._take, "hangup": self._hangup}
+        return common
+
+    def _ping(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        self._registry.touch(connection, self._clock())
+        return [{"type": "pong"}]
+
+    def _take(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        clinician = _clinician(connection)
+        appointment = self._appointments.get(clinician, incoming.appointment_id())
+        if appointment.status is Status.IN_SESSION and appointment.taken_by == clinician.email:
+            # The same clinician again (a reload, a second tab): rejoin, nothing changes.
+            return [{"type": "appointment", "appointment": representations.appointment(appointment)}]
+        self._appointments.mutate(
+            appointment.id, lambda a: a.apply(Move.TAKE, clinician.email, self._clock(), clinician.name)
+        )
+        return []
+
+    def _hangup(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        clinician = _clinician(connection)
+        mode = incoming.choice("mode", ("exit", "leave"))
+        appointment = self._appointments.get(clinician, incoming.appointment_id())
+        if appointment.taken_by != clinician.email:
+            raise Forbidden("You are not in this session.")
+        move = Move.EXIT if mode == "exit" else Move.LEAVE
+        self._appointments.mutate(
+            appointment.id, lambda a: _in_own_session(a, clinician, move, self._clock())
+        )
+        if move is Move.EXIT:
+            self._patient_maybe_gone(appointment.id)
+        return []
+
+    def _chat(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        appointment_id = incoming.appointment_id()
+        text = incoming.chat_text()
+        if connection.role is Role.CLINICIAN:
+            appointment = self._appointments.get(_clinician(connection), appointment_id)
+            if appointment.taken_by != connection.subject:
+                raise Forbidden("Only the clinician in the session can chat with the patient.")
+        elif connection.role is Role.PATIENT and connection.subject == appointment_id:
+            found = self._repo.get(appointment_id)
+            if found is None:
+                raise NotFound("No such appointment.")
+            appointment = found
+        else:
+            raise NotFound("No such appointment.")
+        if appointment.status is not Status.IN_SESSION:
+            raise Conflict("The chat is open while the clinician is with the patient.")
+        now = self._clock()
+        message = ChatMessage(
+            id=str(uuid.uuid4()),
+            appointment_id=appointment.id,
+            sender_role=connection.role.value,
+            sender_name=connection.name,
+            text=text,
+            at=now,
+        )
+        self._repo.add_chat(message, appointment.record("chat", _actor(connection), now))
+        self._broadcaster.to_channels(
+            [patient_channel(appointment.id), clinician_channel(appointment.taken_by or "")],
+            representations.chat(message),
+        )
+        return []
+
+    # -- presence ------------------------------------------------------------------------
+
+    def live_patient_connections(self, appointment_id: str) -> list[Connection]:
+        now = self._clock()
+        return [c for c in self._registry.in_channel(patient_channel(appointment_id)) if c.alive(now)]
+
+    def _patient_online(self, appointment_id: str) -> None:
+        def come_online(a: Appointment) -> tuple[Appointment, AuditEvent | None]:
+            if a.status is Status.SCHEDULED:
+                return a.apply(Move.PATIENT_ONLINE, "patient", self._clock())
+            return a, None
+
+        self._appointments.mutate(appointment_id, come_online)
+
+    def _patient_maybe_gone(self, appointment_id: str) -> None:
+        if self.live_patient_connections(appointment_id):
+            return
+
+        def go_offline(a: Appointment) -> tuple[Appointment, AuditEvent | None]:
+            if a.status is Status.WAITING:
+                return a.apply(Move.PATIENT_GONE, "patient", self._clock())
+            return a, None
+
+        try:
+            self._appointments.mutate(appointment_id, go_offline)
+        except NotFound:
+            return
+        # A tab may have connected between the count and the write: it must not look offline.
+        if self.live_patient_connections(appointment_id):
+            self._patient_online(appointment_id)
+
+
+def _clinician(connection: Connection) -> Clinician:
+    return Clinician(email=connection.subject, name=connection.name, groups=connection.groups)
+
+
+def _actor(connection: Connection) -> str:
+    return connection.subject if connection.role is Role.CLINICIAN else "patient"
+
+
+def _in_own_session(
+    a: Appointment, clinician: Clinician, move: Move, at: datetime
+) -> tuple[Appointment, AuditEvent | None]:
+    if a.taken_by != clinician.email:
+        raise Forbidden("You are not in this session.")
+    return a.apply(move, clinician.email, at)

@@ -1,0 +1,480 @@
+// The clinician's page: login, the live clinic schedule, the invite and task dialogs, the row
+// menu, and (through session.js) the video session.
+import { api, ApiError, LiveConnection, el, formatDay, formatTime, showBanner, toast } from "./common.js";
+import { ClinicianSession } from "./session.js";
+
+const TOKEN_KEY = "eclinic.token";
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  user: null,
+  appointments: new Map(),
+  live: null,
+  pendingTake: null,
+  openMenu: null,
+};
+
+const session = new ClinicianSession({
+  send: (message) => state.live && state.live.send(message),
+  token: () => state.token,
+  me: () => state.user,
+  onClose: (words) => {
+    showView("schedule");
+    if (words) toast(words);
+    renderSchedule();
+  },
+});
+
+// -- views --------------------------------------------------------------------------------
+
+function showView(name) {
+  $("login-view").hidden = name !== "login";
+  $("schedule-view").hidden = name !== "schedule";
+  $("session-view").hidden = name !== "session";
+  const signedIn = name !== "login";
+  $("who").hidden = !signedIn;
+  $("logout").hidden = !signedIn;
+}
+
+function logout(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.token = null;
+  state.user = null;
+  if (state.live) state.live.close();
+  state.live = null;
+  session.close();
+  state.appointments.clear();
+  showBanner("live");
+  showView("login");
+  const error = $("login-error");
+  error.textContent = message || "";
+  error.hidden = !message;
+  $("login-email").focus();
+}
+
+// -- login --------------------------------------------------------------------------------
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = $("login-error");
+  error.hidden = true;
+  const email = $("login-email").value.trim();
+  const password = $("login-password").value;
+  if (!email || !password) {
+    error.textContent = "Enter your email address and your password.";
+    error.hidden = false;
+    return;
+  }
+  $("login-submit").disabled = true;
+  try {
+    const answer = await api("auth/login", { method: "POST", body: { email, password } });
+    state.token = answer.id_token;
+    sessionStorage.setItem(TOKEN_KEY, state.token);
+    $("login-password").value = "";
+    await start(answer.user);
+  } catch (exc) {
+    error.textContent = exc instanceof ApiError && exc.status === 401
+      ? "Email or password is incorrect. Check both and try again."
+      : exc.message;
+    error.hidden = false;
+  } finally {
+    $("login-submit").disabled = false;
+  }
+});
+
+$("logout").addEventListener("click", () => logout("You have logged out."));
+
+async function start(user) {
+  state.user = user;
+  $("who").textContent = `${user.name} · ${user.groups.map((g) => g.name).join(", ")}`;
+  showView("schedule");
+  state.live = new LiveConnection({ id_token: state.token }, {
+    onMessage: onLiveMessage,
+    onState: onLiveState,
+    onOpen: (reconnected) => { if (reconnected) loadSchedule(); },
+  });
+  await loadSchedule();
+  const resume = session.resumable();
+  if (resume && state.appointments.has(resume)) {
+    const appointment = state.appointments.get(resume);
+    if (appointment.status === "in_session" && appointment.taken_by === user.email) take(appointment);
+  }
+}
+
+async function onLiveState(liveState) {
+  showBanner(liveState);
+  if (liveState === "refused") {
+    try {
+      await api("me", { token: state.token });
+      showBanner("reconnecting");
+      setTimeout(() => state.live && state.live.connect(), 5000);
+    } catch {
+      logout("Your session has expired. Please log in again.");
+    }
+  }
+}
+
+// -- schedule -----------------------------------------------------------------------------
+
+async function loadSchedule() {
+  $("schedule-error").hidden = true;
+  try {
+    const from = new Date();
+    from.setHours(0, 0, 0, 0);
+    const to = new Date(from.getTime() + 30 * 24 * 3600 * 1000);
+    const query = `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
+    const answer = await api(`appointments?${query}`, { token: state.token });
+    state.appointments = new Map(answer.appointments.map((a) => [a.id, a]));
+    renderSchedule();
+  } catch (exc) {
+    if (exc.status === 401) return logout("Your session has expired. Please log in again.");
+    const box = $("schedule-error");
+    box.textContent = `The schedule could not be loaded: ${exc.message}`;
+    box.hidden = false;
+  } finally {
+    $("schedule-loading").hidden = true;
+  }
+}
+
+const STATUS_WORDS = {
+  scheduled: "Scheduled",
+  waiting: "Patient online",
+  in_session: "Session running",
+  completed: "Completed",
+  cancelled: "Cancelled",
+};
+
+function statusText(a) {
+  if (a.status === "in_session") {
+    const who = a.taken_by === state.user.email ? "you" : (a.taken_by_name || a.taken_by);
+    return `Session running with ${who}`;
+  }
+  if (a.status === "waiting") return "Patient online: select to start the session";
+  return STATUS_WORDS[a.status];
+}
+
+function canOpen(a) {
+  return a.status === "waiting" || (a.status === "in_session" && a.taken_by === state.user.email);
+}
+
+function renderSchedule() {
+  const list = $("schedule-list");
+  const focusedId = document.activeElement && document.activeElement.closest("[data-appointment-id]")
+    ? document.activeElement.closest("[data-appointment-id]").dataset.appointmentId : null;
+  const sorted = [...state.appointments.values()].sort((x, y) => x.starts_at.localeCompare(y.starts_at) || x.id.localeCompare(y.id));
+  list.replaceChildren();
+  $("schedule-empty").hidden = sorted.length > 0;
+  let day = null;
+  let ul = null;
+  for (const a of sorted) {
+    const thisDay = formatDay(a.starts_at);
+    if (thisDay !== day) {
+      day = thisDay;
+      const heading = el("h2", { class: "day-heading", text: dayLabel(a.starts_at) });
+      ul = el("ul", { class: "schedule", "aria-label": `Appointments on ${thisDay}` });
+      list.append(heading, ul);
+    }
+    ul.append(row(a));
+  }
+  if (focusedId) {
+    const again = list.querySelector(`[data-appointment-id="${CSS.escape(focusedId)}"] .row-main, [data-appointment-id="${CSS.escape(focusedId)}"] .menu-button`);
+    if (again) again.focus();
+  }
+}
+
+function dayLabel(iso) {
+  const date = new Date(iso);
+  const today = new Date();
+  const tomorrow = new Date(Date.now() + 24 * 3600 * 1000);
+  if (date.toDateString() === today.toDateString()) return `Today · ${formatDay(iso)}`;
+  if (date.toDateString() === tomorrow.toDateString()) return `Tomorrow · ${formatDay(iso)}`;
+  return formatDay(iso);
+}
+
+function row(a) {
+  const clickable = canOpen(a);
+  const hasDot = a.status !== "completed" && a.status !== "cancelled";
+  const dot = hasDot
+    ? el("span", { class: `dot dot-${a.status}`, testid: "status-dot", role: "img", "aria-label": STATUS_WORDS[a.status], title: STATUS_WORDS[a.status] })
+    : el("span", { class: "dot dot-none", "aria-hidden": "true" });
+  const text = el("span", { class: "row-text" },
+    el("span", { class: "row-name", text: a.patient_name }),
+    el("br"),
+    el("span", { class: "row-state", text: statusText(a) }));
+  if (a.invite && a.invite.status === "failed" && a.status !== "cancelled" && a.status !== "completed") {
+    text.append(el("br"), el("span", { class: "row-warning", text: "Invitation not delivered: use Reinvite user." }));
+  }
+  const main = el(clickable ? "button" : "div", {
+    class: "row-main",
+    type: clickable ? "button" : undefined,
+    "aria-label": clickable ? `${a.patient_name}, ${formatTime(a.starts_at)}, ${statusText(a)}` : undefined,
+  }, dot, el("span", { class: "row-time", text: formatTime(a.starts_at) }), text);
+  const menuButton = el("button", {
+    class: "menu-button", type: "button", testid: "row-menu",
+    "aria-haspopup": "menu", "aria-expanded": "false", "aria-label": `Options for ${a.patient_name}`,
+    text: "⋮",
+  });
+  const item = el("li", {
+    class: `row status-${a.status}${clickable ? " clickable" : ""}`,
+    testid: "appointment-row",
+    "data-appointment-id": a.id,
+    "data-status": a.status,
+  }, main, menuButton);
+  item.addEventListener("click", (event) => {
+    if (event.target.closest(".menu-button, .menu")) return;
+    if (canOpen(a)) take(a);
+  });
+  menuButton.addEventListener("click", (event) => {
+    event.stopPropagation();
+    toggleMenu(item, a, menuButton);
+  });
+  return item;
+}
+
+// -- row menu -----------------------------------------------------------------------------
+
+const MENU = [
+  { testid: "menu-cancel", label: "Cancel appointment", allowed: ["scheduled", "waiting"], run: cancelAppointment },
+  { testid: "menu-reinvite", label: "Reinvite user", allowed: ["scheduled", "waiting", "in_session"], run: reinvite },
+  { testid: "menu-new-task", label: "New task", allowed: null, run: openTaskDialog },
+  { testid: "menu-complete", label: "Mark as complete", allowed: ["scheduled", "waiting", "in_session"], run: complete },
+];
+
+function closeMenu(returnFocus = false) {
+  if (!state.openMenu) return;
+  const { menu, button } = state.openMenu;
+  menu.remove();
+  button.setAttribute("aria-expanded", "false");
+  if (returnFocus) button.focus();
+  state.openMenu = null;
+}
+
+function toggleMenu(item, a, button) {
+  const wasOpen = state.openMenu && state.openMenu.button === button;
+  closeMenu();
+  if (wasOpen) return;
+  const menu = el("ul", { class: "menu", role: "menu", "aria-label": `Options for ${a.patient_name}` });
+  for (const entry of MENU) {
+    const enabled = !entry.allowed || entry.allowed.includes(a.status);
+    const itemButton = el("button", {
+      type: "button", role: "menuitem", testid: entry.testid, "aria-disabled": enabled ? "false" : "true",
+      text: entry.label,
+    });
+    itemButton.addEventListener("click", (event) => {
+      event.stopPropagation();
+      closeMenu();
+      const current = state.appointments.get(a.id) || a;
+      if (entry.allowed && !entry.allowed.includes(current.status)) {
+        toast(`Not possible: the appointment is ${STATUS_WORDS[current.status].toLowerCase()}.`, { error: true });
+        return;
+      }
+      entry.run(current);
+    });
+    menu.append(el("li", { role: "none" }, itemButton));
+  }
+  menu.addEventListener("keydown", (event) => {
+    const items = [...menu.querySelectorAll('[role="menuitem"]')];
+    const index = items.indexOf(document.activeElement);
+    if (event.key === "ArrowDown") { event.preventDefault(); items[(index + 1) % items.length].focus(); }
+    if (event.key === "ArrowUp") { event.preventDefault(); items[(index - 1 + items.length) % items.length].focus(); }
+    if (event.key === "Escape") { event.preventDefault(); closeMenu(true); }
+    if (event.key === "Tab") closeMenu();
+  });
+  item.append(menu);
+  button.setAttribute("aria-expanded", "true");
+  state.openMenu = { menu, button };
+  menu.querySelector('[role="menuitem"]').focus();
+}
+
+document.addEventListener("click", (event) => {
+  if (state.openMenu && !event.target.closest(".menu")) closeMenu();
+});
+
+async function rowAction(a, path, success) {
+  try {
+    const updated = await api(`appointments/${a.id}/${path}`, { method: "POST", token: state.token });
+    upsert(updated);
+    toast(success(updated));
+  } catch (exc) {
+    if (exc.status === 401) return logout("Your session has expired. Please log in again.");
+    toast(exc.message, { error: true });
+  }
+}
+
+function cancelAppointment(a) {
+  return rowAction(a, "cancel", () => `Appointment with ${a.patient_name} cancelled. The patient has been told by email.`);
+}
+
+function reinvite(a) {
+  return rowAction(a, "reinvite", (u) => u.invite.status === "sent"
+    ? `Invitation sent again to ${u.patient_email}.`
+    : `The invitation to ${u.patient_email} could not be delivered. Check the address and try again.`);
+}
+
+function complete(a) {
+  return rowAction(a, "complete", () => `Appointment with ${a.patient_name} marked as complete.`);
+}
+
+// -- dialogs ------------------------------------------------------------------------------
+
+function clearErrors(form) {
+  for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
+  for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  const formError = form.querySelector(".form-error");
+  formError.hidden = true;
+}
+
+function showError(form, exc, fieldIds) {
+  const id = exc.field && fieldIds[exc.field];
+  if (id) {
+    const input = $(id);
+    input.setAttribute("aria-invalid", "true");
+    $(`${id}-error`).textContent = exc.message;
+    input.focus();
+    return;
+  }
+  const formError = form.querySelector(".form-error");
+  formError.textContent = exc.message;
+  formError.hidden = false;
+}
+
+function nextQuarterHour() {
+  const date = new Date(Date.now() + 15 * 60 * 1000);
+  date.setMinutes(Math.ceil(date.getMinutes() / 15) * 15, 0, 0);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+$("invite-button").addEventListener("click", () => {
+  const form = $("invite-form");
+  form.reset();
+  clearErrors(form);
+  $("invite-starts-at").value = nextQuarterHour();
+  const groups = $("invite-group");
+  groups.replaceChildren(...state.user.groups.map((g) => el("option", { value: g.id, text: g.name })));
+  $("invite-dialog").showModal();
+  $("invite-starts-at").focus();
+});
+$("invite-cancel").addEventListener("click", () => $("invite-dialog").close());
+
+$("invite-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const local = $("invite-starts-at").value;
+  const startsAt = local && !Number.isNaN(new Date(local).getTime()) ? new Date(local).toISOString() : local;
+  const body = {
+    starts_at: startsAt,
+    duration_minutes: Number($("invite-duration").value),
+    patient_name: $("invite-patient-name").value,
+    patient_email: $("invite-patient-email").value.trim(),
+    group: $("invite-group").value,
+    timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+  };
+  $("invite-send").disabled = true;
+  try {
+    const created = await api("appointments", { method: "POST", body, token: state.token });
+    upsert(created);
+    $("invite-dialog").close();
+    toast(created.invite.status === "sent"
+      ? `Invitation sent to ${created.patient_email}.`
+      : `The appointment is saved, but the invitation to ${created.patient_email} could not be delivered. Use Reinvite user to try again.`,
+    { error: created.invite.status !== "sent" });
+  } catch (exc) {
+    if (exc.status === 401) { $("invite-dialog").close(); return logout("Your session has expired. Please log in again."); }
+    showError(form, exc, {
+      starts_at: "invite-starts-at", duration_minutes: "invite-duration", patient_name: "invite-patient-name",
+      patient_email: "invite-patient-email", group: "invite-group", timezone: "invite-starts-at",
+    });
+  } finally {
+    $("invite-send").disabled = false;
+  }
+});
+
+let taskFor = null;
+function openTaskDialog(a) {
+  taskFor = a;
+  const form = $("task-form");
+  form.reset();
+  clearErrors(form);
+  $("task-for").textContent = `For ${a.patient_name}, ${formatDay(a.starts_at)} ${formatTime(a.starts_at)}`;
+  $("task-title").value = `Follow-up: ${a.patient_name}`;
+  $("task-dialog").showModal();
+  $("task-title").select();
+}
+$("task-cancel").addEventListener("click", () => $("task-dialog").close());
+$("task-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  $("task-create").disabled = true;
+  try {
+    await api(`appointments/${taskFor.id}/tasks`, {
+      method: "POST", token: state.token, body: { title: $("task-title").value, note: $("task-note").value },
+    });
+    $("task-dialog").close();
+    toast(`Task created in the document workflow for ${taskFor.patient_name}.`);
+  } catch (exc) {
+    showError(form, exc, { title: "task-title", note: "task-note" });
+  } finally {
+    $("task-create").disabled = false;
+  }
+});
+
+// -- live updates and taking an appointment -----------------------------------------------
+
+function upsert(appointment) {
+  state.appointments.set(appointment.id, appointment);
+  renderSchedule();
+  session.appointmentChanged(appointment);
+  if (state.pendingTake === appointment.id && appointment.status === "in_session"
+      && appointment.taken_by === state.user.email) {
+    state.pendingTake = null;
+    openSession(appointment);
+  }
+}
+
+function take(a) {
+  state.pendingTake = a.id;
+  if (!state.live || !state.live.isOpen) toast("Connecting… the session opens as soon as the connection is back.");
+  state.live.send({ type: "take", appointment_id: a.id });
+}
+
+function openSession(appointment) {
+  closeMenu();
+  showView("session");
+  session.open(appointment);
+}
+
+function onLiveMessage(message) {
+  if (message.type === "appointment") {
+    upsert(message.appointment);
+    return;
+  }
+  if (message.type === "error") {
+    if (message.ref === "take") {
+      state.pendingTake = null;
+      toast(message.code === "conflict"
+        ? "A colleague has already taken this appointment, or the patient has left the waiting room."
+        : message.message, { error: true });
+      return;
+    }
+    if (session.handles(message)) return;
+    toast(message.message, { error: true });
+    return;
+  }
+  session.onMessage(message);
+}
+
+// -- start ----------------------------------------------------------------------------------
+
+(async function init() {
+  if (!state.token) return showView("login");
+  try {
+    const user = await api("me", { token: state.token });
+    await start(user);
+  } catch {
+    logout("");
+  }
+})();

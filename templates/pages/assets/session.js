@@ -1,0 +1,150 @@
+// The clinician's session view: information panel with participants, scheduled time and
+// chat; hang-up with "Exit without ending" and "Leave session". The video call lives in
+// call.js and is driven from here.
+import { api, chatLine, el, formatDateTime, toast } from "./common.js";
+
+const ACTIVE_KEY = "eclinic.activeSession";
+const $ = (id) => document.getElementById(id);
+
+export class ClinicianSession {
+  constructor({ send, token, me, onClose }) {
+    this.send = send;
+    this.token = token;
+    this.me = me;
+    this.onClose = onClose;
+    this.appointment = null;
+    this.chatIds = new Set();
+    this.call = null;
+    this.wire();
+  }
+
+  wire() {
+    $("info-button").addEventListener("click", () => {
+      const panel = $("info-panel");
+      panel.hidden = !panel.hidden;
+      $("info-button").setAttribute("aria-expanded", String(!panel.hidden));
+      if (!panel.hidden) $("chat-input").focus();
+    });
+    this.popover("hangup-button", "hangup-menu");
+    this.popover("screen-options", "screen-menu");
+    $("hangup-exit").addEventListener("click", () => this.hangup("exit"));
+    $("hangup-leave").addEventListener("click", () => this.hangup("leave"));
+    $("chat-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const input = $("chat-input");
+      const text = input.value;
+      if (!text.trim() || !this.appointment) return;
+      this.send({ type: "chat", appointment_id: this.appointment.id, text });
+      input.value = "";
+    });
+  }
+
+  popover(buttonId, menuId) {
+    const button = $(buttonId);
+    const menu = $(menuId);
+    const close = (focus) => {
+      menu.hidden = true;
+      button.setAttribute("aria-expanded", "false");
+      if (focus) button.focus();
+    };
+    button.addEventListener("click", (event) => {
+      event.stopPropagation();
+      const opening = menu.hidden;
+      for (const other of document.querySelectorAll(".popover")) other.hidden = true;
+      menu.hidden = !opening;
+      button.setAttribute("aria-expanded", String(opening));
+      if (opening) menu.querySelector("button").focus();
+    });
+    menu.addEventListener("keydown", (event) => {
+      const items = [...menu.querySelectorAll("button")];
+      const index = items.indexOf(document.activeElement);
+      if (event.key === "Escape") { event.preventDefault(); close(true); }
+      if (event.key === "ArrowDown") { event.preventDefault(); items[(index + 1) % items.length].focus(); }
+      if (event.key === "ArrowUp") { event.preventDefault(); items[(index - 1 + items.length) % items.length].focus(); }
+    });
+    menu.addEventListener("click", () => close(false));
+    document.addEventListener("click", (event) => {
+      if (!menu.hidden && !menu.contains(event.target) && event.target !== button) close(false);
+    });
+  }
+
+  resumable() {
+    return sessionStorage.getItem(ACTIVE_KEY);
+  }
+
+  async open(appointment) {
+    this.appointment = appointment;
+    sessionStorage.setItem(ACTIVE_KEY, appointment.id);
+    $("session-title").textContent = `Session with ${appointment.patient_name}`;
+    $("participants").replaceChildren(
+      el("div", { text: `${this.me().name} (you)` }),
+      el("div", { text: `${appointment.patient_name} (patient)` }));
+    $("scheduled-time").textContent = `${formatDateTime(appointment.starts_at)} · ${appointment.duration_minutes} minutes`;
+    $("chat-log").replaceChildren();
+    this.chatIds.clear();
+    $("screenshot-denied-message").hidden = true;
+    $("hangup-button").focus();
+    try {
+      const history = await api(`appointments/${appointment.id}/messages`, { token: this.token() });
+      for (const message of history.messages) this.addChat(message);
+    } catch (exc) {
+      toast(`The chat history could not be loaded: ${exc.message}`, { error: true });
+    }
+    if (this.call) this.call.opened(appointment);
+  }
+
+  close(words) {
+    const wasOpen = Boolean(this.appointment);
+    if (this.call) this.call.stop();
+    this.appointment = null;
+    sessionStorage.removeItem(ACTIVE_KEY);
+    for (const menu of document.querySelectorAll(".popover")) menu.hidden = true;
+    if (wasOpen) this.onClose(words);
+  }
+
+  hangup(mode) {
+    if (!this.appointment) return;
+    this.send({ type: "hangup", appointment_id: this.appointment.id, mode });
+    const name = this.appointment.patient_name;
+    this.close(mode === "exit"
+      ? `You left the session without ending it. ${name} is still in the waiting room.`
+      : `Session with ${name} ended. The patient has been told.`);
+  }
+
+  appointmentChanged(appointment) {
+    if (!this.appointment || appointment.id !== this.appointment.id) return;
+    this.appointment = appointment;
+    if (appointment.status !== "in_session" || appointment.taken_by !== this.me().email) {
+      const words = {
+        completed: "The appointment was marked as complete.",
+        cancelled: "The appointment was cancelled.",
+        waiting: "The session was released.",
+        scheduled: "The patient has left.",
+      }[appointment.status] || "The session has ended.";
+      this.close(words);
+    }
+  }
+
+  addChat(message) {
+    if (this.chatIds.has(message.id)) return;
+    this.chatIds.add(message.id);
+    const log = $("chat-log");
+    log.append(chatLine(message));
+    log.scrollTop = log.scrollHeight;
+  }
+
+  handles(message) {
+    return Boolean(this.call && this.call.handles(message));
+  }
+
+  onMessage(message) {
+    if (!this.appointment || message.appointment_id && message.appointment_id !== this.appointment.id) {
+      if (message.type !== "chat") return;
+    }
+    if (message.type === "chat") {
+      if (this.appointment && message.appointment_id === this.appointment.id) this.addChat(message);
+      return;
+    }
+    if (this.call) this.call.onMessage(message);
+  }
+}

@@ -1,0 +1,189 @@
+// The patient's waiting room and session, opened from the invitation's button. The link's
+// token (the last part of the address) is the patient's only credential.
+import { api, chatLine, formatDateTime, LiveConnection, showBanner } from "./common.js";
+import { PatientCall } from "./patient-call.js";
+
+const $ = (id) => document.getElementById(id);
+const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+const state = { appointment: null, live: null, status: null, ended: false, chatIds: new Set(), stream: null };
+
+function fail(message) {
+  $("visit-view").hidden = true;
+  const box = $("visit-error");
+  box.textContent = message;
+  box.hidden = false;
+}
+
+function setStatus(status, message) {
+  state.status = status;
+  $("waiting-status").textContent = message;
+  $("waiting-status").dataset.status = status;
+  const inSession = status === "in_session";
+  $("chat-input").disabled = !inSession;
+  $("chat-send").disabled = !inSession;
+  $("chat-hint").hidden = inSession;
+  if (call) call.statusChanged(status);
+}
+
+function end(message, kind) {
+  state.ended = true;
+  if (state.live) state.live.close();
+  if (call) call.stop();
+  stopCamera();
+  const box = $("session-ended-message");
+  box.textContent = message;
+  box.hidden = false;
+  box.dataset.kind = kind;
+  $("waiting-status").hidden = true;
+  $("chat-input").disabled = true;
+  $("chat-send").disabled = true;
+  showBanner("live");
+}
+
+function addChat(message) {
+  if (state.chatIds.has(message.id)) return;
+  state.chatIds.add(message.id);
+  const log = $("chat-log");
+  log.append(chatLine(message));
+  log.scrollTop = log.scrollHeight;
+}
+
+$("chat-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("chat-input").value;
+  if (!text.trim() || !state.live) return;
+  state.live.send({ type: "chat", appointment_id: state.appointment.id, text });
+  $("chat-input").value = "";
+});
+
+// -- camera and microphone ------------------------------------------------------------------
+
+async function startCamera() {
+  const help = $("media-help");
+  help.hidden = true;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    help.textContent = "This browser cannot use a camera here. Please open the link in a current Chrome, Edge, Firefox or Safari.";
+    help.hidden = false;
+    return null;
+  }
+  try {
+    state.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+    $("local-video").srcObject = state.stream;
+    return state.stream;
+  } catch (exc) {
+    const denied = exc && (exc.name === "NotAllowedError" || exc.name === "SecurityError");
+    help.replaceChildren();
+    help.append(denied
+      ? "Your browser has blocked the camera or microphone. Click the camera symbol in the address bar, choose Allow, then select Try again. Your clinician can still see that you are waiting."
+      : "No camera or microphone was found, or another program is using it. Connect or free it, then select Try again.");
+    const retry = document.createElement("button");
+    retry.className = "btn";
+    retry.type = "button";
+    retry.textContent = "Try again";
+    retry.style.marginLeft = "8px";
+    retry.addEventListener("click", async () => {
+      const stream = await startCamera();
+      if (stream && call) call.localStreamChanged(stream);
+    });
+    help.append(retry);
+    help.hidden = false;
+    return null;
+  }
+}
+
+function stopCamera() {
+  if (state.stream) for (const track of state.stream.getTracks()) track.stop();
+  state.stream = null;
+}
+
+// -- live ---------------------------------------------------------------------------------
+
+const call = typeof PatientCall === "function" ? new PatientCall({
+  send: (message) => state.live && state.live.send(message),
+  appointment: () => state.appointment,
+  localStream: () => state.stream,
+}) : null;
+
+function onMessage(message) {
+  switch (message.type) {
+    case "status":
+      setStatus(message.status, message.message);
+      if (message.status === "completed") end(message.message, "completed");
+      break;
+    case "appointment":
+      break;
+    case "session_ended":
+      end(message.message, "ended");
+      break;
+    case "cancelled":
+      end(message.message, "cancelled");
+      break;
+    case "chat":
+      addChat(message);
+      break;
+    case "error":
+      if (!(call && call.handles(message))) $("call-state").textContent = message.message;
+      break;
+    default:
+      if (call) call.onMessage(message);
+  }
+}
+
+async function loadChat() {
+  try {
+    const history = await api(`visit/${encodeURIComponent(token)}/messages`);
+    for (const message of history.messages) addChat(message);
+  } catch {
+    // The chat history is a convenience; the live chat still works.
+  }
+}
+
+async function refreshStatus() {
+  try {
+    const answer = await api(`visit/${encodeURIComponent(token)}`);
+    const status = answer.appointment.status;
+    const words = {
+      scheduled: "Connecting to the waiting room…",
+      waiting: "You are in the waiting room. The clinician will be with you shortly.",
+      in_session: "Your clinician has joined.",
+      completed: "This appointment has ended. You can close this window.",
+    };
+    if (status === "completed") return end(words.completed, "completed");
+    setStatus(status, words[status]);
+  } catch (exc) {
+    if (exc.status === 410 || exc.status === 404) end(exc.message, "cancelled");
+  }
+}
+
+(async function init() {
+  let answer;
+  try {
+    answer = await api(`visit/${encodeURIComponent(token)}`);
+  } catch (exc) {
+    if (exc.status === 404) return fail("This link is not valid. Please open the button in your invitation email again, or ask your practice to send a new invitation.");
+    if (exc.status === 410) return fail(exc.message);
+    return fail(`The waiting room could not be opened: ${exc.message}`);
+  }
+  const a = answer.appointment;
+  state.appointment = a;
+  $("visit-view").hidden = false;
+  $("group-name").textContent = a.group_name;
+  $("visit-group").textContent = a.group_name;
+  $("visit-when").textContent = formatDateTime(a.starts_at);
+  $("visit-duration").textContent = `${a.duration_minutes} minutes`;
+  if (a.status === "completed") return end("This appointment has ended. You can close this window.", "completed");
+  setStatus(a.status, "Connecting to the waiting room…");
+  loadChat();
+  startCamera();
+  state.live = new LiveConnection({ token }, {
+    onMessage,
+    onState: (liveState) => {
+      if (state.ended) return;
+      showBanner(liveState);
+      if (liveState === "live") refreshStatus();
+      if (liveState === "refused") refreshStatus().then(() => {
+        if (!state.ended) fail("The waiting room is not available for this link any more. Please contact your practice.");
+      });
+    },
+  });
+})();

@@ -1,0 +1,234 @@
+"""Presence, session control, chat and bad messages, against in-memory fakes."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.appointment import Appointment, Status
+from chalicelib.errors import Gone, NotFound, Unauthorized
+from chalicelib.realtime.connections import HEARTBEAT_TIMEOUT
+from chalicelib.usecases.live import LiveService
+from tests.unit.factories import ADA, BEN, CYD, FakeWorld, invite_body
+
+
+@pytest.fixture
+def world() -> FakeWorld:
+    return FakeWorld()
+
+
+def send(live: LiveService, connection_id: str, **message: Any) -> list[dict[str, Any]]:
+    return live.handle(connection_id, json.dumps(message))
+
+
+def setup(world: FakeWorld) -> tuple[LiveService, Appointment, str]:
+    live = world.live()
+    appointment = world.service().invite(ADA, invite_body())
+    live.connect("ada-1", {"id_token": ADA.email})
+    live.connect("ben-1", {"id_token": BEN.email})
+    live.connect("cyd-1", {"id_token": CYD.email})
+    return live, appointment, world.token_of(appointment)
+
+
+def status_of(world: FakeWorld, appointment: Appointment) -> Status:
+    found = world.repository.get(appointment.id)
+    assert found is not None
+    return found.status
+
+
+def pushed(world: FakeWorld, connection_id: str, kind: str) -> list[dict[str, Any]]:
+    return [m for m in world.management.to(connection_id) if m["type"] == kind]
+
+
+def test_patient_presence_reaches_the_groups_clinicians_only(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    assert status_of(world, appointment) is Status.WAITING
+    for clinician in ("ada-1", "ben-1"):
+        assert pushed(world, clinician, "appointment")[-1]["appointment"]["status"] == "waiting"
+    assert not world.management.to("cyd-1")
+    assert not world.management.to("pat-1")  # nothing is pushed while its own $connect runs
+    live.disconnect("pat-1")
+    assert status_of(world, appointment) is Status.SCHEDULED
+    assert pushed(world, "ben-1", "appointment")[-1]["appointment"]["status"] == "scheduled"
+    actions = [e.action for e in world.repository.audit_trail(appointment.id)]
+    assert actions[-4:] == ["patient_connected", "patient_online", "patient_disconnected", "patient_gone"]
+
+
+def test_two_tabs_are_one_presence(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    live.connect("pat-2", {"token": token})
+    waiting_pushes = [
+        m for m in pushed(world, "ada-1", "appointment") if m["appointment"]["status"] == "waiting"
+    ]
+    assert len(waiting_pushes) == 1
+    live.disconnect("pat-1")
+    assert status_of(world, appointment) is Status.WAITING
+    live.disconnect("pat-2")
+    assert status_of(world, appointment) is Status.SCHEDULED
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [({}, Unauthorized), ({"id_token": "forged"}, Unauthorized), ({"token": "x" * 43}, NotFound)],
+)
+def test_refused_connects_register_nothing(world: FakeWorld, query: dict[str, str], error: type) -> None:
+    with pytest.raises(error):
+        world.live().connect("c-1", query)
+    assert not world.registry.connections
+
+
+def test_a_cancelled_link_cannot_connect(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    world.service().cancel(ADA, appointment.id)
+    with pytest.raises(Gone):
+        live.connect("pat-1", {"token": token})
+
+
+def test_take_has_one_winner_and_others_see_it(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    assert send(live, "ada-1", type="take", appointment_id=appointment.id) == []
+    (error,) = send(live, "ben-1", type="take", appointment_id=appointment.id)
+    assert (error["type"], error["code"], error["ref"]) == ("error", "conflict", "take")
+    row = pushed(world, "ben-1", "appointment")[-1]["appointment"]
+    assert (row["status"], row["taken_by"], row["taken_by_name"]) == ("in_session", ADA.email, ADA.name)
+    assert pushed(world, "pat-1", "status")[-1] == {
+        "type": "status",
+        "status": "in_session",
+        "message": "Your clinician has joined.",
+    }
+    # another group cannot even see it
+    (error,) = send(live, "cyd-1", type="take", appointment_id=appointment.id)
+    assert error["code"] == "not_found"
+    # the same clinician again is a rejoin, not a conflict
+    (again,) = send(live, "ada-1", type="take", appointment_id=appointment.id)
+    assert again["type"] == "appointment" and again["appointment"]["status"] == "in_session"
+
+
+def test_exit_keeps_the_patient_waiting_and_leave_completes(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    send(live, "ada-1", type="take", appointment_id=appointment.id)
+    (error,) = send(live, "ben-1", type="hangup", appointment_id=appointment.id, mode="exit")
+    assert error["code"] == "forbidden"
+    assert send(live, "ada-1", type="hangup", appointment_id=appointment.id, mode="exit") == []
+    assert status_of(world, appointment) is Status.WAITING
+    assert pushed(world, "pat-1", "status")[-1]["status"] == "waiting"
+    send(live, "ben-1", type="take", appointment_id=appointment.id)
+    send(live, "ben-1", type="hangup", appointment_id=appointment.id, mode="leave")
+    assert status_of(world, appointment) is Status.COMPLETED
+    assert pushed(world, "pat-1", "session_ended")[-1]["message"]
+    assert pushed(world, "ada-1", "appointment")[-1]["appointment"]["status"] == "completed"
+
+
+def test_exit_after_the_patient_left_goes_back_to_scheduled(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    send(live, "ada-1", type="take", appointment_id=appointment.id)
+    live.disconnect("pat-1")
+    assert status_of(world, appointment) is Status.IN_SESSION  # a reload must not end the session
+    send(live, "ada-1", type="hangup", appointment_id=appointment.id, mode="exit")
+    assert status_of(world, appointment) is Status.SCHEDULED
+
+
+def test_chat_between_the_session_clinician_and_the_patient_only(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    (early,) = send(live, "pat-1", type="chat", appointment_id=appointment.id, text="hello?")
+    assert early["code"] == "conflict"
+    send(live, "ada-1", type="take", appointment_id=appointment.id)
+    send(live, "pat-1", type="chat", appointment_id=appointment.id, text="Hello doctor <b>")
+    send(live, "ada-1", type="chat", appointment_id=appointment.id, text="Hello Pat")
+    for connection in ("pat-1", "ada-1"):
+        assert [(m["from"], m["text"]) for m in pushed(world, connection, "chat")] == [
+            ("patient", "Hello doctor <b>"),
+            ("clinician", "Hello Pat"),
+        ]
+    assert not pushed(world, "ben-1", "chat")
+    (error,) = send(live, "ben-1", type="chat", appointment_id=appointment.id, text="me too")
+    assert error["code"] == "forbidden"
+    (error,) = send(live, "cyd-1", type="chat", appointment_id=appointment.id, text="me too")
+    assert error["code"] == "not_found"
+    history = world.repository.chat_history(appointment.id)
+    assert [m.text for m in history] == ["Hello doctor <b>", "Hello Pat"]
+    chat_audit = [e for e in world.repository.audit_trail(appointment.id) if e.action == "chat"]
+    assert len(chat_audit) == 2 and "Hello" not in repr(chat_audit)
+
+
+def test_another_appointments_id_from_a_patient_is_not_found(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    assert token
+    other = world.service().invite(ADA, invite_body(patient_email="other@example.com"))
+    live.connect("pat-1", {"token": token})
+    (error,) = send(live, "pat-1", type="chat", appointment_id=other.id, text="hi")
+    assert error["code"] == "not_found"
+    (error,) = send(live, "pat-1", type="take", appointment_id=appointment.id)
+    assert error["code"] == "validation_error" and error["field"] == "type"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not json",
+        "[1, 2]",
+        '{"no": "type"}',
+        '{"type": 5}',
+        '{"type": "dance"}',
+        '{"type": "take"}',
+        '{"type": "hangup", "appointment_id": "x", "mode": "sideways"}',
+        '{"type": "chat", "appointment_id": "x", "text": ""}',
+        json.dumps({"type": "chat", "appointment_id": "x", "text": "y" * 2001}),
+        json.dumps({"type": "ping", "padding": "z" * (33 * 1024)}),
+    ],
+)
+def test_bad_messages_get_an_error_and_change_nothing(world: FakeWorld, raw: str) -> None:
+    live, appointment, _ = setup(world)
+    before = world.repository.get(appointment.id)
+    (error,) = live.handle("ada-1", raw)
+    assert error["type"] == "error" and error["code"] in ("validation_error", "not_found")
+    assert error["message"]
+    assert world.repository.get(appointment.id) == before
+    assert send(live, "ada-1", type="ping") == [{"type": "pong"}]  # still usable
+
+
+def test_ping_pong_and_unknown_connection(world: FakeWorld) -> None:
+    live, _, _ = setup(world)
+    assert send(live, "ada-1", type="ping") == [{"type": "pong"}]
+    (error,) = send(live, "nobody", type="ping")
+    assert error["code"] == "unauthorized" and error["ref"] == "ping"
+
+
+def test_cancel_while_online_tells_and_disconnects_the_patient(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    world.service().cancel(BEN, appointment.id)
+    assert pushed(world, "pat-1", "cancelled")[-1]["message"]
+    assert "pat-1" in world.management.closed
+    assert world.registry.get("pat-1") is None
+
+
+def test_gone_connections_are_pruned_and_the_fan_out_carries_on(world: FakeWorld) -> None:
+    live, _appointment, token = setup(world)
+    world.management.gone.add("ada-1")
+    live.connect("pat-1", {"token": token})
+    assert world.registry.get("ada-1") is None
+    assert pushed(world, "ben-1", "appointment")[-1]["appointment"]["status"] == "waiting"
+
+
+def test_a_silent_patient_stops_counting_and_is_swept(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    world.clock.advance(HEARTBEAT_TIMEOUT - timedelta(seconds=1))
+    assert live.sweep() == 0
+    send(live, "pat-1", type="ping")  # the heartbeat moves last_seen
+    world.clock.advance(HEARTBEAT_TIMEOUT - timedelta(seconds=1))
+    assert live.sweep() == 0 and status_of(world, appointment) is Status.WAITING
+    world.clock.advance(timedelta(seconds=2))
+    assert live.sweep() == 1
+    assert status_of(world, appointment) is Status.SCHEDULED
+    assert "pat-1" in world.management.closed and world.registry.get("pat-1") is None
