@@ -1,0 +1,134 @@
+"""The websocket handlers of app.py, driven by stored API Gateway event payloads.
+
+DynamoDB and Cognito are moto's; the management API is a recording fake over real HTTP, so
+the application's boto3 adapter does exactly what it does against API Gateway.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import app as eclinic
+from local import mailbox
+from tests.api.conftest import Api, invite_body
+from tests.conftest import AwsStack
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def event(
+    kind: str, connection_id: str, query: dict[str, str] | None = None, body: Any = None
+) -> dict[str, Any]:
+    data = copy.deepcopy(json.loads((FIXTURES / f"{kind}.json").read_text()))
+    data["requestContext"]["connectionId"] = connection_id
+    if kind == "connect":
+        data["queryStringParameters"] = query
+        data["multiValueQueryStringParameters"] = {k: [v] for k, v in (query or {}).items()} or None
+    if body is not None:
+        data["body"] = body if isinstance(body, str) else json.dumps(body)
+    return data
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:14] + "="
+
+
+def patient_token(api: Api, email: str) -> tuple[dict[str, Any], str]:
+    created = api.invite(patient_email=email)
+    (mail,) = [m for m in mailbox.messages() if email in m["to"]]
+    match = re.search(r"/visit/([A-Za-z0-9_-]{43})", mail["text"])
+    assert match
+    return created, match.group(1)
+
+
+@pytest.fixture
+def recorder(aws: AwsStack) -> Any:
+    aws.management.clear()
+    return aws.management
+
+
+def test_clinician_and_patient_connect_presence_and_disconnect(api: Api, recorder: Any) -> None:
+    ada, ben, cyd, patient = new_id(), new_id(), new_id(), new_id()
+    for connection_id, email in (
+        (ada, "ada@clinic.example"),
+        (ben, "ben@clinic.example"),
+        (cyd, "cyd@clinic.example"),
+    ):
+        answer = eclinic.ws_connect(event("connect", connection_id, {"id_token": api.token(email)}), None)
+        assert answer["statusCode"] == 200
+    created, token = patient_token(api, f"pat.{patient.lower()[:8]}@example.com")
+
+    assert eclinic.ws_connect(event("connect", patient, {"token": token}), None)["statusCode"] == 200
+    for clinician in (ada, ben):
+        assert recorder.to(clinician)[-1]["appointment"]["status"] == "waiting"
+    assert not [m for m in recorder.to(cyd) if m.get("appointment", {}).get("id") == created["id"]]
+
+    assert eclinic.ws_message(event("message", patient, body={"type": "ping"}), None)["statusCode"] == 200
+    assert recorder.to(patient)[-1] == {"type": "pong"}
+
+    eclinic.ws_disconnect(event("disconnect", patient), None)
+    assert recorder.to(ada)[-1]["appointment"]["status"] == "scheduled"
+    events = api.as_("ada@clinic.example", "GET", f"/api/appointments/{created['id']}/audit").json_body[
+        "events"
+    ]
+    assert [e["action"] for e in events][-4:] == [
+        "patient_connected",
+        "patient_online",
+        "patient_disconnected",
+        "patient_gone",
+    ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [None, {"id_token": "garbage"}, {"token": "A" * 43}, {"token": "short"}, {"worker": "nope"}],
+)
+def test_refused_connects_answer_4xx(api: Api, recorder: Any, query: dict[str, str] | None) -> None:
+    answer = eclinic.ws_connect(event("connect", new_id(), query), None)
+    assert answer["statusCode"] in (401, 404)
+
+
+def test_take_race_and_bad_messages_through_the_handler(api: Api, recorder: Any) -> None:
+    ada, ben, patient = new_id(), new_id(), new_id()
+    eclinic.ws_connect(event("connect", ada, {"id_token": api.token("ada@clinic.example")}), None)
+    eclinic.ws_connect(event("connect", ben, {"id_token": api.token("ben@clinic.example")}), None)
+    created, token = patient_token(api, f"pat.{patient.lower()[:8]}@example.com")
+    eclinic.ws_connect(event("connect", patient, {"token": token}), None)
+
+    eclinic.ws_message(event("message", ada, body={"type": "take", "appointment_id": created["id"]}), None)
+    eclinic.ws_message(event("message", ben, body={"type": "take", "appointment_id": created["id"]}), None)
+    error = recorder.to(ben)[-1]
+    assert (error["type"], error["code"], error["ref"]) == ("error", "conflict", "take")
+    assert recorder.to(patient)[-1]["status"] == "in_session"
+
+    for raw in ("{", json.dumps({"type": "ping", "x": "y" * 40000}), json.dumps({"type": "warp"})):
+        eclinic.ws_message(event("message", ada, body=raw), None)
+        assert recorder.to(ada)[-1]["type"] == "error"
+        assert recorder.to(ada)[-1]["code"] == "validation_error"
+    state = api.as_("ada@clinic.example", "GET", f"/api/appointments/{created['id']}").json_body
+    assert state["status"] == "in_session" and state["taken_by"] == "ada@clinic.example"
+
+
+def test_rest_actions_push_too_and_gone_connections_are_pruned(
+    api: Api, recorder: Any, aws: AwsStack
+) -> None:
+    ada, ben = new_id(), new_id()
+    eclinic.ws_connect(event("connect", ada, {"id_token": api.token("ada@clinic.example")}), None)
+    eclinic.ws_connect(event("connect", ben, {"id_token": api.token("ben@clinic.example")}), None)
+    recorder.gone.add(ada)
+    created = api.invite(**invite_body(patient_email="pat.rest@example.com"))
+    assert [m["appointment"]["id"] for m in recorder.to(ben)] == [created["id"]]
+    api.as_("ben@clinic.example", "POST", f"/api/appointments/{created['id']}/complete")
+    assert recorder.to(ben)[-1]["appointment"]["status"] == "completed"
+    # ada's connection answered 410 and is gone from the registry
+    from chalicelib.store.models import ConnectionModel
+
+    assert not list(ConnectionModel.connection_id_index.query(ada))
+    assert list(ConnectionModel.connection_id_index.query(ben))
