@@ -4,6 +4,7 @@ waits for the one a test expects."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -53,10 +54,8 @@ class Client:
             if remaining <= 0:
                 raise AssertionError(f"no matching message; got {self.received[-5:]}")
             self._arrived.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), remaining)
-            except TimeoutError:
-                pass
             if self.socket.state.name == "CLOSED" and all(not predicate(m) for m in self.received):
                 raise AssertionError(f"closed without a matching message; got {self.received[-5:]}")
 
