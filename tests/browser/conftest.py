@@ -1,0 +1,70 @@
+"""Playwright driving Debian's Chromium (never Playwright's own download) against the local run."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.local.conftest import local_run
+
+__all__ = ["local_run"]
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: `make test` installs it (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+class PageErrors:
+    """Collects uncaught script errors so a test can assert there were none."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def watch(self, page: Page) -> Page:
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        return page
+
+
+@pytest.fixture
+def page_errors() -> PageErrors:
+    return PageErrors()
+
+
+def new_page(
+    browser: Browser, errors: PageErrors, width: int = 1280, height: int = 860, **options: Any
+) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    context.set_default_timeout(15000)
+    return errors.watch(context.new_page())
+
+
+def log_in(page: Page, base_url: str, email: str) -> None:
+    page.goto(base_url + "/")
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-password").fill("Clinic-Demo-2026!")
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("invite-button").wait_for()
