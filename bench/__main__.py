@@ -1,19 +1,38 @@
-"""`python -m bench` (what `make bench` runs): prints every figure as JSON."""
+"""`python -m bench` (what `make bench` runs): prints every figure as JSON.
+
+`python -m bench foundation live` runs only those parts; sizes can be lowered for a quick look.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from bench import foundation
+PARTS = ("foundation", "live")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="eClinic figures")
+    parser.add_argument("parts", nargs="*", default=list(PARTS), help=f"any of {', '.join(PARTS)}")
     parser.add_argument("--appointments", type=int, default=100_000)
     parser.add_argument("--groups", type=int, default=50)
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--clinicians", type=int, default=50)
+    parser.add_argument("--patients", type=int, default=500)
+    parser.add_argument("--waves", type=int, default=5)
     args = parser.parse_args()
-    figures = {"foundation": foundation.run(args.appointments, args.groups)}
+    unknown = set(args.parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    figures = {}
+    if "foundation" in args.parts:
+        from bench import foundation
+
+        figures["foundation"] = foundation.run(args.appointments, args.groups)
+    if "live" in args.parts:
+        from bench import live
+
+        figures["live"] = live.run(args.trials, args.clinicians, args.patients, args.waves)
     print(json.dumps(figures, indent=2))
 
 
