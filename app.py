@@ -20,6 +20,8 @@ app = Chalice(app_name="eclinic")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 
 JSON_BODY_MAX = 64 * 1024
+# 5 MiB of file, base64-encoded, with its JSON around it.
+DOCUMENT_BODY_MAX = 7 * 1024 * 1024 + 64 * 1024
 _NO_STORE = {"Cache-Control": "no-store", "Content-Type": "application/json"}
 # Chalice refuses bodies of other content types with its own error shape; accept the common
 # ones and let the JSON parser below answer in the contract's shape instead.
@@ -70,10 +72,10 @@ def current_request() -> Request:
     return request
 
 
-def request_body() -> Any:
+def request_body(limit: int = JSON_BODY_MAX) -> Any:
     raw = current_request().raw_body or b""
-    if len(raw) > JSON_BODY_MAX:
-        raise TooLarge(f"The request body must be at most {JSON_BODY_MAX // 1024} KiB.")
+    if len(raw) > limit:
+        raise TooLarge(f"The request body must be at most {limit // 1024} KiB.")
     if not raw.strip():
         return {}
     try:
@@ -186,6 +188,19 @@ def audit_trail(appointment_id: str) -> Response:
     return json_response({"events": [representations.audit_event(e) for e in events]})
 
 
+@api("/api/appointments/{appointment_id}/documents", methods=("POST",))
+def send_document(appointment_id: str) -> Response:
+    user = clinician()
+    body = request_body(DOCUMENT_BODY_MAX)
+    return json_response(services().media.send_document(user, appointment_id, body), 201)
+
+
+@api("/api/appointments/{appointment_id}/screenshots")
+def list_screenshots(appointment_id: str) -> Response:
+    user = clinician()
+    return json_response({"screenshots": services().media.screenshots(user, appointment_id)})
+
+
 # -- patient ----------------------------------------------------------------------------
 
 
@@ -206,6 +221,22 @@ def visit_chat_history(token: str) -> Response:
     appointment = svc.appointments.visit(token)
     history = svc.live.chat_history_for_patient(appointment)
     return json_response({"messages": [representations.chat(m) for m in history]})
+
+
+@api("/api/visit/{token}/documents")
+def visit_documents(token: str) -> Response:
+    svc = services()
+    appointment = svc.appointments.visit(token)
+    return json_response({"documents": svc.media.patient_documents(appointment)})
+
+
+@api("/api/visit/{token}/documents/{document_id}")
+def visit_document(token: str, document_id: str) -> Response:
+    """The patient's download: checked against their link, then a short-lived S3 link."""
+    svc = services()
+    appointment = svc.appointments.visit(token)
+    link = svc.media.patient_document_link(appointment, document_id)
+    return Response(body="", status_code=302, headers={"Location": link, "Cache-Control": "no-store"})
 
 
 @api("/api/appointments/{appointment_id}/messages")

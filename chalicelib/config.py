@@ -6,6 +6,7 @@ names, credentials). Nothing here creates a client or touches the network.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ class Settings:
     tasks_table: str
     connections_table: str
     messages_table: str
+    screenshots_table: str
+    documents_table: str
     user_pool_id: str
     user_pool_client_id: str
     jwks_url: str
@@ -33,6 +36,10 @@ class Settings:
     link_grace: timedelta
     ws_management_url: str | None
     ws_url: str | None
+    worker_secret: str
+    ice_servers: tuple[dict[str, object], ...]
+    files_bucket: str
+    files_kms_key_id: str | None
 
     @property
     def token_issuer(self) -> str:
@@ -54,6 +61,8 @@ class Settings:
             tasks_table=prefix + "tasks",
             connections_table=prefix + "connections",
             messages_table=prefix + "messages",
+            screenshots_table=prefix + "screenshots",
+            documents_table=prefix + "documents",
             user_pool_id=pool_id,
             user_pool_client_id=env.get("ECLINIC_USER_POOL_CLIENT_ID", ""),
             jwks_url=env.get("ECLINIC_JWKS_URL")
@@ -70,4 +79,10 @@ class Settings:
             ws_management_url=env.get("ECLINIC_WS_MANAGEMENT_URL") or None,
             # What pages connect to; empty means "this host, path /ws" (the local run).
             ws_url=env.get("ECLINIC_WS_URL") or None,
+            # The media workers' shared credential (a Secrets Manager value on AWS).
+            worker_secret=env.get("ECLINIC_WORKER_SECRET", ""),
+            # STUN/TURN for the browsers, as RTCIceServer objects: [{"urls": [...], ...}].
+            ice_servers=tuple(json.loads(env.get("ECLINIC_ICE_SERVERS") or "[]")),
+            files_bucket=env.get("ECLINIC_FILES_BUCKET", "eclinic-files"),
+            files_kms_key_id=env.get("ECLINIC_FILES_KMS_KEY_ID") or None,
         )

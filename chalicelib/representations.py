@@ -5,6 +5,7 @@ REST answers and websocket pushes both use these, so a client sees one Appointme
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.appointment import Appointment, AuditEvent
@@ -64,9 +65,14 @@ def task(t: Task) -> dict[str, Any]:
     }
 
 
+def instant(value: datetime | None) -> str | None:
+    """Microsecond precision, UTC, ending in Z: for events that may share a second."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
 def audit_event(e: AuditEvent) -> dict[str, Any]:
     return {
-        "at": e.at.isoformat().replace("+00:00", "Z"),
+        "at": instant(e.at),
         "actor": e.actor,
         "action": e.action,
         "from": e.from_status.value,
@@ -90,5 +96,5 @@ def chat(m: ChatMessage) -> dict[str, Any]:
         "from": m.sender_role,
         "name": m.sender_name,
         "text": m.text,
-        "at": m.at.isoformat().replace("+00:00", "Z"),
+        "at": instant(m.at),
     }

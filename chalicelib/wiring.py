@@ -14,6 +14,7 @@ from chalicelib.auth.cognito import CognitoIdentityProvider, IdentityProvider
 from chalicelib.auth.tokens import CognitoTokenVerifier
 from chalicelib.config import Settings
 from chalicelib.events.publisher import EventBridgePublisher
+from chalicelib.files.storage import S3FileStore
 from chalicelib.mail.mailer import SesMailer
 from chalicelib.realtime.broadcast import Broadcaster
 from chalicelib.realtime.dynamo_connections import DynamoConnectionRegistry
@@ -23,6 +24,7 @@ from chalicelib.store.dynamo import DynamoAppointmentRepository
 from chalicelib.store.models import bind_models
 from chalicelib.usecases.appointments import AppointmentService, LinkPolicy
 from chalicelib.usecases.live import LiveService
+from chalicelib.usecases.media import MediaService
 
 MIN_LINK_SECRET_BYTES = 32
 
@@ -34,6 +36,7 @@ class Services:
     tokens: CognitoTokenVerifier
     appointments: AppointmentService
     live: LiveService
+    media: MediaService
 
 
 def build(settings: Settings) -> Services:
@@ -67,8 +70,24 @@ def build(settings: Settings) -> Services:
         mail_sender=settings.mail_sender,
         notifier=LiveUpdates(broadcaster, registry),
     )
-    live = LiveService(appointments, repository, registry, broadcaster, tokens)
-    return Services(settings=settings, identity=identity, tokens=tokens, appointments=appointments, live=live)
+    media = MediaService(
+        appointments,
+        repository,
+        registry,
+        broadcaster,
+        S3FileStore(aws.client(settings, "s3"), settings.files_bucket, settings.files_kms_key_id),
+        settings.worker_secret,
+        settings.ice_servers,
+    )
+    live = LiveService(appointments, repository, registry, broadcaster, tokens, media)
+    return Services(
+        settings=settings,
+        identity=identity,
+        tokens=tokens,
+        appointments=appointments,
+        live=live,
+        media=media,
+    )
 
 
 @functools.cache

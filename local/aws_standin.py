@@ -2,7 +2,7 @@
 
 `start()` runs the server on a free loopback port and `bootstrap()` creates what the CDK stack
 creates on AWS: tables (from the PynamoDB models), the user pool with its app client, groups
-and demo users, the verified SES sender and the event bus.
+and demo users, the verified SES sender, the event bus and the private files bucket.
 """
 
 from __future__ import annotations
@@ -82,6 +82,9 @@ def base_environment(
         "ECLINIC_LINK_SECRET": secrets.token_urlsafe(48),
         "ECLINIC_MAIL_SENDER": "eClinic <no-reply@clinic.example>",
         "ECLINIC_EVENT_BUS": "eclinic-local",
+        "ECLINIC_WORKER_SECRET": secrets.token_urlsafe(32),
+        "ECLINIC_FILES_BUCKET": "eclinic-files-local",
+        "ECLINIC_ICE_SERVERS": "[]",
     }
 
 
@@ -106,6 +109,17 @@ def bootstrap(env: MutableMapping[str, str]) -> None:
     env["ECLINIC_USER_POOL_CLIENT_ID"] = client_id
     client("ses").verify_email_identity(EmailAddress=parseaddr(env["ECLINIC_MAIL_SENDER"])[1])
     client("events").create_event_bus(Name=env["ECLINIC_EVENT_BUS"])
+    s3 = client("s3")
+    s3.create_bucket(Bucket=env["ECLINIC_FILES_BUCKET"])
+    s3.put_public_access_block(
+        Bucket=env["ECLINIC_FILES_BUCKET"],
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
     create_tables(Settings.from_env(env))
 
 

@@ -116,6 +116,7 @@ class Appointment:
     link_token_hash: str
     version: int = 0
     taken_by_name: str | None = None
+    media_worker_id: str | None = None  # the worker relaying this visit's media, once called
 
     @property
     def ends_at(self) -> datetime:
@@ -138,12 +139,21 @@ class Appointment:
         target = TRANSITIONS.get((self.status, move))
         if target is None:
             raise IllegalTransition(self.status, move)
-        taken_by, taken_by_name = self.taken_by, self.taken_by_name
+        taken_by, taken_by_name, worker = self.taken_by, self.taken_by_name, self.media_worker_id
         if move is Move.TAKE:
             taken_by, taken_by_name = actor, actor_name or actor
+        if target is not Status.IN_SESSION:
+            worker = None  # the call ends with the session
         if target in (Status.SCHEDULED, Status.WAITING):
             taken_by = taken_by_name = None
-        changed = replace(self, status=target, taken_by=taken_by, taken_by_name=taken_by_name, updated_at=at)
+        changed = replace(
+            self,
+            status=target,
+            taken_by=taken_by,
+            taken_by_name=taken_by_name,
+            media_worker_id=worker,
+            updated_at=at,
+        )
         return changed, self.record(action=move.value, actor=actor, at=at, to=target)
 
     def record(self, action: str, actor: str, at: datetime, to: Status | None = None) -> AuditEvent:

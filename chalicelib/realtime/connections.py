@@ -38,9 +38,17 @@ class Connection:
     last_seen: datetime
     groups: frozenset[str] = frozenset()
     appointment_id: str | None = None
+    # media workers only: how many visits they can relay, how many they relay, and whether
+    # they are shutting down
+    capacity: int = 0
+    load: int = 0
+    draining: bool = False
 
     def alive(self, now: datetime) -> bool:
         return now - self.last_seen <= HEARTBEAT_TIMEOUT
+
+    def free_share(self) -> float:
+        return (self.capacity - self.load) / self.capacity if self.capacity else 0.0
 
 
 def group_channel(group: str) -> str:
@@ -80,6 +88,10 @@ class ConnectionRegistry(Protocol):
 
     def touch(self, connection: Connection, at: datetime) -> None: ...
 
+    def update(self, connection: Connection) -> None:
+        """Rewrites a connection's fields (a worker's name, capacity and load) in every channel."""
+        ...
+
 
 class InMemoryConnectionRegistry:
     def __init__(self) -> None:
@@ -105,6 +117,11 @@ class InMemoryConnectionRegistry:
             if connection.id in self.connections:
                 self.connections[connection.id] = replace(connection, last_seen=at)
 
+    def update(self, connection: Connection) -> None:
+        with self._lock:
+            if connection.id in self.connections:
+                self.connections[connection.id] = connection
+
 
 def subscribers(registry: ConnectionRegistry, channels: Iterable[str]) -> list[Connection]:
     seen: dict[str, Connection] = {}
@@ -112,3 +129,14 @@ def subscribers(registry: ConnectionRegistry, channels: Iterable[str]) -> list[C
         for connection in registry.in_channel(channel):
             seen.setdefault(connection.id, connection)
     return list(seen.values())
+
+
+def live_workers(registry: ConnectionRegistry, now: datetime) -> list[Connection]:
+    """Workers whose heartbeat is recent, newest connection first."""
+    workers = [c for c in registry.in_channel(WORKERS) if c.alive(now)]
+    return sorted(workers, key=lambda c: c.connected_at, reverse=True)
+
+
+def worker_connection(registry: ConnectionRegistry, worker_id: str, now: datetime) -> Connection | None:
+    """The live connection of the worker with this id (after a reconnect, the newest)."""
+    return next((c for c in live_workers(registry, now) if c.subject == worker_id), None)

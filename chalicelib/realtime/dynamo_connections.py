@@ -32,6 +32,14 @@ class DynamoConnectionRegistry:
     def in_channel(self, channel: str) -> list[Connection]:
         return [_from_item(item) for item in ConnectionModel.query(channel)]
 
+    def update(self, connection: Connection) -> None:
+        for channel in channels_of(connection):
+            try:
+                _to_item(channel, connection).save(condition=ConnectionModel.connection_id.exists())
+            except Exception as exc:
+                if not _is_condition_failure(exc):
+                    raise
+
     def touch(self, connection: Connection, at: datetime) -> None:
         for channel in channels_of(connection):
             try:
@@ -62,6 +70,9 @@ def _to_item(channel: str, c: Connection) -> ConnectionModel:
         connected_at=iso_utc_precise(c.connected_at),
         last_seen=iso_utc_precise(c.last_seen),
         expires_at=c.connected_at + CONNECTION_TTL,
+        capacity=c.capacity if c.role is Role.WORKER else None,
+        load=c.load if c.role is Role.WORKER else None,
+        draining=c.draining if c.role is Role.WORKER else None,
     )
 
 
@@ -75,4 +86,7 @@ def _from_item(item: ConnectionModel) -> Connection:
         last_seen=parse_instant(item.last_seen),
         groups=frozenset(str(g) for g in item.groups or []),
         appointment_id=item.appointment_id,
+        capacity=int(item.capacity or 0),
+        load=int(item.load or 0),
+        draining=bool(item.draining),
     )

@@ -3,6 +3,8 @@ and for the patient the words that say what just happened."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import representations
@@ -12,6 +14,7 @@ from chalicelib.realtime.connections import (
     ConnectionRegistry,
     group_channel,
     patient_channel,
+    worker_connection,
 )
 
 PATIENT_WORDS = {
@@ -33,11 +36,20 @@ def status_message(appointment: Appointment, audit: AuditEvent | None = None) ->
 
 
 class LiveUpdates:
-    def __init__(self, broadcaster: Broadcaster, registry: ConnectionRegistry) -> None:
+    def __init__(
+        self,
+        broadcaster: Broadcaster,
+        registry: ConnectionRegistry,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._broadcaster = broadcaster
         self._registry = registry
+        self._clock = clock
 
-    def appointment_changed(self, appointment: Appointment, audit: AuditEvent | None) -> None:
+    def appointment_changed(self, before: Appointment, after: Appointment, audit: AuditEvent | None) -> None:
+        appointment = after
+        if before.media_worker_id and before.media_worker_id != after.media_worker_id:
+            self._end_call(before.media_worker_id, after.id)
         self._broadcaster.to_channels(
             [group_channel(appointment.group)],
             {"type": "appointment", "appointment": representations.appointment(appointment)},
@@ -56,3 +68,9 @@ class LiveUpdates:
             self._broadcaster.to_connections(patients, {"type": "session_ended", "message": SESSION_ENDED})
         else:
             self._broadcaster.to_connections(patients, status_message(appointment, audit))
+
+    def _end_call(self, worker_id: str, appointment_id: str) -> None:
+        """The old worker lets go of the visit (session over, or moved to another worker)."""
+        worker = worker_connection(self._registry, worker_id, self._clock())
+        if worker is not None:
+            self._broadcaster.to_connection(worker.id, {"type": "end", "appointment_id": appointment_id})

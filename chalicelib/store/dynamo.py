@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -19,6 +20,8 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.appointment import Appointment, AuditEvent, Invite, InviteStatus, Status
 from chalicelib.domain.chat import ChatMessage
+from chalicelib.domain.document import Document
+from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
 from chalicelib.domain.task import Task
 from chalicelib.domain.timeutil import iso_utc, iso_utc_precise, parse_instant
 from chalicelib.store.models import (
@@ -26,6 +29,8 @@ from chalicelib.store.models import (
     AppointmentModel,
     AuditEventModel,
     ChatMessageModel,
+    DocumentModel,
+    ScreenshotModel,
     TaskModel,
 )
 from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult
@@ -102,12 +107,7 @@ class DynamoAppointmentRepository:
             created_by=task.created_by,
             created_at=iso_utc_precise(task.created_at),
         )
-        try:
-            with self._transaction() as tx:
-                tx.save(item, condition=TaskModel.id.does_not_exist())
-                tx.save(_audit_model(audit), condition=AuditEventModel.event_key.does_not_exist())
-        except TransactWriteError as exc:
-            raise ConcurrentUpdate(str(exc)) from exc
+        self._write_with_audit(item, TaskModel.id.does_not_exist(), audit)
 
     def add_chat(self, message: ChatMessage, audit: AuditEvent) -> None:
         at = iso_utc_precise(message.at)
@@ -120,9 +120,7 @@ class DynamoAppointmentRepository:
             text=message.text,
             at=at,
         )
-        with self._transaction() as tx:
-            tx.save(item, condition=ChatMessageModel.message_key.does_not_exist())
-            tx.save(_audit_model(audit), condition=AuditEventModel.event_key.does_not_exist())
+        self._write_with_audit(item, ChatMessageModel.message_key.does_not_exist(), audit)
 
     def chat_history(self, appointment_id: str) -> Sequence[ChatMessage]:
         return [
@@ -136,6 +134,60 @@ class DynamoAppointmentRepository:
             )
             for item in ChatMessageModel.query(appointment_id, consistent_read=True)
         ]
+
+    def appointments_on_worker(self, worker_id: str) -> list[str]:
+        return [item.id for item in AppointmentModel.worker_index.query(worker_id)]
+
+    def add_screenshot(self, screenshot: Screenshot, audit: AuditEvent) -> None:
+        self._write_with_audit(_screenshot_model(screenshot), ScreenshotModel.id.does_not_exist(), audit)
+
+    def get_screenshot(self, appointment_id: str, screenshot_id: str) -> Screenshot | None:
+        try:
+            return _screenshot(ScreenshotModel.get(appointment_id, screenshot_id, consistent_read=True))
+        except ScreenshotModel.DoesNotExist:
+            return None
+
+    def save_screenshot(self, screenshot: Screenshot, expected: ScreenshotStatus, audit: AuditEvent) -> None:
+        self._write_with_audit(_screenshot_model(screenshot), ScreenshotModel.status == expected.value, audit)
+
+    def screenshots(self, appointment_id: str) -> Sequence[Screenshot]:
+        return [_screenshot(m) for m in ScreenshotModel.query(appointment_id, consistent_read=True)]
+
+    def add_document(self, document: Document, audit: AuditEvent) -> None:
+        item = DocumentModel(
+            document.appointment_id,
+            document.id,
+            title=document.title,
+            filename=document.filename,
+            content_type=document.content_type,
+            size=document.size,
+            created_by=document.created_by,
+            created_at=iso_utc_precise(document.created_at),
+        )
+        self._write_with_audit(item, DocumentModel.id.does_not_exist(), audit)
+
+    def documents(self, appointment_id: str) -> Sequence[Document]:
+        return [
+            Document(
+                id=m.id,
+                appointment_id=m.appointment_id,
+                title=m.title,
+                filename=m.filename,
+                content_type=m.content_type,
+                size=int(m.size),
+                created_by=m.created_by,
+                created_at=parse_instant(m.created_at),
+            )
+            for m in DocumentModel.query(appointment_id, consistent_read=True)
+        ]
+
+    def _write_with_audit(self, item: Any, condition: Any, audit: AuditEvent) -> None:
+        try:
+            with self._transaction() as tx:
+                tx.save(item, condition=condition)
+                tx.save(_audit_model(audit), condition=AuditEventModel.event_key.does_not_exist())
+        except TransactWriteError as exc:
+            raise ConcurrentUpdate(str(exc)) from exc
 
     def record(self, audit: AuditEvent) -> None:
         _audit_model(audit).save(condition=AuditEventModel.event_key.does_not_exist())
@@ -157,6 +209,47 @@ class DynamoAppointmentRepository:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise ConcurrentUpdate(item.id) from exc
             raise
+
+
+def _optional_time(value: datetime | None) -> str | None:
+    return iso_utc_precise(value) if value else None
+
+
+def _screenshot_model(s: Screenshot) -> ScreenshotModel:
+    return ScreenshotModel(
+        s.appointment_id,
+        s.id,
+        requested_by=s.requested_by,
+        requested_at=iso_utc_precise(s.requested_at),
+        status=s.status.value,
+        decided_at=_optional_time(s.decided_at),
+        consent_until=_optional_time(s.consent_until),
+        key=s.key,
+        filename=s.filename,
+        width=s.width,
+        height=s.height,
+        taken_at=_optional_time(s.taken_at),
+    )
+
+
+def _screenshot(m: ScreenshotModel) -> Screenshot:
+    def when(value: str | None) -> datetime | None:
+        return parse_instant(value) if value else None
+
+    return Screenshot(
+        id=m.id,
+        appointment_id=m.appointment_id,
+        requested_by=m.requested_by,
+        requested_at=parse_instant(m.requested_at),
+        status=ScreenshotStatus(m.status),
+        decided_at=when(m.decided_at),
+        consent_until=when(m.consent_until),
+        key=m.key,
+        filename=m.filename,
+        width=int(m.width) if m.width is not None else None,
+        height=int(m.height) if m.height is not None else None,
+        taken_at=when(m.taken_at),
+    )
 
 
 def _audit_model(event: AuditEvent) -> AuditEventModel:
@@ -184,6 +277,7 @@ def _to_model(a: Appointment) -> AppointmentModel:
         status=a.status.value,
         taken_by=a.taken_by,
         taken_by_name=a.taken_by_name,
+        media_worker_id=a.media_worker_id,
         invited_by=a.invited_by,
         invite_status=a.invite.status.value,
         invite_count=a.invite.count,
@@ -208,6 +302,7 @@ def _from_model(m: AppointmentModel) -> Appointment:
         status=Status(m.status),
         taken_by=m.taken_by,
         taken_by_name=m.taken_by_name,
+        media_worker_id=m.media_worker_id,
         invited_by=m.invited_by,
         invite=Invite(
             status=InviteStatus(m.invite_status),

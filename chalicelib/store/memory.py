@@ -9,6 +9,8 @@ from datetime import datetime
 
 from chalicelib.domain.appointment import Appointment, AuditEvent
 from chalicelib.domain.chat import ChatMessage
+from chalicelib.domain.document import Document
+from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
 from chalicelib.domain.task import Task
 from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult
 
@@ -20,6 +22,8 @@ class InMemoryAppointmentRepository:
         self.audit: list[AuditEvent] = []
         self.tasks: list[Task] = []
         self.chat: list[ChatMessage] = []
+        self.shots: dict[tuple[str, str], Screenshot] = {}
+        self.docs: list[Document] = []
 
     def add(self, appointment: Appointment, audit: AuditEvent) -> None:
         with self._lock:
@@ -72,3 +76,34 @@ class InMemoryAppointmentRepository:
 
     def chat_history(self, appointment_id: str) -> Sequence[ChatMessage]:
         return [m for m in self.chat if m.appointment_id == appointment_id]
+
+    def appointments_on_worker(self, worker_id: str) -> list[str]:
+        return [a.id for a in self.appointments.values() if a.media_worker_id == worker_id]
+
+    def add_screenshot(self, screenshot: Screenshot, audit: AuditEvent) -> None:
+        with self._lock:
+            self.shots[(screenshot.appointment_id, screenshot.id)] = screenshot
+            self.audit.append(audit)
+
+    def get_screenshot(self, appointment_id: str, screenshot_id: str) -> Screenshot | None:
+        return self.shots.get((appointment_id, screenshot_id))
+
+    def save_screenshot(self, screenshot: Screenshot, expected: ScreenshotStatus, audit: AuditEvent) -> None:
+        with self._lock:
+            key = (screenshot.appointment_id, screenshot.id)
+            current = self.shots.get(key)
+            if current is None or current.status is not expected:
+                raise ConcurrentUpdate(screenshot.id)
+            self.shots[key] = screenshot
+            self.audit.append(audit)
+
+    def screenshots(self, appointment_id: str) -> Sequence[Screenshot]:
+        return [s for (a, _), s in sorted(self.shots.items()) if a == appointment_id]
+
+    def add_document(self, document: Document, audit: AuditEvent) -> None:
+        with self._lock:
+            self.docs.append(document)
+            self.audit.append(audit)
+
+    def documents(self, appointment_id: str) -> Sequence[Document]:
+        return [d for d in self.docs if d.appointment_id == appointment_id]

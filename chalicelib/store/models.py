@@ -7,6 +7,7 @@ checked against them, so a key or index changes in one place only.
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -39,6 +40,16 @@ class LinkIndex(GlobalSecondaryIndex["AppointmentModel"]):
     link_token_hash = UnicodeAttribute(hash_key=True)
 
 
+class WorkerIndex(GlobalSecondaryIndex["AppointmentModel"]):
+    """Sparse: only appointments with a media worker, to move them when it drains."""
+
+    class Meta:
+        index_name = "media_worker_id-index"
+        projection = KeysOnlyProjection()
+
+    media_worker_id = UnicodeAttribute(hash_key=True)
+
+
 class AppointmentModel(Model):
     class Meta:
         table_name = "eclinic-appointments"
@@ -62,9 +73,11 @@ class AppointmentModel(Model):
     link_nonce = UnicodeAttribute()
     link_token_hash = UnicodeAttribute()
     version = NumberAttribute()
+    media_worker_id = UnicodeAttribute(null=True)
 
     schedule_index = ScheduleIndex()
     link_index = LinkIndex()
+    worker_index = WorkerIndex()
 
 
 class AuditEventModel(Model):
@@ -125,6 +138,9 @@ class ConnectionModel(Model):
     connected_at = UnicodeAttribute()
     last_seen = UnicodeAttribute()
     expires_at = TTLAttribute()
+    capacity = NumberAttribute(null=True)
+    load = NumberAttribute(null=True)
+    draining = BooleanAttribute(null=True)
 
     connection_id_index = ConnectionIdIndex()
 
@@ -144,6 +160,42 @@ class ChatMessageModel(Model):
     at = UnicodeAttribute()
 
 
+class ScreenshotModel(Model):
+    """A screenshot request, its consent decision and, once taken, the stored file."""
+
+    class Meta:
+        table_name = "eclinic-screenshots"
+
+    appointment_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    requested_by = UnicodeAttribute()
+    requested_at = UnicodeAttribute()
+    status = UnicodeAttribute()
+    decided_at = UnicodeAttribute(null=True)
+    consent_until = UnicodeAttribute(null=True)
+    key = UnicodeAttribute(null=True)
+    filename = UnicodeAttribute(null=True)
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    taken_at = UnicodeAttribute(null=True)
+
+
+class DocumentModel(Model):
+    """Written information sent to the patient; the file itself is in S3."""
+
+    class Meta:
+        table_name = "eclinic-documents"
+
+    appointment_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    title = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
 # A local run or a test drives many threads through one process; Lambda needs far fewer.
 MAX_POOL_CONNECTIONS = 32
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -152,6 +204,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     TaskModel,
     ConnectionModel,
     ChatMessageModel,
+    ScreenshotModel,
+    DocumentModel,
 )
 
 
@@ -163,6 +217,8 @@ def bind_models(settings: Settings) -> None:
         TaskModel: settings.tasks_table,
         ConnectionModel: settings.connections_table,
         ChatMessageModel: settings.messages_table,
+        ScreenshotModel: settings.screenshots_table,
+        DocumentModel: settings.documents_table,
     }
     for model, table_name in names.items():
         model.Meta.table_name = table_name

@@ -43,11 +43,13 @@ Change = Callable[[Appointment], tuple[Appointment, AuditEvent | None]]
 class AppointmentNotifier(Protocol):
     """Told after every stored change, to push it live (websocket fan-out)."""
 
-    def appointment_changed(self, appointment: Appointment, audit: AuditEvent | None) -> None: ...
+    def appointment_changed(
+        self, before: Appointment, after: Appointment, audit: AuditEvent | None
+    ) -> None: ...
 
 
 class NoNotifier:
-    def appointment_changed(self, appointment: Appointment, audit: AuditEvent | None) -> None:
+    def appointment_changed(self, before: Appointment, after: Appointment, audit: AuditEvent | None) -> None:
         return None
 
 
@@ -227,7 +229,7 @@ class AppointmentService:
                 stored = self._repo.save(changed, current.version, audit)
             except ConcurrentUpdate:
                 continue
-            self._notifier.appointment_changed(stored, audit)
+            self._notifier.appointment_changed(current, stored, audit)
             return stored
         raise Conflict("The appointment is being changed by someone else; try again.")
 

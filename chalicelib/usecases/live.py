@@ -32,6 +32,7 @@ from chalicelib.realtime.connections import (
 )
 from chalicelib.store.repository import AppointmentRepository
 from chalicelib.usecases.appointments import AppointmentService
+from chalicelib.usecases.media import MediaService
 
 Reply = dict[str, Any]
 MessageHandler = Callable[[Connection, messages.Incoming], list[Reply]]
@@ -45,8 +46,10 @@ class LiveService:
         registry: ConnectionRegistry,
         broadcaster: Broadcaster,
         tokens: CognitoTokenVerifier | Any,
+        media: MediaService,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
+        self._media = media
         self._appointments = appointments
         self._repo = repository
         self._registry = registry
@@ -90,6 +93,19 @@ class LiveService:
             self._registry.add(connection)
             self._repo.record(appointment.record("patient_connected", "patient", now))
             self._patient_online(appointment.id)
+            return connection
+        if query.get("worker_token"):
+            if not self._media.is_worker_credential(query["worker_token"]):
+                raise Unauthorized("The worker credential was not accepted.")
+            connection = Connection(
+                id=connection_id,
+                role=Role.WORKER,
+                subject=connection_id,  # until the worker says hello with its id
+                name="media worker",
+                connected_at=now,
+                last_seen=now,
+            )
+            self._registry.add(connection)
             return connection
         raise Unauthorized("Connect with ?id_token= (clinician) or ?token= (patient link).")
 
@@ -137,10 +153,31 @@ class LiveService:
             return [messages.error(exc, ref)]
 
     def _handlers(self, role: Role) -> dict[str, MessageHandler]:
-        common: dict[str, MessageHandler] = {"ping": self._ping, "chat": self._chat}
+        media = self._media
+        if role is Role.WORKER:
+            return {
+                "worker_hello": media.worker_hello,
+                "worker_status": media.worker_status,
+                "answer": media.answer,
+                "captured": media.captured,
+                "capture_failed": media.capture_failed,
+            }
+        common: dict[str, MessageHandler] = {
+            "ping": self._ping,
+            "chat": self._chat,
+            "call": media.call,
+            "offer": media.offer,
+            "candidate": media.candidate,
+            "media_state": media.media_state,
+        }
         if role is Role.CLINICIAN:
-            return {**common, "take": self._take, "hangup": self._hangup}
-        return common
+            return {
+                **common,
+                "take": self._take,
+                "hangup": self._hangup,
+                "screenshot_request": media.screenshot_request,
+            }
+        return {**common, "screenshot_consent": media.screenshot_consent}
 
     def _ping(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
         self._registry.touch(connection, self._clock())

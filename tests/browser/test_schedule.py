@@ -180,6 +180,7 @@ def test_keyboard_and_phone_width(browser: Browser, local_run: LocalRun, page_er
     phone.keyboard.press("Tab")
     phone.keyboard.type("Clinic-Demo-2026!")
     phone.keyboard.press("Enter")
+    phone.get_by_test_id("invite-button").wait_for()
     phone.get_by_test_id("invite-button").focus()
     phone.keyboard.press("Enter")
     expect(phone.get_by_test_id("invite-starts-at")).to_be_focused()

@@ -13,6 +13,7 @@ import websockets
 
 from tests.local.conftest import LocalRun
 from tests.local.live_client import Client, appointment_is, invite, login
+from tests.threads import run_async
 
 
 def ws(run: LocalRun) -> str:
@@ -24,7 +25,7 @@ def unique_email() -> str:
 
 
 def play(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())
+    run_async(scenario)
 
 
 def test_presence_take_race_chat_exit_and_leave(local_run: LocalRun) -> None:

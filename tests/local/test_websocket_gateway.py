@@ -15,6 +15,7 @@ from aiohttp import web
 
 from local.websocket_gateway import WebSocketGateway
 from tests.local.conftest import free_port
+from tests.threads import run_async
 
 
 class Recorder:
@@ -50,7 +51,7 @@ def run(recorder: Recorder, scenario: Callable[[str, WebSocketGateway], Awaitabl
             await runner.cleanup()
             gateway.shutdown()
 
-    asyncio.run(main())
+    run_async(main)
 
 
 def test_events_have_api_gateways_shape_and_order() -> None:

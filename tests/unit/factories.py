@@ -10,6 +10,7 @@ from chalicelib.auth import patient_links
 from chalicelib.domain.appointment import Appointment, Invite, Status
 from chalicelib.domain.clinician import Clinician
 from chalicelib.events.publisher import InMemoryEventPublisher
+from chalicelib.files.storage import InMemoryFileStore
 from chalicelib.mail.mailer import InMemoryMailer
 from chalicelib.realtime.broadcast import Broadcaster
 from chalicelib.realtime.connections import InMemoryConnectionRegistry
@@ -18,9 +19,11 @@ from chalicelib.realtime.updates import LiveUpdates
 from chalicelib.store.memory import InMemoryAppointmentRepository
 from chalicelib.usecases.appointments import AppointmentService, LinkPolicy
 from chalicelib.usecases.live import LiveService
+from chalicelib.usecases.media import MediaService
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SECRET = b"s" * 32
+WORKER_SECRET = "worker-secret-for-tests"
 ADA = Clinician("ada@clinic.example", "Ada Lovelace", frozenset({"cardiology"}))
 BEN = Clinician("ben@clinic.example", "Ben Okafor", frozenset({"cardiology"}))
 CYD = Clinician("cyd@clinic.example", "Cyd Charisse", frozenset({"dermatology"}))
@@ -93,6 +96,7 @@ class FakeWorld:
     clock: Clock = field(default_factory=Clock)
     registry: InMemoryConnectionRegistry = field(default_factory=InMemoryConnectionRegistry)
     management: RecordingManagementApi = field(default_factory=RecordingManagementApi)
+    files: InMemoryFileStore = field(default_factory=InMemoryFileStore)
 
     @property
     def broadcaster(self) -> Broadcaster:
@@ -100,8 +104,22 @@ class FakeWorld:
             self._broadcaster = Broadcaster(self.registry, self.management)
         return self._broadcaster
 
+    def media(self) -> MediaService:
+        return MediaService(
+            self.service(),
+            self.repository,
+            self.registry,
+            self.broadcaster,
+            self.files,
+            WORKER_SECRET,
+            [{"urls": ["stun:stun.test:3478"]}],
+            clock=self.clock,
+        )
+
     def live(self) -> LiveService:
-        return LiveService(self.service(), self.repository, self.registry, self.broadcaster, FakeTokens())
+        return LiveService(
+            self.service(), self.repository, self.registry, self.broadcaster, FakeTokens(), self.media()
+        )
 
     def service(self) -> AppointmentService:
         return AppointmentService(
@@ -111,7 +129,7 @@ class FakeWorld:
             group_names=lambda: GROUP_NAMES,
             links=LinkPolicy(secret=SECRET, grace=timedelta(hours=2), base_url="https://eclinic.test"),
             mail_sender="eClinic <no-reply@clinic.example>",
-            notifier=LiveUpdates(self.broadcaster, self.registry),
+            notifier=LiveUpdates(self.broadcaster, self.registry, self.clock),
             clock=self.clock,
         )
 

@@ -1,0 +1,465 @@
+"""The video call: assigning a media worker, routing signalling between the browsers and the
+worker, screenshots with the patient's consent, and written information.
+
+Lambda never waits for the worker: an offer goes browser -> here -> worker, and the worker's
+answer comes back later as a message of its own, which is routed to the browser that offered.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from chalicelib import representations
+from chalicelib.domain.appointment import Appointment, AuditEvent, Status
+from chalicelib.domain.clinician import Clinician
+from chalicelib.domain.document import Document, new_document
+from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
+from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from chalicelib.files.storage import FileStore
+from chalicelib.logs import logger
+from chalicelib.realtime import messages
+from chalicelib.realtime.broadcast import Broadcaster
+from chalicelib.realtime.connections import (
+    Connection,
+    ConnectionRegistry,
+    Role,
+    clinician_channel,
+    live_workers,
+    patient_channel,
+    worker_connection,
+)
+from chalicelib.store.repository import AppointmentRepository, ConcurrentUpdate
+from chalicelib.usecases.appointments import AppointmentService
+
+Reply = dict[str, Any]
+SDP_MAX = 24 * 1024
+
+
+@dataclass(frozen=True)
+class Participant:
+    """The sender of a signalling message, checked to belong to the appointment's session."""
+
+    connection: Connection
+    appointment: Appointment
+    role: Role
+
+
+class MediaService:
+    def __init__(
+        self,
+        appointments: AppointmentService,
+        repository: AppointmentRepository,
+        registry: ConnectionRegistry,
+        broadcaster: Broadcaster,
+        files: FileStore,
+        worker_secret: str,
+        ice_servers: Sequence[Mapping[str, object]],
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._appointments = appointments
+        self._repo = repository
+        self._registry = registry
+        self._broadcaster = broadcaster
+        self._files = files
+        self._worker_secret = worker_secret
+        self._ice_servers = [dict(s) for s in ice_servers]
+        self._clock = clock or appointments.now
+
+    # -- workers ---------------------------------------------------------------------------
+
+    def is_worker_credential(self, offered: str) -> bool:
+        return bool(self._worker_secret) and hmac.compare_digest(
+            offered.encode(), self._worker_secret.encode()
+        )
+
+    def worker_hello(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        worker_id = incoming.text("worker_id")
+        if len(worker_id) > 100:
+            raise ValidationFailed("`worker_id` is too long.", "worker_id")
+        updated = replace(connection, subject=worker_id, **_worker_figures(incoming), last_seen=self._clock())
+        self._registry.update(updated)
+        logger().info("media worker registered", worker_id=worker_id, capacity=updated.capacity)
+        return [{"type": "worker_welcome", "worker_id": worker_id}]
+
+    def worker_status(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        updated = replace(connection, **_worker_figures(incoming), last_seen=self._clock())
+        self._registry.update(updated)
+        if updated.draining and not connection.draining:
+            self._move_visits_off(updated)
+        return []
+
+    def _move_visits_off(self, worker: Connection) -> None:
+        """A draining worker's visits go to another worker; both browsers renegotiate."""
+        for appointment_id in self._repo.appointments_on_worker(worker.subject):
+            appointment = self._repo.get(appointment_id)
+            if appointment is None or appointment.status is not Status.IN_SESSION:
+                continue
+            try:
+                moved = self._assign(appointment, exclude=worker.subject)
+            except ServiceUnavailable:
+                self._tell_both(
+                    appointment,
+                    {
+                        "type": "call_failed",
+                        "appointment_id": appointment_id,
+                        "message": "The video connection was lost. Press the phone to try again.",
+                    },
+                )
+                continue
+            self._send_call(moved, reconnect=True)
+
+    def _assign(self, appointment: Appointment, exclude: str | None = None) -> Appointment:
+        """The appointment with a live worker: its own if still live, else the least loaded."""
+        now = self._clock()
+        workers = [w for w in live_workers(self._registry, now) if w.subject != exclude]
+        if appointment.media_worker_id and any(
+            w.subject == appointment.media_worker_id and not w.draining for w in workers
+        ):
+            return appointment
+        free = [w for w in workers if not w.draining and w.capacity > w.load]
+        if not free:
+            raise ServiceUnavailable("No video server is free right now. Please try again in a minute.")
+        chosen = max(free, key=lambda w: (w.free_share(), -w.load))
+        # Count the visit now, so that calls arriving before the worker's next report spread out.
+        self._registry.update(replace(chosen, load=chosen.load + 1))
+
+        def assign(current: Appointment) -> tuple[Appointment, AuditEvent | None]:
+            if current.status is not Status.IN_SESSION:
+                raise Conflict("The session is not running.")
+            if current.media_worker_id == chosen.subject:
+                return current, None
+            return replace(current, media_worker_id=chosen.subject, updated_at=now), current.record(
+                "call_assigned", "system", now
+            )
+
+        return self._appointments.mutate(appointment.id, assign)
+
+    # -- clinician and patient -------------------------------------------------------------
+
+    def call(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        participant = self._participant(connection, incoming.appointment_id())
+        appointment = self._assign(participant.appointment)
+        if participant.role is Role.PATIENT:
+            # A patient's page that reloaded mid-session asks to rejoin; only it renegotiates.
+            return [self._call_message(appointment, reconnect=True)]
+        self._send_call(appointment, reconnect=False)
+        return []
+
+    def offer(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        participant = self._participant(connection, incoming.appointment_id())
+        sdp = _sdp(incoming)
+        worker = self._worker_for(participant.appointment)
+        self._broadcaster.to_connection(
+            worker.id,
+            {
+                "type": "offer",
+                "appointment_id": participant.appointment.id,
+                "role": participant.role.value,
+                "from": connection.id,
+                "sdp": sdp,
+            },
+        )
+        return []
+
+    def candidate(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        participant = self._participant(connection, incoming.appointment_id())
+        candidate = incoming.body.get("candidate")
+        if candidate is not None and not isinstance(candidate, dict | str):
+            raise ValidationFailed("`candidate` must be an ICE candidate object.", "candidate")
+        worker = self._worker_for(participant.appointment)
+        self._broadcaster.to_connection(
+            worker.id,
+            {
+                "type": "candidate",
+                "appointment_id": participant.appointment.id,
+                "role": participant.role.value,
+                "from": connection.id,
+                "candidate": candidate,
+            },
+        )
+        return []
+
+    def media_state(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        participant = self._participant(connection, incoming.appointment_id())
+        state: Reply = {"type": "media_state", "appointment_id": participant.appointment.id}
+        for field in ("audio", "video", "screen"):
+            value = incoming.body.get(field)
+            if field in incoming.body and not isinstance(value, bool):
+                raise ValidationFailed(f"`{field}` must be true or false.", field)
+            if isinstance(value, bool):
+                state[field] = value
+        state["from"] = participant.role.value
+        self._broadcaster.to_channels([self._other_side(participant)], state)
+        return []
+
+    def screenshot_request(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        participant = self._participant(connection, incoming.appointment_id())
+        now = self._clock()
+        shot = Screenshot(
+            id=str(uuid.uuid4()),
+            appointment_id=participant.appointment.id,
+            requested_by=connection.subject,
+            requested_at=now,
+        )
+        self._repo.add_screenshot(
+            shot, participant.appointment.record("screenshot_requested", connection.subject, now)
+        )
+        self._broadcaster.to_channels(
+            [patient_channel(shot.appointment_id)],
+            {"type": "screenshot_request", "appointment_id": shot.appointment_id, "request_id": shot.id},
+        )
+        return [
+            {"type": "screenshot_requested", "appointment_id": shot.appointment_id, "request_id": shot.id}
+        ]
+
+    def screenshot_consent(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        participant = self._participant(connection, incoming.appointment_id())
+        granted = incoming.body.get("granted")
+        if not isinstance(granted, bool):
+            raise ValidationFailed("`granted` must be true or false.", "granted")
+        shot = self._screenshot(participant.appointment.id, incoming.text("request_id"))
+        now = self._clock()
+        decided = shot.decide(granted, now)
+        action = "screenshot_allowed" if granted else "screenshot_denied"
+        self._save_screenshot(
+            decided, ScreenshotStatus.REQUESTED, participant.appointment.record(action, "patient", now)
+        )
+        clinicians = clinician_channel(participant.appointment.taken_by or "")
+        if not granted:
+            self._broadcaster.to_channels([clinicians], {"type": "screenshot_denied", "request_id": shot.id})
+            return []
+        try:
+            worker = self._worker_for(participant.appointment)
+        except ServiceUnavailable:
+            self._fail_screenshot(decided, participant.appointment, "The video connection is not running.")
+            return []
+        self._broadcaster.to_connection(
+            worker.id,
+            {
+                "type": "capture",
+                "appointment_id": decided.appointment_id,
+                "request_id": decided.id,
+                "key": decided.storage_key(),
+                "not_after": representations.instant(decided.consent_until),
+            },
+        )
+        return []
+
+    # -- worker results --------------------------------------------------------------------
+
+    def answer(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        appointment = self._worker_visit(connection, incoming.appointment_id())
+        target = self._registry.get(incoming.text("to"))
+        if target is None or not _in_session_of(target, appointment):
+            return []  # that browser has gone or moved on; it will offer again
+        self._broadcaster.to_connection(
+            target.id, {"type": "answer", "appointment_id": appointment.id, "sdp": _sdp(incoming)}
+        )
+        return []
+
+    def captured(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        appointment = self._worker_visit(connection, incoming.appointment_id())
+        shot = self._screenshot(appointment.id, incoming.text("request_id"))
+        width, height = incoming.body.get("width"), incoming.body.get("height")
+        if not isinstance(width, int) or not isinstance(height, int) or width <= 0 or height <= 0:
+            raise ValidationFailed("`width` and `height` must be positive whole numbers.", "width")
+        now = self._clock()
+        try:
+            stored = shot.stored(shot.storage_key(), width, height, now)
+        except Conflict:
+            self._fail_screenshot(
+                shot, appointment, "The patient's consent expired before the picture was taken."
+            )
+            return []
+        self._save_screenshot(
+            stored, ScreenshotStatus.GRANTED, appointment.record("screenshot_stored", "system", now)
+        )
+        self._broadcaster.to_channels(
+            [clinician_channel(appointment.taken_by or "")],
+            {"type": "screenshot_ready", "request_id": stored.id, "screenshot": self.screenshot_json(stored)},
+        )
+        return []
+
+    def capture_failed(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        appointment = self._worker_visit(connection, incoming.appointment_id())
+        shot = self._screenshot(appointment.id, incoming.text("request_id"))
+        self._fail_screenshot(shot, appointment, "No picture could be taken from the patient's camera.")
+        return []
+
+    # -- REST ------------------------------------------------------------------------------
+
+    def screenshots(self, actor: Clinician, appointment_id: str) -> list[dict[str, Any]]:
+        self._appointments.get(actor, appointment_id)
+        return [
+            self.screenshot_json(s)
+            for s in self._repo.screenshots(appointment_id)
+            if s.status is ScreenshotStatus.STORED
+        ]
+
+    def screenshot_json(self, shot: Screenshot) -> dict[str, Any]:
+        assert shot.key and shot.filename and shot.taken_at
+        return {
+            "id": shot.id,
+            "taken_at": representations.instant(shot.taken_at),
+            "filename": shot.filename,
+            "url": self._files.link(shot.key, shot.filename),
+            "width": shot.width,
+            "height": shot.height,
+        }
+
+    def send_document(self, actor: Clinician, appointment_id: str, body: Any) -> dict[str, Any]:
+        appointment = self._appointments.get(actor, appointment_id)
+        if appointment.status is Status.CANCELLED:
+            raise Conflict("The appointment is cancelled; nothing can be sent to the patient.")
+        request = new_document(body)
+        now = self._clock()
+        document = Document(
+            id=str(uuid.uuid4()),
+            appointment_id=appointment.id,
+            title=request.title,
+            filename=request.filename,
+            content_type=request.content_type,
+            size=len(request.content),
+            created_by=actor.email,
+            created_at=now,
+        )
+        self._files.put(document.storage_key(), request.content, request.content_type)
+        self._repo.add_document(document, appointment.record("document_sent", actor.email, now))
+        shown = self.document_json(document)
+        self._broadcaster.to_channels(
+            [patient_channel(appointment.id)], {"type": "document", "document": shown}
+        )
+        return shown
+
+    def document_json(self, document: Document) -> dict[str, Any]:
+        return {
+            "id": document.id,
+            "title": document.title,
+            "filename": document.filename,
+            "url": self._files.link(document.storage_key(), document.filename),
+        }
+
+    def patient_documents(self, appointment: Appointment) -> list[dict[str, Any]]:
+        return [self.document_json(d) for d in self._repo.documents(appointment.id)]
+
+    def patient_document_link(self, appointment: Appointment, document_id: str) -> str:
+        for document in self._repo.documents(appointment.id):
+            if document.id == document_id:
+                return self._files.link(document.storage_key(), document.filename)
+        raise NotFound("No such document.")
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _participant(self, connection: Connection, appointment_id: str) -> Participant:
+        if connection.role is Role.CLINICIAN:
+            clinician = Clinician(connection.subject, connection.name, connection.groups)
+            appointment = self._appointments.get(clinician, appointment_id)
+            if appointment.taken_by != clinician.email:
+                raise Forbidden("Only the clinician in the session can do that.")
+        elif connection.role is Role.PATIENT and connection.subject == appointment_id:
+            found = self._repo.get(appointment_id)
+            if found is None:
+                raise NotFound("No such appointment.")
+            appointment = found
+        else:
+            raise NotFound("No such appointment.")
+        if appointment.status is not Status.IN_SESSION:
+            raise Conflict("The session is not running.")
+        return Participant(connection, appointment, connection.role)
+
+    def _worker_for(self, appointment: Appointment) -> Connection:
+        if appointment.media_worker_id:
+            worker = worker_connection(self._registry, appointment.media_worker_id, self._clock())
+            if worker is not None:
+                return worker
+        moved = self._assign(appointment)
+        self._send_call(moved, reconnect=True)
+        assert moved.media_worker_id
+        worker = worker_connection(self._registry, moved.media_worker_id, self._clock())
+        if worker is None:
+            raise ServiceUnavailable("No video server is free right now. Please try again in a minute.")
+        return worker
+
+    def _worker_visit(self, connection: Connection, appointment_id: str) -> Appointment:
+        appointment = self._repo.get(appointment_id)
+        if appointment is None or appointment.media_worker_id != connection.subject:
+            raise NotFound("That visit is not assigned to this worker.")
+        return appointment
+
+    def _screenshot(self, appointment_id: str, request_id: str) -> Screenshot:
+        shot = self._repo.get_screenshot(appointment_id, request_id)
+        if shot is None:
+            raise NotFound("No such screenshot request.")
+        return shot
+
+    def _save_screenshot(self, shot: Screenshot, expected: ScreenshotStatus, audit: AuditEvent) -> None:
+        try:
+            self._repo.save_screenshot(shot, expected, audit)
+        except ConcurrentUpdate as exc:
+            raise Conflict("This screenshot request has already been answered.") from exc
+
+    def _fail_screenshot(self, shot: Screenshot, appointment: Appointment, reason: str) -> None:
+        if shot.status is ScreenshotStatus.GRANTED:
+            now = self._clock()
+            try:
+                self._repo.save_screenshot(
+                    shot.failed(),
+                    ScreenshotStatus.GRANTED,
+                    appointment.record("screenshot_failed", "system", now),
+                )
+            except ConcurrentUpdate:
+                return
+        self._broadcaster.to_channels(
+            [clinician_channel(appointment.taken_by or "")],
+            {"type": "screenshot_failed", "request_id": shot.id, "message": reason},
+        )
+
+    def _other_side(self, participant: Participant) -> str:
+        if participant.role is Role.CLINICIAN:
+            return patient_channel(participant.appointment.id)
+        return clinician_channel(participant.appointment.taken_by or "")
+
+    def _call_message(self, appointment: Appointment, reconnect: bool) -> Reply:
+        return {
+            "type": "call",
+            "appointment_id": appointment.id,
+            "ice_servers": self._ice_servers,
+            "reconnect": reconnect,
+        }
+
+    def _send_call(self, appointment: Appointment, reconnect: bool) -> None:
+        self._tell_both(appointment, self._call_message(appointment, reconnect))
+
+    def _tell_both(self, appointment: Appointment, message: Reply) -> None:
+        self._broadcaster.to_channels(
+            [clinician_channel(appointment.taken_by or ""), patient_channel(appointment.id)], message
+        )
+
+
+def _worker_figures(incoming: messages.Incoming) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    for field in ("capacity", "load"):
+        value = incoming.body.get(field)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10_000:
+            raise ValidationFailed(f"`{field}` must be a whole number.", field)
+        figures[field] = value
+    figures["draining"] = bool(incoming.body.get("draining", False))
+    return figures
+
+
+def _sdp(incoming: messages.Incoming) -> str:
+    sdp = incoming.text("sdp")
+    if len(sdp) > SDP_MAX or not sdp.startswith("v=0"):
+        raise ValidationFailed("`sdp` must be a session description.", "sdp")
+    return sdp
+
+
+def _in_session_of(connection: Connection, appointment: Appointment) -> bool:
+    if connection.role is Role.PATIENT:
+        return connection.subject == appointment.id
+    return connection.role is Role.CLINICIAN and connection.subject == appointment.taken_by
