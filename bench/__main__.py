@@ -29,11 +29,12 @@ def main() -> None:
         from bench import foundation
 
         figures["foundation"] = foundation.run(args.appointments, args.groups)
+        print(json.dumps({"foundation": figures["foundation"]}, indent=2), flush=True)
     if "live" in args.parts:
         from bench import live
 
         figures["live"] = live.run(args.trials, args.clinicians, args.patients, args.waves)
-    print(json.dumps(figures, indent=2))
+        print(json.dumps({"live": figures["live"]}, indent=2), flush=True)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ async def fan_out(base: str, clinicians: int, patients: int, waves: int) -> dict
         for appointment_id, _ in batch:
             sent_at[(appointment_id, "waiting")] = time.perf_counter()
         connected = await asyncio.gather(
-            *(websockets.connect(f"{ws_url(base)}?token={link}") for _, link in batch)
+            *(websockets.connect(f"{ws_url(base)}?token={link}", open_timeout=300) for _, link in batch)
         )
         await _settle(received, clinicians, {(a, "waiting") for a, _ in batch})
         for appointment_id, _ in batch:

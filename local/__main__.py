@@ -1,7 +1,8 @@
 """`python -m local` (what `make run` runs): the whole of eClinic on 127.0.0.1.
 
 Starts the gateway first so that `/health` can say "starting", then moto and the resources,
-then reports ready. Ctrl-C (or SIGTERM) stops everything.
+then the media worker as a process of its own; `/health` says ok once the worker has
+registered. Ctrl-C (or SIGTERM) stops everything, the worker first.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -17,11 +21,41 @@ from local import aws_standin, demo
 from local.gateway import LocalGateway
 
 
+class Readiness:
+    """Up once the AWS stand-in is bootstrapped and a media worker has said hello."""
+
+    def __init__(self) -> None:
+        self.aws = False
+        self._worker_seen_at = 0.0
+
+    def __call__(self) -> bool:
+        return self.aws and self.worker_registered()
+
+    def worker_registered(self) -> bool:
+        if time.monotonic() - self._worker_seen_at < 5:
+            return True
+        from chalicelib.realtime.connections import live_workers
+        from chalicelib.realtime.dynamo_connections import DynamoConnectionRegistry
+
+        workers = live_workers(DynamoConnectionRegistry(), datetime.now(UTC))
+        if any(w.subject != w.id for w in workers):  # the subject is the worker id after hello
+            self._worker_seen_at = time.monotonic()
+            return True
+        return False
+
+
+def start_worker(ws_url: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update({"ECLINIC_WORKER_WS_URL": ws_url, "ECLINIC_WORKER_ID": "local-worker-1"})
+    return subprocess.Popen([sys.executable, "-m", "media_worker"], env=env)
+
+
 async def serve(host: str, port: int) -> None:
     import app as eclinic
 
-    ready = False
-    gateway = LocalGateway(eclinic, ready=lambda: ready)
+    readiness = Readiness()
+    gateway = LocalGateway(eclinic, ready=lambda: readiness.aws)
+    gateway.health_check = readiness
     runner = web.AppRunner(gateway.application(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -33,7 +67,14 @@ async def serve(host: str, port: int) -> None:
     # The app reads its settings (and PynamoDB its credentials) from this process's environment.
     os.environ.update(aws_standin.base_environment(stand_in.endpoint, base_url))
     await loop.run_in_executor(None, aws_standin.bootstrap, os.environ)
-    ready = True
+    readiness.aws = True
+    worker = start_worker(f"ws://{host}:{port}/ws")
+    deadline = time.monotonic() + 60
+    while not await loop.run_in_executor(None, readiness) and time.monotonic() < deadline:
+        if worker.poll() is not None:
+            print("The media worker could not start; video calls will not work.", flush=True)
+            break
+        await asyncio.sleep(0.2)
     print_welcome(base_url)
 
     stop = asyncio.Event()
@@ -41,6 +82,12 @@ async def serve(host: str, port: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("\nStopping eClinic ...", flush=True)
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            await loop.run_in_executor(None, worker.wait, 15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
     await runner.cleanup()
     stand_in.stop()
     print("Stopped.", flush=True)

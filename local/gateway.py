@@ -36,6 +36,8 @@ class LocalGateway:
         )
         self._lambda = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda")
         self._ready = ready
+        # What /health reports; the run command sets a check that includes the media worker.
+        self.health_check: ReadinessCheck = ready
         # The same handler functions that API Gateway invokes on AWS, by their module names.
         self.websocket = WebSocketGateway(
             {
@@ -77,7 +79,8 @@ class LocalGateway:
         await self.websocket.close_all()
 
     async def health(self, request: web.Request) -> web.Response:
-        if self._ready():  # moto, the resources and this gateway (HTTP and WebSocket) are up
+        loop = asyncio.get_running_loop()
+        if await loop.run_in_executor(None, self.health_check):
             return web.json_response({"status": "ok"})
         return web.json_response({"status": "starting"}, status=503)
 

@@ -1,0 +1,39 @@
+"""`python -m media_worker`: the entry point the container image runs, and the local run too."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from media_worker.config import WorkerConfig
+from media_worker.storage import S3ImageStore
+from media_worker.worker import Worker
+
+
+async def main() -> None:
+    config = WorkerConfig.from_env()
+    store = S3ImageStore(config.files_bucket, config.region, config.endpoint_url, config.files_kms_key_id)
+    worker = Worker(config, store)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    logging.getLogger("media_worker").info(
+        "media worker %s starting, capacity %d", config.worker_id, config.capacity
+    )
+    await worker.run(stop)
+    logging.getLogger("media_worker").info("media worker %s stopped", config.worker_id)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stdout,
+        format='{"time": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", '
+        '"message": "%(message)s"}',
+    )
+    logging.getLogger("aioice").setLevel(logging.WARNING)
+    logging.getLogger("aiortc").setLevel(logging.WARNING)
+    asyncio.run(main())
