@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
 
 log = logging.getLogger("media_worker.peers")
 
@@ -46,7 +46,9 @@ class PeerSet:
         self._peers: dict[PeerKey, Peer] = {}
         self._connect_timeout = connect_timeout
         self._on_closed = on_closed
-        self._configuration = configuration
+        # One transport for every m-line, as browsers offer: with aiortc's default ("balanced"),
+        # a second video m-line (the screen share) is left on a transport that never starts.
+        self._configuration = configuration or RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         self._watchdogs: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:

@@ -143,11 +143,13 @@ class MediaService:
 
     def call(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
         participant = self._participant(connection, incoming.appointment_id())
-        appointment = self._assign(participant.appointment)
         if participant.role is Role.PATIENT:
-            # A patient's page that reloaded mid-session asks to rejoin; only it renegotiates.
-            return [self._call_message(appointment, reconnect=True)]
-        self._send_call(appointment, reconnect=False)
+            # A patient's page that reloaded mid-session asks to rejoin a running call; only it
+            # renegotiates. Before the clinician has called there is nothing to join yet.
+            if not participant.appointment.media_worker_id:
+                return []
+            return [self._call_message(self._assign(participant.appointment), reconnect=True)]
+        self._send_call(self._assign(participant.appointment), reconnect=False)
         return []
 
     def offer(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
@@ -160,7 +162,7 @@ class MediaService:
                 "type": "offer",
                 "appointment_id": participant.appointment.id,
                 "role": participant.role.value,
-                "from": connection.id,
+                "from": _browser_peer(connection, incoming),
                 "sdp": sdp,
             },
         )
@@ -178,7 +180,7 @@ class MediaService:
                 "type": "candidate",
                 "appointment_id": participant.appointment.id,
                 "role": participant.role.value,
-                "from": connection.id,
+                "from": _browser_peer(connection, incoming),
                 "candidate": candidate,
             },
         )
@@ -254,7 +256,7 @@ class MediaService:
 
     def answer(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
         appointment = self._worker_visit(connection, incoming.appointment_id())
-        target = self._registry.get(incoming.text("to"))
+        target = self._registry.get(incoming.text("to").split("/", 1)[0])
         if target is None or not _in_session_of(target, appointment):
             return []  # that browser has gone or moved on; it will offer again
         self._broadcaster.to_connection(
@@ -450,6 +452,15 @@ def _worker_figures(incoming: messages.Incoming) -> dict[str, Any]:
         figures[field] = value
     figures["draining"] = bool(incoming.body.get("draining", False))
     return figures
+
+
+def _browser_peer(connection: Connection, incoming: messages.Incoming) -> str:
+    """Names one RTCPeerConnection of one browser tab: a new one (a reload, a new call) must
+    get a new peer at the worker, not a renegotiation of the old one."""
+    peer_id = incoming.body.get("peer_id", "")
+    if not isinstance(peer_id, str) or len(peer_id) > 64 or "/" in peer_id:
+        raise ValidationFailed("`peer_id` must be a short string.", "peer_id")
+    return f"{connection.id}/{peer_id}"
 
 
 def _sdp(incoming: messages.Incoming) -> str:

@@ -1,2 +1,151 @@
-// The patient's side of the video call. Filled in with the media worker (WebRTC).
-export const PatientCall = null;
+// The patient's side of the video call: connect when the clinician calls, show their video
+// (and their screen when shared), mute, and answer screenshot requests.
+import { decodedFrames, callWords, PeerLink } from "./rtc.js";
+
+const $ = (id) => document.getElementById(id);
+
+export class PatientCall {
+  constructor({ send, appointment, localStream }) {
+    this.send = send;
+    this.appointment = appointment;
+    this.localStream = localStream;
+    this.link = null;
+    this.muted = false;
+    this.cameraOff = false;
+    this.requestId = null;
+    $("mute-button").addEventListener("click", () => this.toggleMute());
+    $("camera-button").addEventListener("click", () => this.toggleCamera());
+    $("screenshot-consent-allow").addEventListener("click", () => this.consent(true));
+    $("screenshot-consent-deny").addEventListener("click", () => this.consent(false));
+  }
+
+  setState(state) {
+    this.state = state;
+    $("call-state").textContent = callWords(state);
+    $("call-state").dataset.state = state;
+  }
+
+  async connect(iceServers) {
+    const stream = this.localStream();
+    if (this.link) this.link.close();
+    const remote = new MediaStream();
+    $("remote-video").srcObject = remote;
+    const [audio] = stream ? stream.getAudioTracks() : [];
+    const [video] = stream ? stream.getVideoTracks() : [];
+    this.setState("connecting");
+    this.link = new PeerLink({
+      appointmentId: this.appointment().id,
+      iceServers,
+      send: this.send,
+      // audio and camera both ways; the clinician's screen share arrives on the third
+      transceivers: [[audio || "audio", "sendrecv"], [video || "video", "sendrecv"], ["video", "recvonly"]],
+      onTrack: (event, index) => {
+        if (index === 2) {
+          $("screen-video").srcObject = new MediaStream([event.track]);
+          return;
+        }
+        remote.addTrack(event.track);
+        $("stage-overlay").hidden = true;
+      },
+      onState: (state) => this.setState(state),
+    });
+    await this.link.offer();
+    this.sendMediaState();
+  }
+
+  localStreamChanged() {
+    if (this.link) this.send({ type: "call", appointment_id: this.appointment().id });
+  }
+
+  statusChanged(status) {
+    if (status === "in_session" && !this.link) {
+      // Rejoin a running call after a reload; the server answers with `call` if one runs.
+      this.send({ type: "call", appointment_id: this.appointment().id });
+    }
+    if (status !== "in_session") this.stop();
+  }
+
+  toggleMute() {
+    this.muted = !this.muted;
+    const stream = this.localStream();
+    if (stream) for (const track of stream.getAudioTracks()) track.enabled = !this.muted;
+    const button = $("mute-button");
+    button.setAttribute("aria-pressed", String(this.muted));
+    button.setAttribute("aria-label", this.muted ? "Unmute my microphone" : "Mute my microphone");
+    button.textContent = this.muted ? "🎤 Unmute" : "🎤 Mute";
+    this.sendMediaState();
+  }
+
+  toggleCamera() {
+    this.cameraOff = !this.cameraOff;
+    const stream = this.localStream();
+    if (stream) for (const track of stream.getVideoTracks()) track.enabled = !this.cameraOff;
+    const button = $("camera-button");
+    button.setAttribute("aria-pressed", String(this.cameraOff));
+    button.textContent = this.cameraOff ? "🎥 Camera on" : "🎥 Camera off";
+    this.sendMediaState();
+  }
+
+  sendMediaState() {
+    if (!this.link) return;
+    this.send({ type: "media_state", appointment_id: this.appointment().id, audio: !this.muted, video: !this.cameraOff });
+  }
+
+  consent(granted) {
+    if (!this.requestId) return;
+    this.send({ type: "screenshot_consent", appointment_id: this.appointment().id, request_id: this.requestId, granted });
+    this.requestId = null;
+    $("consent").hidden = true;
+    $("call-state").textContent = granted
+      ? "You allowed one screenshot. Hold still for a moment."
+      : "You declined the screenshot. Nothing was taken.";
+  }
+
+  handles(message) {
+    if (message.ref === "screenshot_consent" || message.ref === "offer" || message.ref === "call") {
+      if (message.ref !== "call") $("call-state").textContent = message.message;
+      return true;
+    }
+    return false;
+  }
+
+  onMessage(message) {
+    switch (message.type) {
+      case "call":
+        this.connect(message.ice_servers);
+        break;
+      case "call_failed":
+        this.setState("failed");
+        $("call-state").textContent = message.message;
+        break;
+      case "answer":
+        if (this.link) this.link.answer(message.sdp);
+        break;
+      case "media_state":
+        $("remote-muted").hidden = message.audio !== false;
+        if ("screen" in message) $("screen-video").hidden = !message.screen;
+        break;
+      case "screenshot_request":
+        this.requestId = message.request_id;
+        $("consent").hidden = false;
+        $("screenshot-consent-allow").focus();
+        break;
+      default:
+    }
+  }
+
+  stop() {
+    if (this.link) this.link.close();
+    this.link = null;
+    $("remote-video").srcObject = null;
+    $("screen-video").srcObject = null;
+    $("screen-video").hidden = true;
+    $("consent").hidden = true;
+    $("stage-overlay").hidden = false;
+    this.setState("idle");
+  }
+
+  frames() {
+    return decodedFrames($("remote-video"));
+  }
+}

@@ -2,6 +2,7 @@
 // chat; hang-up with "Exit without ending" and "Leave session". The video call lives in
 // call.js and is driven from here.
 import { api, chatLine, el, formatDateTime, toast } from "./common.js";
+import { ClinicianCall } from "./call.js";
 
 const ACTIVE_KEY = "eclinic.activeSession";
 const $ = (id) => document.getElementById(id);
@@ -14,7 +15,7 @@ export class ClinicianSession {
     this.onClose = onClose;
     this.appointment = null;
     this.chatIds = new Set();
-    this.call = null;
+    this.call = new ClinicianCall({ send });
     this.wire();
   }
 
@@ -29,6 +30,9 @@ export class ClinicianSession {
     this.popover("screen-options", "screen-menu");
     $("hangup-exit").addEventListener("click", () => this.hangup("exit"));
     $("hangup-leave").addEventListener("click", () => this.hangup("leave"));
+    $("send-info").addEventListener("click", () => this.openInfoDialog());
+    $("info-cancel").addEventListener("click", () => $("info-dialog").close());
+    $("info-form").addEventListener("submit", (event) => this.sendInfo(event));
     $("chat-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const input = $("chat-input");
@@ -68,6 +72,48 @@ export class ClinicianSession {
     });
   }
 
+  openInfoDialog() {
+    if (!this.appointment) return;
+    const form = $("info-form");
+    form.reset();
+    $("info-error").hidden = true;
+    $("info-dialog").showModal();
+    $("info-title-input").focus();
+  }
+
+  async sendInfo(event) {
+    event.preventDefault();
+    const error = $("info-error");
+    error.hidden = true;
+    const title = $("info-title-input").value;
+    const file = $("info-file").files[0];
+    let body;
+    if (file) {
+      if (file.size > 5 * 1024 * 1024) {
+        error.textContent = "The file is larger than 5 MB. Choose a smaller file.";
+        error.hidden = false;
+        return;
+      }
+      const buffer = new Uint8Array(await file.arrayBuffer());
+      let binary = "";
+      for (let i = 0; i < buffer.length; i += 0x8000) binary += String.fromCharCode(...buffer.subarray(i, i + 0x8000));
+      body = { title, filename: file.name, content_type: file.type || "application/octet-stream", content_base64: btoa(binary) };
+    } else {
+      body = { title, text: $("info-text").value };
+    }
+    $("info-send").disabled = true;
+    try {
+      const sent = await api(`appointments/${this.appointment.id}/documents`, { method: "POST", token: this.token(), body });
+      $("info-dialog").close();
+      toast(`"${sent.title}" sent to the patient.`);
+    } catch (exc) {
+      error.textContent = exc.message;
+      error.hidden = false;
+    } finally {
+      $("info-send").disabled = false;
+    }
+  }
+
   resumable() {
     return sessionStorage.getItem(ACTIVE_KEY);
   }
@@ -90,12 +136,12 @@ export class ClinicianSession {
     } catch (exc) {
       toast(`The chat history could not be loaded: ${exc.message}`, { error: true });
     }
-    if (this.call) this.call.opened(appointment);
+    this.call.opened(appointment);
   }
 
   close(words) {
     const wasOpen = Boolean(this.appointment);
-    if (this.call) this.call.stop();
+    this.call.stop();
     this.appointment = null;
     sessionStorage.removeItem(ACTIVE_KEY);
     for (const menu of document.querySelectorAll(".popover")) menu.hidden = true;
@@ -134,7 +180,7 @@ export class ClinicianSession {
   }
 
   handles(message) {
-    return Boolean(this.call && this.call.handles(message));
+    return this.call.handles(message);
   }
 
   onMessage(message) {
@@ -145,6 +191,6 @@ export class ClinicianSession {
       if (this.appointment && message.appointment_id === this.appointment.id) this.addChat(message);
       return;
     }
-    if (this.call) this.call.onMessage(message);
+    this.call.onMessage(message);
   }
 }

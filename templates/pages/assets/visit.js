@@ -1,11 +1,13 @@
 // The patient's waiting room and session, opened from the invitation's button. The link's
 // token (the last part of the address) is the patient's only credential.
-import { api, chatLine, formatDateTime, LiveConnection, showBanner } from "./common.js";
+import { api, chatLine, el, formatDateTime, LiveConnection, showBanner } from "./common.js";
 import { PatientCall } from "./patient-call.js";
 
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
-const state = { appointment: null, live: null, status: null, ended: false, chatIds: new Set(), stream: null };
+const state = {
+  appointment: null, live: null, status: null, ended: false, chatIds: new Set(), documentIds: new Set(), stream: null,
+};
 
 function fail(message) {
   $("visit-view").hidden = true;
@@ -22,13 +24,13 @@ function setStatus(status, message) {
   $("chat-input").disabled = !inSession;
   $("chat-send").disabled = !inSession;
   $("chat-hint").hidden = inSession;
-  if (call) call.statusChanged(status);
+  call.statusChanged(status);
 }
 
 function end(message, kind) {
   state.ended = true;
   if (state.live) state.live.close();
-  if (call) call.stop();
+  call.stop();
   stopCamera();
   const box = $("session-ended-message");
   box.textContent = message;
@@ -83,7 +85,7 @@ async function startCamera() {
     retry.style.marginLeft = "8px";
     retry.addEventListener("click", async () => {
       const stream = await startCamera();
-      if (stream && call) call.localStreamChanged(stream);
+      if (stream) call.localStreamChanged(stream);
     });
     help.append(retry);
     help.hidden = false;
@@ -98,11 +100,30 @@ function stopCamera() {
 
 // -- live ---------------------------------------------------------------------------------
 
-const call = typeof PatientCall === "function" ? new PatientCall({
+const call = new PatientCall({
   send: (message) => state.live && state.live.send(message),
   appointment: () => state.appointment,
   localStream: () => state.stream,
-}) : null;
+});
+
+function addDocument(document) {
+  if (state.documentIds.has(document.id)) return;
+  state.documentIds.add(document.id);
+  $("no-documents").hidden = true;
+  // The link goes through this page's own token, so only the patient's link can fetch it.
+  const href = new URL(`api/visit/${encodeURIComponent(token)}/documents/${encodeURIComponent(document.id)}`, window.document.baseURI);
+  const link = el("a", { href: href.toString(), text: document.title, download: document.filename });
+  $("documents").append(el("li", { "data-document-id": document.id }, link, el("span", { class: "hint", text: ` (${document.filename})` })));
+}
+
+async function loadDocuments() {
+  try {
+    const answer = await api(`visit/${encodeURIComponent(token)}/documents`);
+    for (const document of answer.documents) addDocument(document);
+  } catch {
+    // shown live as they arrive in any case
+  }
+}
 
 function onMessage(message) {
   switch (message.type) {
@@ -121,11 +142,14 @@ function onMessage(message) {
     case "chat":
       addChat(message);
       break;
+    case "document":
+      addDocument(message.document);
+      break;
     case "error":
-      if (!(call && call.handles(message))) $("call-state").textContent = message.message;
+      if (!call.handles(message)) $("call-state").textContent = message.message;
       break;
     default:
-      if (call) call.onMessage(message);
+      call.onMessage(message);
   }
 }
 
@@ -174,7 +198,8 @@ async function refreshStatus() {
   if (a.status === "completed") return end("This appointment has ended. You can close this window.", "completed");
   setStatus(a.status, "Connecting to the waiting room…");
   loadChat();
-  startCamera();
+  loadDocuments();
+  await startCamera();
   state.live = new LiveConnection({ token }, {
     onMessage,
     onState: (liveState) => {

@@ -1,0 +1,231 @@
+// The clinician's video call: the phone (call), mute, screen sharing, screenshots with the
+// patient's consent and the save dialog.
+import { decodedFrames, getLocalMedia, callWords, PeerLink } from "./rtc.js";
+import { toast } from "./common.js";
+
+const $ = (id) => document.getElementById(id);
+const IN_CALL_KEY = "eclinic.inCall";
+const CALL_REFS = new Set(["call", "offer", "candidate", "media_state", "screenshot_request"]);
+
+export class ClinicianCall {
+  constructor({ send }) {
+    this.send = send;
+    this.appointment = null;
+    this.link = null;
+    this.stream = null;
+    this.screen = null;
+    this.screenTransceiver = null;
+    this.muted = false;
+    $("call-button").addEventListener("click", () => this.start());
+    $("mute-button").addEventListener("click", () => this.toggleMute());
+    $("share-screen").addEventListener("click", () => (this.screen ? this.stopSharing() : this.shareScreen()));
+    $("request-screenshot").addEventListener("click", () => this.requestScreenshot());
+  }
+
+  opened(appointment) {
+    this.appointment = appointment;
+    this.setState("idle");
+    $("stage-overlay").textContent = "Press the phone to connect with your patient.";
+    $("stage-overlay").hidden = false;
+    $("remote-muted").hidden = true;
+    if (sessionStorage.getItem(IN_CALL_KEY) === appointment.id) this.start();
+  }
+
+  setState(state) {
+    this.state = state;
+    $("call-state").textContent = callWords(state);
+    $("call-state").dataset.state = state;
+    $("call-button").disabled = state === "connecting" || state === "connected";
+  }
+
+  async start() {
+    if (!this.appointment) return;
+    try {
+      if (!this.stream) {
+        this.stream = await getLocalMedia();
+        $("local-video").srcObject = this.stream;
+      }
+    } catch (exc) {
+      this.setState("idle");
+      $("call-state").textContent = "Your camera or microphone is blocked. Allow them in the browser's address bar, then press the phone again.";
+      return;
+    }
+    sessionStorage.setItem(IN_CALL_KEY, this.appointment.id);
+    this.setState("connecting");
+    this.send({ type: "call", appointment_id: this.appointment.id });
+  }
+
+  async connect(iceServers) {
+    if (!this.stream) return;
+    if (this.link) this.link.close();
+    this.screenTransceiver = null;
+    const remote = new MediaStream();
+    $("remote-video").srcObject = remote;
+    const [audio] = this.stream.getAudioTracks();
+    const [video] = this.stream.getVideoTracks();
+    this.link = new PeerLink({
+      appointmentId: this.appointment.id,
+      iceServers,
+      send: this.send,
+      transceivers: [[audio || "audio", "sendrecv"], [video || "video", "sendrecv"]],
+      onTrack: (event) => {
+        remote.addTrack(event.track);
+        $("stage-overlay").hidden = true;
+      },
+      onState: (state) => {
+        this.setState(state);
+        if (state === "failed") setTimeout(() => this.state === "failed" && this.appointment && this.start(), 3000);
+      },
+    });
+    if (this.screen) this.screenTransceiver = this.link.pc.addTransceiver(this.screen, { direction: "sendonly" });
+    await this.link.offer();
+    this.sendMediaState();
+  }
+
+  toggleMute() {
+    this.muted = !this.muted;
+    if (this.stream) for (const track of this.stream.getAudioTracks()) track.enabled = !this.muted;
+    const button = $("mute-button");
+    button.setAttribute("aria-pressed", String(this.muted));
+    button.setAttribute("aria-label", this.muted ? "Unmute my microphone" : "Mute my microphone");
+    button.textContent = this.muted ? "🎤 Unmute" : "🎤 Mute";
+    this.sendMediaState();
+  }
+
+  sendMediaState() {
+    if (!this.appointment) return;
+    this.send({
+      type: "media_state", appointment_id: this.appointment.id,
+      audio: !this.muted, video: Boolean(this.stream), screen: Boolean(this.screen),
+    });
+  }
+
+  async shareScreen() {
+    if (!this.link) return toast("Connect the call first, then share your screen.", { error: true });
+    try {
+      const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+      [this.screen] = display.getVideoTracks();
+    } catch {
+      return toast("Screen sharing was cancelled or is not allowed in this browser.", { error: true });
+    }
+    this.screen.addEventListener("ended", () => this.stopSharing());
+    this.screenTransceiver = this.link.pc.addTransceiver(this.screen, { direction: "sendonly" });
+    $("share-screen").textContent = "Stop sharing";
+    await this.link.offer();
+    this.sendMediaState();
+    toast("You are sharing your screen with the patient.");
+  }
+
+  async stopSharing() {
+    if (!this.screen) return;
+    this.screen.stop();
+    this.screen = null;
+    $("share-screen").textContent = "Share screen";
+    if (this.link && this.screenTransceiver) {
+      await this.screenTransceiver.sender.replaceTrack(null);
+      this.screenTransceiver.direction = "inactive";
+      await this.link.offer();
+    }
+    this.sendMediaState();
+  }
+
+  requestScreenshot() {
+    if (!this.appointment) return;
+    $("screenshot-denied-message").hidden = true;
+    this.send({ type: "screenshot_request", appointment_id: this.appointment.id });
+  }
+
+  handles(message) {
+    if (!CALL_REFS.has(message.ref)) return false;
+    $("call-state").textContent = message.message;
+    if (message.ref === "call") this.setState("idle");
+    return true;
+  }
+
+  onMessage(message) {
+    switch (message.type) {
+      case "call":
+        this.connect(message.ice_servers);
+        break;
+      case "call_failed":
+        this.setState("failed");
+        $("call-state").textContent = message.message;
+        break;
+      case "answer":
+        if (this.link) this.link.answer(message.sdp);
+        break;
+      case "media_state":
+        $("remote-muted").hidden = message.audio !== false;
+        break;
+      case "screenshot_requested":
+        $("screenshot-status").textContent = "Waiting for the patient to allow the screenshot…";
+        break;
+      case "screenshot_denied":
+        $("screenshot-status").textContent = "";
+        $("screenshot-denied-message").hidden = false;
+        break;
+      case "screenshot_failed":
+        $("screenshot-status").textContent = message.message;
+        break;
+      case "screenshot_ready":
+        this.offerSave(message.screenshot);
+        break;
+      default:
+    }
+  }
+
+  offerSave(shot) {
+    $("screenshot-status").textContent = "";
+    const panel = $("screenshot-ready");
+    $("screenshot-preview").src = shot.url;
+    $("screenshot-preview").alt = `Screenshot taken ${new Date().toLocaleTimeString()} (${shot.width} × ${shot.height})`;
+    panel.hidden = false;
+    panel.dataset.screenshotId = shot.id;
+    const save = $("save-screenshot");
+    save.onclick = () => saveFile(shot.url, shot.filename);
+    save.focus();
+  }
+
+  stop() {
+    if (this.link) this.link.close();
+    this.link = null;
+    if (this.screen) this.screen.stop();
+    this.screen = null;
+    if (this.stream) for (const track of this.stream.getTracks()) track.stop();
+    this.stream = null;
+    sessionStorage.removeItem(IN_CALL_KEY);
+    $("remote-video").srcObject = null;
+    $("local-video").srcObject = null;
+    $("screenshot-ready").hidden = true;
+    this.setState("idle");
+  }
+
+  frames() {
+    return decodedFrames($("remote-video"));
+  }
+}
+
+// The save dialog: the File System Access API's picker where the browser has it, a download otherwise.
+async function saveFile(url, filename) {
+  const blob = await (await fetch(url)).blob();
+  if (window.showSaveFilePicker) {
+    try {
+      const handle = await window.showSaveFilePicker({
+        suggestedName: filename,
+        types: [{ description: "JPEG image", accept: { "image/jpeg": [".jpg", ".jpeg"] } }],
+      });
+      const writable = await handle.createWritable();
+      await writable.write(blob);
+      await writable.close();
+      toast(`Screenshot saved as ${handle.name}.`);
+      return;
+    } catch (exc) {
+      if (exc && exc.name === "AbortError") return;
+    }
+  }
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}

@@ -1,0 +1,88 @@
+// WebRTC helpers shared by both sides. Each browser holds one RTCPeerConnection to the media
+// worker and always makes the offer; the worker answers with one complete SDP. We wait
+// briefly for ICE gathering so the offer carries its candidates, and trickle any later ones.
+
+const CALL_WORDS = {
+  idle: "",
+  connecting: "Connecting the video…",
+  connected: "Connected.",
+  reconnecting: "Connection interrupted. Reconnecting…",
+  failed: "The video connection failed. Check your internet connection, then press the phone to try again.",
+};
+
+export function callWords(state) {
+  return CALL_WORDS[state] || "";
+}
+
+export function waitForGathering(pc, ms = 1500) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState === "complete") {
+        pc.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      }
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, ms);
+  });
+}
+
+export async function getLocalMedia() {
+  return navigator.mediaDevices.getUserMedia({
+    audio: true,
+    video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
+  });
+}
+
+// Frames the <video> element has decoded so far: a test and a person can both see it move.
+export function decodedFrames(video) {
+  const quality = video.getVideoPlaybackQuality && video.getVideoPlaybackQuality();
+  return quality ? quality.totalVideoFrames : 0;
+}
+
+export class PeerLink {
+  // `transceivers` is a list of [trackOrKind, direction]; the order is the contract with the
+  // worker (audio, camera, screen).
+  constructor({ appointmentId, iceServers, send, transceivers, onTrack, onState }) {
+    this.appointmentId = appointmentId;
+    // Names this RTCPeerConnection to the worker: a new one is a new peer there, not a renegotiation.
+    this.peerId = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
+    this.send = send;
+    this.onState = onState;
+    this.pc = new RTCPeerConnection({ iceServers: iceServers || [] });
+    this.transceivers = transceivers.map(([trackOrKind, direction]) => this.pc.addTransceiver(trackOrKind, { direction }));
+    this.pc.addEventListener("track", (event) => onTrack(event, this.transceivers.indexOf(event.transceiver)));
+    this.pc.addEventListener("icecandidate", (event) => {
+      if (event.candidate && this.offered) {
+        this.send({
+          type: "candidate", appointment_id: this.appointmentId, peer_id: this.peerId, candidate: event.candidate.toJSON(),
+        });
+      }
+    });
+    this.pc.addEventListener("connectionstatechange", () => {
+      const state = this.pc.connectionState;
+      if (state === "connected") this.onState("connected");
+      else if (state === "disconnected") this.onState("reconnecting");
+      else if (state === "failed") this.onState("failed");
+    });
+    this.offered = false;
+  }
+
+  async offer() {
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    await waitForGathering(this.pc);
+    this.offered = true;
+    this.send({ type: "offer", appointment_id: this.appointmentId, peer_id: this.peerId, sdp: this.pc.localDescription.sdp });
+  }
+
+  async answer(sdp) {
+    if (this.pc.signalingState !== "have-local-offer") return;
+    await this.pc.setRemoteDescription({ type: "answer", sdp });
+  }
+
+  close() {
+    this.pc.close();
+  }
+}
