@@ -258,7 +258,7 @@ def page(template: str, root: str) -> Response:
     return Response(
         body=pages.render(template, root=root, ws_url=settings.ws_url),
         status_code=200,
-        headers=pages.security_headers(settings.ws_url),
+        headers=pages.security_headers(settings.ws_url, settings.files_origin),
     )
 
 

@@ -42,6 +42,13 @@ class Settings:
     files_kms_key_id: str | None
 
     @property
+    def files_origin(self) -> str:
+        """Where the browser fetches short-lived file links from."""
+        if self.endpoint_url:
+            return self.endpoint_url.rstrip("/")
+        return f"https://{self.files_bucket}.s3.{self.region}.amazonaws.com https://*.s3.amazonaws.com"
+
+    @property
     def token_issuer(self) -> str:
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
 

@@ -37,8 +37,9 @@ def asset(name: str) -> Asset | None:
     return Asset(body=path.read_text(encoding="utf-8"), content_type=content_type)
 
 
-def security_headers(connect_to: str | None) -> dict[str, str | list[str]]:
-    connect = "'self' ws: wss:" + (f" {connect_to}" if connect_to else "")
+def security_headers(connect_to: str | None, files_origin: str) -> dict[str, str | list[str]]:
+    """`files_origin` serves the short-lived screenshot links (S3, or moto's S3 locally)."""
+    connect = "'self' ws: wss: " + files_origin + (f" {connect_to}" if connect_to else "")
     return {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-store",
@@ -47,7 +48,7 @@ def security_headers(connect_to: str | None) -> dict[str, str | list[str]]:
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": (
             "default-src 'self'; script-src 'self'; style-src 'self'; "
-            f"connect-src {connect}; img-src 'self' data: blob: https:; media-src 'self' blob:; "
+            f"connect-src {connect}; img-src 'self' data: blob: {files_origin}; media-src 'self' blob:; "
             "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
         ),
         "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self)",

@@ -23,7 +23,7 @@ PeerKey = tuple[str, str]  # (appointment id, role)
 @dataclass(eq=False)
 class Peer:
     key: PeerKey
-    browser_connection: str  # the websocket connection of the browser that offered
+    browser_peer: tuple[str, str]  # (websocket connection, peer id) of the browser that offered
     pc: RTCPeerConnection
     created_at: float = field(default_factory=time.monotonic)
 
@@ -63,12 +63,12 @@ class PeerSet:
     def of_appointment(self, appointment_id: str) -> list[Peer]:
         return [p for p in self._peers.values() if p.appointment_id == appointment_id]
 
-    async def create(self, key: PeerKey, browser_connection: str) -> Peer:
+    async def create(self, key: PeerKey, browser_peer: tuple[str, str]) -> Peer:
         """A new peer for `key`; one that was there before (a reload) is closed first."""
         old = self._peers.get(key)
         if old is not None:
             await self.close(old)
-        peer = Peer(key, browser_connection, RTCPeerConnection(self._configuration))
+        peer = Peer(key, browser_peer, RTCPeerConnection(self._configuration))
         self._peers[key] = peer
 
         @peer.pc.on("connectionstatechange")

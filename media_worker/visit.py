@@ -36,21 +36,21 @@ class Visit:
     def active(self) -> bool:
         return bool(self._peers.of_appointment(self.appointment_id))
 
-    async def offer(self, role: str, browser_connection: str, sdp: str) -> str:
+    async def offer(self, role: str, browser_peer: tuple[str, str], sdp: str) -> str:
         if role not in OTHER:
             raise ValueError(f"unknown role {role!r}")
         peer = self._peers.get((self.appointment_id, role))
-        if peer is None or peer.browser_connection != browser_connection:
-            peer = await self._peers.create((self.appointment_id, role), browser_connection)
+        if peer is None or peer.browser_peer != browser_peer:
+            peer = await self._peers.create((self.appointment_id, role), browser_peer)
             self._wire(peer)
         await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         self._attach_outgoing(peer)
         await peer.pc.setLocalDescription(await peer.pc.createAnswer())
         return str(peer.pc.localDescription.sdp)
 
-    async def add_candidate(self, role: str, browser_connection: str, candidate: Any) -> None:
+    async def add_candidate(self, role: str, browser_peer: tuple[str, str], candidate: Any) -> None:
         peer = self._peers.get((self.appointment_id, role))
-        if peer is None or peer.browser_connection != browser_connection:
+        if peer is None or peer.browser_peer != browser_peer:
             return
         parsed = _candidate(candidate)
         if parsed is not None:

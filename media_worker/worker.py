@@ -25,6 +25,11 @@ from media_worker.visit import Visit
 log = logging.getLogger("media_worker")
 
 
+def browser_peer(message: dict[str, Any]) -> tuple[str, str]:
+    """One RTCPeerConnection of one browser connection: a new one is a new peer here."""
+    return str(message.get("from")), str(message.get("peer_id", ""))
+
+
 class Worker:
     def __init__(
         self,
@@ -85,7 +90,7 @@ class Worker:
                 visit = self.visits.get(appointment_id)
                 if visit is not None:
                     await visit.add_candidate(
-                        str(message.get("role")), str(message.get("from")), message.get("candidate")
+                        str(message.get("role")), browser_peer(message), message.get("candidate")
                     )
             elif kind == "capture":
                 await self._capture(appointment_id, message)
@@ -100,15 +105,14 @@ class Worker:
             visit = Visit(appointment_id, self.peers, self._relay_factory() if self._relay_factory else None)
             self.visits[appointment_id] = visit
         before = self.load
-        answer = await visit.offer(
-            str(message.get("role")), str(message.get("from")), str(message.get("sdp"))
-        )
+        answer = await visit.offer(str(message.get("role")), browser_peer(message), str(message.get("sdp")))
         self.signalling.send(
             {
                 "type": "answer",
                 "appointment_id": appointment_id,
                 "role": message.get("role"),
                 "to": message.get("from"),
+                "peer_id": message.get("peer_id"),
                 "sdp": answer,
             }
         )

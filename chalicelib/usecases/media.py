@@ -162,7 +162,8 @@ class MediaService:
                 "type": "offer",
                 "appointment_id": participant.appointment.id,
                 "role": participant.role.value,
-                "from": _browser_peer(connection, incoming),
+                "from": connection.id,
+                "peer_id": _peer_id(incoming),
                 "sdp": sdp,
             },
         )
@@ -180,7 +181,8 @@ class MediaService:
                 "type": "candidate",
                 "appointment_id": participant.appointment.id,
                 "role": participant.role.value,
-                "from": _browser_peer(connection, incoming),
+                "from": connection.id,
+                "peer_id": _peer_id(incoming),
                 "candidate": candidate,
             },
         )
@@ -256,7 +258,7 @@ class MediaService:
 
     def answer(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
         appointment = self._worker_visit(connection, incoming.appointment_id())
-        target = self._registry.get(incoming.text("to").split("/", 1)[0])
+        target = self._registry.get(incoming.text("to"))
         if target is None or not _in_session_of(target, appointment):
             return []  # that browser has gone or moved on; it will offer again
         self._broadcaster.to_connection(
@@ -454,13 +456,13 @@ def _worker_figures(incoming: messages.Incoming) -> dict[str, Any]:
     return figures
 
 
-def _browser_peer(connection: Connection, incoming: messages.Incoming) -> str:
+def _peer_id(incoming: messages.Incoming) -> str:
     """Names one RTCPeerConnection of one browser tab: a new one (a reload, a new call) must
     get a new peer at the worker, not a renegotiation of the old one."""
     peer_id = incoming.body.get("peer_id", "")
-    if not isinstance(peer_id, str) or len(peer_id) > 64 or "/" in peer_id:
+    if not isinstance(peer_id, str) or len(peer_id) > 64:
         raise ValidationFailed("`peer_id` must be a short string.", "peer_id")
-    return f"{connection.id}/{peer_id}"
+    return peer_id
 
 
 def _sdp(incoming: messages.Incoming) -> str:

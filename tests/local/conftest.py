@@ -24,32 +24,37 @@ def free_port() -> int:
 
 
 class LocalRun:
-    def __init__(self, process: subprocess.Popen[str], base_url: str) -> None:
+    def __init__(self, process: subprocess.Popen[str], base_url: str, log_path: Path | None = None) -> None:
         self.process = process
         self.base_url = base_url
+        self.log_path = log_path
 
     def url(self, path: str) -> str:
         return self.base_url + path
 
 
 @pytest.fixture(scope="session")
-def local_run() -> Iterator[LocalRun]:
+def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECLINIC_"))}
     env["ECLINIC_PORT"] = str(port)
+    # A file, not a pipe: nobody reads a pipe during the tests, and a full one would block the run.
+    log_path = tmp_path_factory.mktemp("local-run") / "output.log"
+    print(f"local run output: {log_path}")
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "local"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    run = LocalRun(process, f"http://127.0.0.1:{port}")
+    run = LocalRun(process, f"http://127.0.0.1:{port}", log_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"local run exited early:\n{process.stdout.read() if process.stdout else ''}")
+            raise RuntimeError(f"local run exited early:\n{log_path.read_text()}")
         try:
             if requests.get(run.url("/health"), timeout=1).status_code == 200:
                 break
@@ -62,6 +67,7 @@ def local_run() -> Iterator[LocalRun]:
     yield run
     process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
+    log.close()

@@ -98,8 +98,8 @@ class FakeBrowser:
                     self.received[index] = track
 
     @property
-    def browser_peer(self) -> str:
-        return f"{self.connection_id}/{self.peer_id}"
+    def browser_peer(self) -> tuple[str, str]:
+        return (self.connection_id, self.peer_id)
 
     async def offer_message(self, appointment_id: str) -> dict[str, Any]:
         await self.pc.setLocalDescription(await self.pc.createOffer())
@@ -107,7 +107,8 @@ class FakeBrowser:
             "type": "offer",
             "appointment_id": appointment_id,
             "role": self.role,
-            "from": self.browser_peer,
+            "from": self.connection_id,
+            "peer_id": self.peer_id,
             "sdp": self.pc.localDescription.sdp,
         }
 

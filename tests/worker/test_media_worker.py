@@ -67,7 +67,11 @@ def make_worker(store: InMemoryImageStore, connect_timeout: float = 20) -> tuple
 async def join(worker: Worker, outbox: Outbox, browser: FakeBrowser) -> None:
     await worker.on_message(await browser.offer_message(APPOINTMENT))
     answer = await outbox.next("answer")
-    assert answer["to"] == browser.browser_peer and answer["role"] == browser.role
+    assert (answer["to"], answer["peer_id"], answer["role"]) == (
+        browser.connection_id,
+        browser.peer_id,
+        browser.role,
+    )
     await browser.accept(answer)
 
 

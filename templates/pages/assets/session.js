@@ -130,13 +130,13 @@ export class ClinicianSession {
     this.chatIds.clear();
     $("screenshot-denied-message").hidden = true;
     $("hangup-button").focus();
+    this.call.opened(appointment);
     try {
       const history = await api(`appointments/${appointment.id}/messages`, { token: this.token() });
       for (const message of history.messages) this.addChat(message);
     } catch (exc) {
       toast(`The chat history could not be loaded: ${exc.message}`, { error: true });
     }
-    this.call.opened(appointment);
   }
 
   close(words) {
