@@ -22,10 +22,12 @@ from local.gateway import LocalGateway
 
 
 class Readiness:
-    """Up once the AWS stand-in is bootstrapped and a media worker has said hello."""
+    """Up once the AWS stand-in is bootstrapped and a media worker has said hello; `/health`
+    says so only after the run has printed its welcome, so that the two never disagree."""
 
     def __init__(self) -> None:
         self.aws = False
+        self.announced = False
         self._worker_seen_at = 0.0
 
     def __call__(self) -> bool:
@@ -47,7 +49,17 @@ class Readiness:
 def start_worker(ws_url: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update({"ECLINIC_WORKER_WS_URL": ws_url, "ECLINIC_WORKER_ID": "local-worker-1"})
-    return subprocess.Popen([sys.executable, "-m", "media_worker"], env=env)
+    return subprocess.Popen([sys.executable, "-m", "media_worker"], env=env, preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM if this process dies without stopping it (kill -9)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 async def serve(host: str, port: int) -> None:
@@ -55,7 +67,7 @@ async def serve(host: str, port: int) -> None:
 
     readiness = Readiness()
     gateway = LocalGateway(eclinic, ready=lambda: readiness.aws)
-    gateway.health_check = readiness
+    gateway.health_check = lambda: readiness.announced
     runner = web.AppRunner(gateway.application(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -63,6 +75,9 @@ async def serve(host: str, port: int) -> None:
     print(f"eClinic is starting on {base_url} ...", flush=True)
 
     loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     stand_in = await loop.run_in_executor(None, aws_standin.start)
     # The app reads its settings (and PynamoDB its credentials) from this process's environment.
     os.environ.update(aws_standin.base_environment(stand_in.endpoint, base_url))
@@ -70,16 +85,15 @@ async def serve(host: str, port: int) -> None:
     readiness.aws = True
     worker = start_worker(f"ws://{host}:{port}/ws")
     deadline = time.monotonic() + 60
-    while not await loop.run_in_executor(None, readiness) and time.monotonic() < deadline:
+    while not stop.is_set() and time.monotonic() < deadline:
+        if await loop.run_in_executor(None, readiness):
+            print_welcome(base_url)
+            readiness.announced = True
+            break
         if worker.poll() is not None:
             print("The media worker could not start; video calls will not work.", flush=True)
             break
         await asyncio.sleep(0.2)
-    print_welcome(base_url)
-
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("\nStopping eClinic ...", flush=True)
     if worker.poll() is None:

@@ -20,6 +20,8 @@ class WorkerConfig:
     endpoint_url: str | None
     connect_timeout: float  # a peer still not connected after this is closed
     heartbeat_seconds: float
+    # STUN servers to learn the task's public address behind Fargate's NAT; none locally
+    stun_urls: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -38,4 +40,7 @@ class WorkerConfig:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             connect_timeout=float(env.get("ECLINIC_PEER_CONNECT_TIMEOUT", "30")),
             heartbeat_seconds=float(env.get("ECLINIC_WORKER_HEARTBEAT", "20")),
+            stun_urls=tuple(
+                u.strip() for u in env.get("ECLINIC_WORKER_STUN_URLS", "").split(",") if u.strip()
+            ),
         )

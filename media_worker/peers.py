@@ -13,11 +13,25 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConnection
 
 log = logging.getLogger("media_worker.peers")
 
 PeerKey = tuple[str, str]  # (appointment id, role)
+
+
+def peer_configuration(stun_urls: list[str]) -> RTCConfiguration:
+    """How the worker's peers gather and bundle.
+
+    ICE servers are always explicit: left unset, aiortc would ask Google's public STUN server,
+    which a locked-down network cannot reach (and a hanging DNS lookup holds up shutdown).
+    One transport carries every m-line, as browsers offer: with aiortc's default ("balanced"),
+    a second video m-line (the screen share) is left on a transport that never starts.
+    """
+    return RTCConfiguration(
+        iceServers=[RTCIceServer(urls=url) for url in stun_urls],
+        bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+    )
 
 
 @dataclass(eq=False)
@@ -46,9 +60,7 @@ class PeerSet:
         self._peers: dict[PeerKey, Peer] = {}
         self._connect_timeout = connect_timeout
         self._on_closed = on_closed
-        # One transport for every m-line, as browsers offer: with aiortc's default ("balanced"),
-        # a second video m-line (the screen share) is left on a transport that never starts.
-        self._configuration = configuration or RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        self._configuration = configuration or peer_configuration([])
         self._watchdogs: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 from aiortc import RTCConfiguration
 
 from media_worker.config import WorkerConfig
-from media_worker.peers import Peer, PeerSet
+from media_worker.peers import Peer, PeerSet, peer_configuration
 from media_worker.relay import Relay
 from media_worker.screenshots import ConsentRefused, ScreenshotTaker
 from media_worker.signalling import SignallingClient
@@ -36,10 +36,14 @@ class Worker:
         config: WorkerConfig,
         store: ImageStore,
         relay_factory: Callable[[], Relay] | None = None,
-        peer_configuration: RTCConfiguration | None = None,
+        rtc_configuration: RTCConfiguration | None = None,
     ) -> None:
         self.config = config
-        self.peers = PeerSet(config.connect_timeout, self._peer_closed, peer_configuration)
+        self.peers = PeerSet(
+            config.connect_timeout,
+            self._peer_closed,
+            rtc_configuration or peer_configuration(list(config.stun_urls)),
+        )
         self.visits: dict[str, Visit] = {}
         self.screenshots = ScreenshotTaker(store)
         self.draining = False

@@ -79,9 +79,12 @@ class FakeBrowser:
     camera: MediaStreamTrack
     connection_id: str
     peer_id: str = "p1"
-    # Chromium bundles every m-line on one transport; so do these fake browsers.
+    # Chromium bundles every m-line on one transport; so do these fake browsers. No STUN:
+    # everything is on this machine.
     pc: RTCPeerConnection = field(
-        default_factory=lambda: RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        default_factory=lambda: RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
     )
     received: dict[int, MediaStreamTrack] = field(default_factory=dict)
 
