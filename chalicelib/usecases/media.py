@@ -272,6 +272,8 @@ class MediaService:
         width, height = incoming.body.get("width"), incoming.body.get("height")
         if not isinstance(width, int) or not isinstance(height, int) or width <= 0 or height <= 0:
             raise ValidationFailed("`width` and `height` must be positive whole numbers.", "width")
+        if shot.status is not ScreenshotStatus.GRANTED:
+            raise Conflict("This screenshot is not waiting for a picture.")
         now = self._clock()
         try:
             stored = shot.stored(shot.storage_key(), width, height, now)

@@ -28,6 +28,9 @@ ROUTES = [
     ("POST", f"/api/appointments/{ID}/complete", None),
     ("POST", f"/api/appointments/{ID}/tasks", {"title": "Letter"}),
     ("GET", f"/api/appointments/{ID}/audit", None),
+    ("GET", f"/api/appointments/{ID}/messages", None),
+    ("GET", f"/api/appointments/{ID}/screenshots", None),
+    ("POST", f"/api/appointments/{ID}/documents", {"title": "Leaflet", "text": "Rest well."}),
 ]
 
 BAD_TOKENS: dict[str, Callable[[str], str | None]] = {
