@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import uuid
 import re
+import uuid
 from typing import Any
 
 import pytest
