@@ -151,7 +151,8 @@ class DynamoAppointmentRepository:
         self._write_with_audit(_screenshot_model(screenshot), ScreenshotModel.status == expected.value, audit)
 
     def screenshots(self, appointment_id: str) -> Sequence[Screenshot]:
-        return [_screenshot(m) for m in ScreenshotModel.query(appointment_id, consistent_read=True)]
+        found = [_screenshot(m) for m in ScreenshotModel.query(appointment_id, consistent_read=True)]
+        return sorted(found, key=lambda s: (s.requested_at, s.id))
 
     def add_document(self, document: Document, audit: AuditEvent) -> None:
         item = DocumentModel(
@@ -167,7 +168,7 @@ class DynamoAppointmentRepository:
         self._write_with_audit(item, DocumentModel.id.does_not_exist(), audit)
 
     def documents(self, appointment_id: str) -> Sequence[Document]:
-        return [
+        found = [
             Document(
                 id=m.id,
                 appointment_id=m.appointment_id,
@@ -180,6 +181,7 @@ class DynamoAppointmentRepository:
             )
             for m in DocumentModel.query(appointment_id, consistent_read=True)
         ]
+        return sorted(found, key=lambda d: (d.created_at, d.id))
 
     def _write_with_audit(self, item: Any, condition: Any, audit: AuditEvent) -> None:
         try:

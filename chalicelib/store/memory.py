@@ -98,7 +98,8 @@ class InMemoryAppointmentRepository:
             self.audit.append(audit)
 
     def screenshots(self, appointment_id: str) -> Sequence[Screenshot]:
-        return [s for (a, _), s in sorted(self.shots.items()) if a == appointment_id]
+        found = [s for (a, _), s in self.shots.items() if a == appointment_id]
+        return sorted(found, key=lambda s: (s.requested_at, s.id))
 
     def add_document(self, document: Document, audit: AuditEvent) -> None:
         with self._lock:
