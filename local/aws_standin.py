@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable, MutableMapping
@@ -82,7 +83,8 @@ def base_environment(
         "ECLINIC_LINK_SECRET": secrets.token_urlsafe(48),
         "ECLINIC_MAIL_SENDER": "eClinic <no-reply@clinic.example>",
         "ECLINIC_EVENT_BUS": "eclinic-local",
-        "ECLINIC_WORKER_SECRET": secrets.token_urlsafe(32),
+        # An operator (or a test) may choose the worker credential; otherwise a fresh one.
+        "ECLINIC_WORKER_SECRET": os.environ.get("ECLINIC_WORKER_SECRET") or secrets.token_urlsafe(32),
         "ECLINIC_FILES_BUCKET": "eclinic-files-local",
         "ECLINIC_ICE_SERVERS": "[]",
     }

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+WORKER_SECRET = "local-run-worker-secret-for-tests"
 
 
 def free_port() -> int:
@@ -38,6 +39,7 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECLINIC_"))}
     env["ECLINIC_PORT"] = str(port)
+    env["ECLINIC_WORKER_SECRET"] = WORKER_SECRET
     # A file, not a pipe: nobody reads a pipe during the tests, and a full one would block the run.
     log_path = tmp_path_factory.mktemp("local-run") / "output.log"
     print(f"local run output: {log_path}")

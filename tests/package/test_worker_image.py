@@ -1,0 +1,87 @@
+"""The media worker's Dockerfile, as far as it can be proven without a Docker engine: its
+requirements install into a fresh virtual environment, and the worker starts from the very
+command the image runs, registers with the local run, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.local.conftest import ROOT, WORKER_SECRET, LocalRun
+from tests.local.conftest import local_run as local_run
+
+DOCKERFILE = ROOT / "media_worker" / "Dockerfile"
+
+
+def dockerfile() -> dict[str, object]:
+    text = DOCKERFILE.read_text()
+    requirements = re.search(r"^RUN pip install -r (\S+)$", text, re.M)
+    command = re.search(r"^CMD (\[.*\])$", text, re.M)
+    workdir = re.search(r"^WORKDIR (\S+)$", text, re.M)
+    assert requirements and command and workdir, "the Dockerfile lost its RUN pip install, CMD or WORKDIR"
+    return {
+        "requirements": requirements.group(1),
+        "cmd": json.loads(command.group(1)),
+        "workdir": workdir.group(1),
+    }
+
+
+def test_the_image_installs_no_lambda_or_dev_code() -> None:
+    text = DOCKERFILE.read_text()
+    copies = re.findall(r"^COPY (\S+) ", text, re.M)
+    assert copies == ["media_worker/requirements.txt", "media_worker"]
+    assert "USER" in text  # not root
+
+
+@pytest.mark.slow
+def test_requirements_install_fresh_and_the_entry_point_runs(tmp_path: Path, local_run: LocalRun) -> None:
+    spec = dockerfile()
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    requirements = ROOT / str(spec["requirements"]).removeprefix(str(spec["workdir"]) + "/")
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(requirements)],
+        check=True,
+        timeout=900,
+    )
+    # Lay the code out as the image does: WORKDIR holding the media_worker package.
+    app = tmp_path / "app"
+    shutil.copytree(ROOT / "media_worker", app / "media_worker")
+    command = [str(python) if part == "python" else part for part in spec["cmd"]]  # type: ignore[union-attr]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "ECLINIC_WORKER_WS_URL": local_run.base_url.replace("http://", "ws://") + "/ws",
+        "ECLINIC_WORKER_SECRET": WORKER_SECRET,
+        "ECLINIC_WORKER_ID": "image-entry-point",
+        "ECLINIC_WORKER_CAPACITY": "1",
+        "AWS_REGION": "us-east-1",
+    }
+    process = subprocess.Popen(
+        command, cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert local_run.log_path is not None
+        deadline = time.monotonic() + 60
+        while '"worker_id":"image-entry-point"' not in local_run.log_path.read_text():
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "the worker did not register"
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "media worker image-entry-point stopped" in output
+    assert "Traceback" not in output
+    assert os.path.exists(python)
