@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-PARTS = ("foundation", "live")
+PARTS = ("foundation", "live", "media")
 
 
 def main() -> None:
@@ -20,6 +20,10 @@ def main() -> None:
     parser.add_argument("--clinicians", type=int, default=50)
     parser.add_argument("--patients", type=int, default=500)
     parser.add_argument("--waves", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--shots", type=int, default=20)
+    parser.add_argument("--cpu-seconds", type=float, default=30)
+    parser.add_argument("--max-visits", type=int, default=6)
     args = parser.parse_args()
     unknown = set(args.parts) - set(PARTS)
     if unknown:
@@ -35,6 +39,11 @@ def main() -> None:
 
         figures["live"] = live.run(args.trials, args.clinicians, args.patients, args.waves)
         print(json.dumps({"live": figures["live"]}, indent=2), flush=True)
+    if "media" in args.parts:
+        from bench import media
+
+        figures["media"] = media.run(args.calls, args.shots, args.cpu_seconds, args.max_visits)
+        print(json.dumps({"media": figures["media"]}, indent=2), flush=True)
 
 
 if __name__ == "__main__":
