@@ -18,7 +18,7 @@ from chalicelib.auth.tokens import CognitoTokenVerifier
 from chalicelib.domain.appointment import Appointment, AuditEvent, Move, Status
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
-from chalicelib.errors import Conflict, EclinicError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from chalicelib.errors import EclinicError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from chalicelib.logs import logger
 from chalicelib.realtime import messages
 from chalicelib.realtime.broadcast import Broadcaster
@@ -33,6 +33,7 @@ from chalicelib.realtime.connections import (
 from chalicelib.store.repository import AppointmentRepository
 from chalicelib.usecases.appointments import AppointmentService
 from chalicelib.usecases.media import MediaService
+from chalicelib.usecases.participants import clinician_of, running_session
 
 Reply = dict[str, Any]
 MessageHandler = Callable[[Connection, messages.Incoming], list[Reply]]
@@ -184,7 +185,7 @@ class LiveService:
         return [{"type": "pong"}]
 
     def _take(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
-        clinician = _clinician(connection)
+        clinician = clinician_of(connection)
         appointment = self._appointments.get(clinician, incoming.appointment_id())
         if appointment.status is Status.IN_SESSION and appointment.taken_by == clinician.email:
             # The same clinician again (a reload, a second tab): rejoin, nothing changes.
@@ -195,7 +196,7 @@ class LiveService:
         return []
 
     def _hangup(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
-        clinician = _clinician(connection)
+        clinician = clinician_of(connection)
         mode = incoming.choice("mode", ("exit", "leave"))
         appointment = self._appointments.get(clinician, incoming.appointment_id())
         if appointment.taken_by != clinician.email:
@@ -209,21 +210,14 @@ class LiveService:
         return []
 
     def _chat(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
-        appointment_id = incoming.appointment_id()
         text = incoming.chat_text()
-        if connection.role is Role.CLINICIAN:
-            appointment = self._appointments.get(_clinician(connection), appointment_id)
-            if appointment.taken_by != connection.subject:
-                raise Forbidden("Only the clinician in the session can chat with the patient.")
-        elif connection.role is Role.PATIENT and connection.subject == appointment_id:
-            found = self._repo.get(appointment_id)
-            if found is None:
-                raise NotFound("No such appointment.")
-            appointment = found
-        else:
-            raise NotFound("No such appointment.")
-        if appointment.status is not Status.IN_SESSION:
-            raise Conflict("The chat is open while the clinician is with the patient.")
+        appointment = running_session(
+            self._appointments,
+            self._repo,
+            connection,
+            incoming.appointment_id(),
+            not_running="The chat is open while the clinician is with the patient.",
+        )
         now = self._clock()
         message = ChatMessage(
             id=str(uuid.uuid4()),
@@ -270,10 +264,6 @@ class LiveService:
         # A tab may have connected between the count and the write: it must not look offline.
         if self.live_patient_connections(appointment_id):
             self._patient_online(appointment_id)
-
-
-def _clinician(connection: Connection) -> Clinician:
-    return Clinician(email=connection.subject, name=connection.name, groups=connection.groups)
 
 
 def _actor(connection: Connection) -> str:

@@ -19,7 +19,7 @@ from chalicelib.domain.appointment import Appointment, AuditEvent, Status
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.document import Document, new_document
 from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
-from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from chalicelib.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from chalicelib.files.storage import FileStore
 from chalicelib.logs import logger
 from chalicelib.realtime import messages
@@ -35,6 +35,7 @@ from chalicelib.realtime.connections import (
 )
 from chalicelib.store.repository import AppointmentRepository, ConcurrentUpdate
 from chalicelib.usecases.appointments import AppointmentService
+from chalicelib.usecases.participants import running_session
 
 Reply = dict[str, Any]
 SDP_MAX = 24 * 1024
@@ -153,37 +154,27 @@ class MediaService:
         return []
 
     def offer(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
-        participant = self._participant(connection, incoming.appointment_id())
-        sdp = _sdp(incoming)
-        worker = self._worker_for(participant.appointment)
-        self._broadcaster.to_connection(
-            worker.id,
-            {
-                "type": "offer",
-                "appointment_id": participant.appointment.id,
-                "role": participant.role.value,
-                "from": connection.id,
-                "peer_id": _peer_id(incoming),
-                "sdp": sdp,
-            },
-        )
-        return []
+        return self._to_worker(connection, incoming, sdp=_sdp(incoming))
 
     def candidate(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
-        participant = self._participant(connection, incoming.appointment_id())
         candidate = incoming.body.get("candidate")
         if candidate is not None and not isinstance(candidate, dict | str):
             raise ValidationFailed("`candidate` must be an ICE candidate object.", "candidate")
+        return self._to_worker(connection, incoming, candidate=candidate)
+
+    def _to_worker(self, connection: Connection, incoming: messages.Incoming, **payload: Any) -> list[Reply]:
+        """Forwards a browser's signalling to its visit's worker, naming the browser's peer."""
+        participant = self._participant(connection, incoming.appointment_id())
         worker = self._worker_for(participant.appointment)
         self._broadcaster.to_connection(
             worker.id,
             {
-                "type": "candidate",
+                "type": incoming.type,
                 "appointment_id": participant.appointment.id,
                 "role": participant.role.value,
                 "from": connection.id,
                 "peer_id": _peer_id(incoming),
-                "candidate": candidate,
+                **payload,
             },
         )
         return []
@@ -362,20 +353,7 @@ class MediaService:
     # -- internals -------------------------------------------------------------------------
 
     def _participant(self, connection: Connection, appointment_id: str) -> Participant:
-        if connection.role is Role.CLINICIAN:
-            clinician = Clinician(connection.subject, connection.name, connection.groups)
-            appointment = self._appointments.get(clinician, appointment_id)
-            if appointment.taken_by != clinician.email:
-                raise Forbidden("Only the clinician in the session can do that.")
-        elif connection.role is Role.PATIENT and connection.subject == appointment_id:
-            found = self._repo.get(appointment_id)
-            if found is None:
-                raise NotFound("No such appointment.")
-            appointment = found
-        else:
-            raise NotFound("No such appointment.")
-        if appointment.status is not Status.IN_SESSION:
-            raise Conflict("The session is not running.")
+        appointment = running_session(self._appointments, self._repo, connection, appointment_id)
         return Participant(connection, appointment, connection.role)
 
     def _worker_for(self, appointment: Appointment) -> Connection:

@@ -1,21 +1,19 @@
 // The clinician's video call: the phone (call), mute, screen sharing, screenshots with the
 // patient's consent and the save dialog.
-import { decodedFrames, getLocalMedia, callWords, PeerLink } from "./rtc.js";
+import { CallSide, getLocalMedia, PeerLink } from "./rtc.js";
 import { toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const IN_CALL_KEY = "eclinic.inCall";
 const CALL_REFS = new Set(["call", "offer", "candidate", "media_state", "screenshot_request"]);
 
-export class ClinicianCall {
+export class ClinicianCall extends CallSide {
   constructor({ send }) {
-    this.send = send;
+    super({ send });
     this.appointment = null;
-    this.link = null;
     this.stream = null;
     this.screen = null;
     this.screenTransceiver = null;
-    this.muted = false;
     $("call-button").addEventListener("click", () => this.start());
     $("mute-button").addEventListener("click", () => this.toggleMute());
     $("share-screen").addEventListener("click", () => (this.screen ? this.stopSharing() : this.shareScreen()));
@@ -32,9 +30,7 @@ export class ClinicianCall {
   }
 
   setState(state) {
-    this.state = state;
-    $("call-state").textContent = callWords(state);
-    $("call-state").dataset.state = state;
+    super.setState(state);
     $("call-button").disabled = state === "connecting" || state === "connected";
   }
 
@@ -83,12 +79,7 @@ export class ClinicianCall {
   }
 
   toggleMute() {
-    this.muted = !this.muted;
-    if (this.stream) for (const track of this.stream.getAudioTracks()) track.enabled = !this.muted;
-    const button = $("mute-button");
-    button.setAttribute("aria-pressed", String(this.muted));
-    button.setAttribute("aria-label", this.muted ? "Unmute my microphone" : "Mute my microphone");
-    button.textContent = this.muted ? "🎤 Unmute" : "🎤 Mute";
+    this.setMuted(this.stream, !this.muted);
     this.sendMediaState();
   }
 
@@ -143,20 +134,8 @@ export class ClinicianCall {
   }
 
   onMessage(message) {
+    if (this.handleCommon(message)) return;
     switch (message.type) {
-      case "call":
-        this.connect(message.ice_servers);
-        break;
-      case "call_failed":
-        this.setState("failed");
-        $("call-state").textContent = message.message;
-        break;
-      case "answer":
-        if (this.link) this.link.answer(message.sdp);
-        break;
-      case "media_state":
-        $("remote-muted").hidden = message.audio !== false;
-        break;
       case "screenshot_requested":
         $("screenshot-status").textContent = "Waiting for the patient to allow the screenshot…";
         break;
@@ -198,10 +177,6 @@ export class ClinicianCall {
     $("local-video").srcObject = null;
     $("screenshot-ready").hidden = true;
     this.setState("idle");
-  }
-
-  frames() {
-    return decodedFrames($("remote-video"));
   }
 }
 

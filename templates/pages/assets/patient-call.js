@@ -1,28 +1,20 @@
 // The patient's side of the video call: connect when the clinician calls, show their video
 // (and their screen when shared), mute, and answer screenshot requests.
-import { decodedFrames, callWords, PeerLink } from "./rtc.js";
+import { CallSide, PeerLink } from "./rtc.js";
 
 const $ = (id) => document.getElementById(id);
 
-export class PatientCall {
+export class PatientCall extends CallSide {
   constructor({ send, appointment, localStream }) {
-    this.send = send;
+    super({ send });
     this.appointment = appointment;
     this.localStream = localStream;
-    this.link = null;
-    this.muted = false;
     this.cameraOff = false;
     this.requestId = null;
     $("mute-button").addEventListener("click", () => this.toggleMute());
     $("camera-button").addEventListener("click", () => this.toggleCamera());
     $("screenshot-consent-allow").addEventListener("click", () => this.consent(true));
     $("screenshot-consent-deny").addEventListener("click", () => this.consent(false));
-  }
-
-  setState(state) {
-    this.state = state;
-    $("call-state").textContent = callWords(state);
-    $("call-state").dataset.state = state;
   }
 
   async connect(iceServers) {
@@ -66,13 +58,7 @@ export class PatientCall {
   }
 
   toggleMute() {
-    this.muted = !this.muted;
-    const stream = this.localStream();
-    if (stream) for (const track of stream.getAudioTracks()) track.enabled = !this.muted;
-    const button = $("mute-button");
-    button.setAttribute("aria-pressed", String(this.muted));
-    button.setAttribute("aria-label", this.muted ? "Unmute my microphone" : "Mute my microphone");
-    button.textContent = this.muted ? "🎤 Unmute" : "🎤 Mute";
+    this.setMuted(this.localStream(), !this.muted);
     this.sendMediaState();
   }
 
@@ -109,28 +95,16 @@ export class PatientCall {
     return false;
   }
 
+  otherSideChanged(message) {
+    if ("screen" in message) $("screen-video").hidden = !message.screen;
+  }
+
   onMessage(message) {
-    switch (message.type) {
-      case "call":
-        this.connect(message.ice_servers);
-        break;
-      case "call_failed":
-        this.setState("failed");
-        $("call-state").textContent = message.message;
-        break;
-      case "answer":
-        if (this.link) this.link.answer(message.sdp);
-        break;
-      case "media_state":
-        $("remote-muted").hidden = message.audio !== false;
-        if ("screen" in message) $("screen-video").hidden = !message.screen;
-        break;
-      case "screenshot_request":
-        this.requestId = message.request_id;
-        $("consent").hidden = false;
-        $("screenshot-consent-allow").focus();
-        break;
-      default:
+    if (this.handleCommon(message)) return;
+    if (message.type === "screenshot_request") {
+      this.requestId = message.request_id;
+      $("consent").hidden = false;
+      $("screenshot-consent-allow").focus();
     }
   }
 
@@ -143,9 +117,5 @@ export class PatientCall {
     $("consent").hidden = true;
     $("stage-overlay").hidden = false;
     this.setState("idle");
-  }
-
-  frames() {
-    return decodedFrames($("remote-video"));
   }
 }

@@ -35,12 +35,6 @@ export async function getLocalMedia() {
   });
 }
 
-// Frames the <video> element has decoded so far: a test and a person can both see it move.
-export function decodedFrames(video) {
-  const quality = video.getVideoPlaybackQuality && video.getVideoPlaybackQuality();
-  return quality ? quality.totalVideoFrames : 0;
-}
-
 export class PeerLink {
   // `transceivers` is a list of [trackOrKind, direction]; the order is the contract with the
   // worker (audio, camera, screen).
@@ -84,5 +78,56 @@ export class PeerLink {
 
   close() {
     this.pc.close();
+  }
+}
+
+// What the clinician's and the patient's calls share: the call's state line, the messages both
+// receive (call, call_failed, answer, media_state) and muting the microphone.
+export class CallSide {
+  constructor({ send }) {
+    this.send = send;
+    this.link = null;
+    this.muted = false;
+    this.state = "idle";
+  }
+
+  setState(state) {
+    this.state = state;
+    const line = document.getElementById("call-state");
+    line.textContent = callWords(state);
+    line.dataset.state = state;
+  }
+
+  // Returns true when the message was one of the shared ones.
+  handleCommon(message) {
+    switch (message.type) {
+      case "call":
+        this.connect(message.ice_servers);
+        return true;
+      case "call_failed":
+        this.setState("failed");
+        document.getElementById("call-state").textContent = message.message;
+        return true;
+      case "answer":
+        if (this.link) this.link.answer(message.sdp);
+        return true;
+      case "media_state":
+        document.getElementById("remote-muted").hidden = message.audio !== false;
+        this.otherSideChanged(message);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  otherSideChanged() {}
+
+  setMuted(stream, muted) {
+    this.muted = muted;
+    if (stream) for (const track of stream.getAudioTracks()) track.enabled = !muted;
+    const button = document.getElementById("mute-button");
+    button.setAttribute("aria-pressed", String(muted));
+    button.setAttribute("aria-label", muted ? "Unmute my microphone" : "Mute my microphone");
+    button.textContent = muted ? "🎤 Unmute" : "🎤 Mute";
   }
 }

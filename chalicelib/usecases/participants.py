@@ -1,0 +1,39 @@
+"""Who may act in a running session: its clinician (the one who took it) and its patient."""
+
+from __future__ import annotations
+
+from chalicelib.domain.appointment import Appointment, Status
+from chalicelib.domain.clinician import Clinician
+from chalicelib.errors import Conflict, Forbidden, NotFound
+from chalicelib.realtime.connections import Connection, Role
+from chalicelib.store.repository import AppointmentRepository
+from chalicelib.usecases.appointments import AppointmentService
+
+
+def clinician_of(connection: Connection) -> Clinician:
+    return Clinician(email=connection.subject, name=connection.name, groups=connection.groups)
+
+
+def running_session(
+    appointments: AppointmentService,
+    repository: AppointmentRepository,
+    connection: Connection,
+    appointment_id: str,
+    not_running: str = "The session is not running.",
+) -> Appointment:
+    """The appointment, if `connection` belongs to its running session; otherwise the error
+    that says why (another group's or another patient's appointment is simply not found)."""
+    if connection.role is Role.CLINICIAN:
+        appointment = appointments.get(clinician_of(connection), appointment_id)
+        if appointment.taken_by != connection.subject:
+            raise Forbidden("Only the clinician in the session can do that.")
+    elif connection.role is Role.PATIENT and connection.subject == appointment_id:
+        found = repository.get(appointment_id)
+        if found is None:
+            raise NotFound("No such appointment.")
+        appointment = found
+    else:
+        raise NotFound("No such appointment.")
+    if appointment.status is not Status.IN_SESSION:
+        raise Conflict(not_running)
+    return appointment
