@@ -63,7 +63,8 @@ class WebSocketGateway:
     # -- the client side -----------------------------------------------------------
 
     async def accept(self, request: web.Request) -> web.StreamResponse:
-        connection_id = base64.b64encode(secrets.token_bytes(10)).decode()
+        # Shaped like API Gateway's ids ("CvJ8seXSliACFrQ="), from an alphabet that is safe in a URL path.
+        connection_id = base64.urlsafe_b64encode(secrets.token_bytes(10)).decode()
         connected_at = time.time()
         answer = await self.invoke(
             "$connect",
