@@ -152,6 +152,10 @@ class LiveService:
             return handler(connection, incoming)
         except EclinicError as exc:
             return [messages.error(exc, ref)]
+        except Exception:
+            # An outside service failed: say so to the sender, keep the connection.
+            logger().exception("websocket message failed", message_type=ref)
+            return [messages.error(EclinicError("Something went wrong on our side; try again."), ref)]
 
     def _handlers(self, role: Role) -> dict[str, MessageHandler]:
         media = self._media
