@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class Settings:
     ice_servers: tuple[dict[str, object], ...]
     files_bucket: str
     files_kms_key_id: str | None
+    # On AWS, secrets come from Secrets Manager and the APIs' URLs from one SSM parameter
+    # (the functions cannot name their own APIs in their environment: that would be a cycle).
+    link_secret_arn: str | None = None
+    worker_secret_arn: str | None = None
+    endpoints_parameter: str | None = None
 
     @property
     def files_origin(self) -> str:
@@ -92,4 +98,21 @@ class Settings:
             ice_servers=tuple(json.loads(env.get("ECLINIC_ICE_SERVERS") or "[]")),
             files_bucket=env.get("ECLINIC_FILES_BUCKET", "eclinic-files"),
             files_kms_key_id=env.get("ECLINIC_FILES_KMS_KEY_ID") or None,
+            link_secret_arn=env.get("ECLINIC_LINK_SECRET_ARN") or None,
+            worker_secret_arn=env.get("ECLINIC_WORKER_SECRET_ARN") or None,
+            endpoints_parameter=env.get("ECLINIC_ENDPOINTS_PARAMETER") or None,
         )
+
+    def resolved(self, secret: Callable[[str], str], parameter: Callable[[str], str]) -> Settings:
+        """These settings with secrets and endpoints looked up where they are only named."""
+        changes: dict[str, Any] = {}
+        if self.link_secret_arn and not self.link_secret:
+            changes["link_secret"] = secret(self.link_secret_arn).encode()
+        if self.worker_secret_arn and not self.worker_secret:
+            changes["worker_secret"] = secret(self.worker_secret_arn)
+        if self.endpoints_parameter:
+            endpoints = json.loads(parameter(self.endpoints_parameter))
+            changes["public_base_url"] = str(endpoints["public_base_url"]).rstrip("/")
+            changes["ws_url"] = endpoints.get("ws_url") or self.ws_url
+            changes["ws_management_url"] = endpoints.get("ws_management_url") or self.ws_management_url
+        return replace(self, **changes) if changes else self

@@ -40,6 +40,14 @@ class Services:
 
 
 def build(settings: Settings) -> Services:
+    settings = settings.resolved(
+        secret=lambda arn: str(
+            aws.client(settings, "secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+        ),
+        parameter=lambda name: str(
+            aws.client(settings, "ssm").get_parameter(Name=name)["Parameter"]["Value"]
+        ),
+    )
     if len(settings.link_secret) < MIN_LINK_SECRET_BYTES:
         raise RuntimeError("ECLINIC_LINK_SECRET must hold at least 32 bytes")
     if not settings.ws_management_url:

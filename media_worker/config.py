@@ -22,6 +22,8 @@ class WorkerConfig:
     heartbeat_seconds: float
     # STUN servers to learn the task's public address behind Fargate's NAT; none locally
     stun_urls: tuple[str, ...] = ()
+    metrics_namespace: str | None = None  # CloudWatch, for autoscaling on active visits
+    service_name: str = "eclinic-media-worker"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:

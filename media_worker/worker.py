@@ -15,6 +15,7 @@ from typing import Any
 from aiortc import RTCConfiguration
 
 from media_worker.config import WorkerConfig
+from media_worker.health import LoadMetric, mark_alive
 from media_worker.peers import Peer, PeerSet, peer_configuration
 from media_worker.relay import Relay
 from media_worker.screenshots import ConsentRefused, ScreenshotTaker
@@ -178,9 +179,26 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         signalling = asyncio.create_task(self.signalling.run(stop))
+        housekeeping = asyncio.create_task(self._housekeeping())
         await stop.wait()
+        housekeeping.cancel()
         await self.drain()
         await signalling
+
+    async def _housekeeping(self) -> None:
+        """Heartbeat file for the health check, load metric for autoscaling."""
+        metric = (
+            LoadMetric(self.config.metrics_namespace, self.config.service_name, self.config.region)
+            if self.config.metrics_namespace
+            else None
+        )
+        loop = asyncio.get_running_loop()
+        while True:
+            if self.signalling.connected.is_set():
+                mark_alive()
+            if metric is not None:
+                await loop.run_in_executor(None, metric.publish, self.load, self.config.capacity)
+            await asyncio.sleep(self.config.heartbeat_seconds)
 
     async def drain(self) -> None:
         """Tells the server this worker is going (it moves the visits) and closes every peer."""

@@ -1,0 +1,1 @@
+"""eClinic's AWS deployment as code."""

@@ -1,0 +1,306 @@
+"""The whole of eClinic on AWS: data, files, clinicians, mail, the API and its functions, the
+media workers, and what operators watch. Resources follow what `chalicelib/` and
+`media_worker/` actually use; every function role lists exactly the actions its code calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_ssm as ssm
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from chalicelib.store.models import (
+    AppointmentModel,
+    AuditEventModel,
+    ChatMessageModel,
+    ConnectionModel,
+    DocumentModel,
+    ScreenshotModel,
+    TaskModel,
+)
+from eclinic_infra.operations import Operations
+from eclinic_infra.tables import table_for
+from eclinic_infra.worker import MediaWorkers
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = ("APIHandler", "WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect", "SweepStaleConnections")
+# Table name suffixes as chalicelib.config.Settings derives them from ECLINIC_TABLE_PREFIX.
+TABLES = {
+    "appointments": AppointmentModel,
+    "audit": AuditEventModel,
+    "tasks": TaskModel,
+    "connections": ConnectionModel,
+    "messages": ChatMessageModel,
+    "screenshots": ScreenshotModel,
+    "documents": DocumentModel,
+}
+WS_STAGE = "api"
+REST_STAGE = "api"
+
+
+class EclinicStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        stage = str(self.node.try_get_context("stage") or "prod")
+        prefix = f"eclinic-{stage}-"
+
+        sender = cdk.CfnParameter(
+            self,
+            "MailSender",
+            type="String",
+            default="no-reply@clinic.example",
+            description="The address invitations come from; verify it in SES before the first mail.",
+        )
+        turn_urls = cdk.CfnParameter(
+            self,
+            "TurnUrls",
+            type="CommaDelimitedList",
+            default="",
+            description="TURN server URLs for browsers behind strict firewalls (turn:host:3478?transport=udp,...).",
+        )
+        alarm_email = cdk.CfnParameter(
+            self, "AlarmEmail", type="String", default="", description="Who gets alarms (empty: subscribe later)."
+        )
+
+        # -- data ----------------------------------------------------------------------------
+        self.tables = {suffix: table_for(self, model, prefix + suffix) for suffix, model in TABLES.items()}
+
+        # -- files -----------------------------------------------------------------------------
+        self.files_key = kms.Key(
+            self, "FilesKey", enable_key_rotation=True, description="eClinic screenshots and written information"
+        )
+        retention = int(self.node.try_get_context("file_retention_days") or 400)
+        self.bucket = s3.Bucket(
+            self,
+            "Files",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.files_key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            versioned=False,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(id="retention", expiration=cdk.Duration.days(retention))],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+        # -- clinicians --------------------------------------------------------------------------
+        self.user_pool = cognito.UserPool(
+            self,
+            "Clinicians",
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(username=True, email=True),
+            standard_attributes=cognito.StandardAttributes(
+                email=cognito.StandardAttribute(required=True, mutable=True),
+                fullname=cognito.StandardAttribute(required=True, mutable=True),
+            ),
+            password_policy=cognito.PasswordPolicy(
+                min_length=12, require_digits=True, require_lowercase=True, require_uppercase=True, require_symbols=True
+            ),
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=cognito.FeaturePlan.PLUS,
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.web_client = self.user_pool.add_client(
+            "Web",
+            auth_flows=cognito.AuthFlow(user_password=True),
+            generate_secret=False,
+            id_token_validity=cdk.Duration.hours(1),
+            prevent_user_existence_errors=True,
+            read_attributes=cognito.ClientAttributes().with_standard_attributes(email=True, fullname=True),
+        )
+        for group in str(self.node.try_get_context("author_groups") or "").split(","):
+            if ":" in group:
+                group_id, name = group.split(":", 1)
+                cognito.CfnUserPoolGroup(
+                    self,
+                    f"Group{group_id.title()}",
+                    user_pool_id=self.user_pool.user_pool_id,
+                    group_name=group_id.strip(),
+                    description=name.strip(),
+                )
+
+        # -- mail and events ---------------------------------------------------------------------
+        self.mail_events = sns.Topic(self, "MailFeedback", display_name="eClinic bounces and complaints")
+        self.configuration_set = ses.ConfigurationSet(self, "Mail", reputation_metrics=True)
+        self.configuration_set.add_event_destination(
+            "BouncesAndComplaints",
+            destination=ses.EventDestination.sns_topic(self.mail_events),
+            events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT, ses.EmailSendingEvent.REJECT],
+        )
+        self.sender_identity = ses.EmailIdentity(
+            self, "Sender", identity=ses.Identity.email(sender.value_as_string), configuration_set=self.configuration_set
+        )
+        self.bus = events.EventBus(self, "DocumentWorkflow", event_bus_name=f"eclinic-{stage}-documents")
+
+        # -- secrets -------------------------------------------------------------------------------
+        self.link_secret = secretsmanager.Secret(
+            self,
+            "LinkSecret",
+            description="Derives patient link tokens; rotating it revokes every open link.",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+        )
+        self.worker_secret = secretsmanager.Secret(
+            self,
+            "WorkerSecret",
+            description="Media workers' credential for the WebSocket API.",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
+        )
+
+        # -- API and functions -----------------------------------------------------------------------
+        endpoints_parameter = f"/eclinic/{stage}/endpoints"
+        self.role = iam.Role(
+            self,
+            "FunctionRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")],
+        )
+        ice_servers = cdk.Fn.join("", ['[{"urls": ["', cdk.Fn.join('", "', turn_urls.value_as_list), '"]}]'])
+        self.chalice = Chalice(
+            self,
+            "App",
+            source_dir=str(ROOT),
+            stage_config={
+                "api_gateway_stage": REST_STAGE,
+                "manage_iam_role": False,
+                "iam_role_arn": self.role.role_arn,
+                "lambda_memory_size": 512,
+                "lambda_timeout": 30,
+                "environment_variables": {
+                    "ECLINIC_TABLE_PREFIX": prefix,
+                    "ECLINIC_USER_POOL_ID": self.user_pool.user_pool_id,
+                    "ECLINIC_USER_POOL_CLIENT_ID": self.web_client.user_pool_client_id,
+                    "ECLINIC_MAIL_SENDER": sender.value_as_string,
+                    "ECLINIC_SES_CONFIGURATION_SET": self.configuration_set.configuration_set_name,
+                    "ECLINIC_EVENT_BUS": self.bus.event_bus_name,
+                    "ECLINIC_FILES_BUCKET": self.bucket.bucket_name,
+                    "ECLINIC_FILES_KMS_KEY_ID": self.files_key.key_arn,
+                    "ECLINIC_LINK_SECRET_ARN": self.link_secret.secret_arn,
+                    "ECLINIC_WORKER_SECRET_ARN": self.worker_secret.secret_arn,
+                    "ECLINIC_ENDPOINTS_PARAMETER": endpoints_parameter,
+                    "ECLINIC_ICE_SERVERS": cdk.Fn.condition_if(
+                        self._turn_given(turn_urls).logical_id, ice_servers, "[]"
+                    ).to_string(),
+                    "POWERTOOLS_SERVICE_NAME": "eclinic-api",
+                },
+            },
+        )
+        rest_api_id = self.chalice.get_resource("RestAPI").ref
+        ws_api_id = self.chalice.get_resource("WebsocketAPI").ref
+        self.page_url = _api_url("https", rest_api_id, REST_STAGE)
+        self.ws_url = _api_url("wss", ws_api_id, WS_STAGE)
+        self.endpoints = ssm.StringParameter(
+            self,
+            "Endpoints",
+            parameter_name=endpoints_parameter,
+            description="The APIs' URLs, read by the functions (naming them in their environment would be a cycle).",
+            string_value=cdk.Fn.join(
+                "",
+                [
+                    '{"public_base_url": "', self.page_url,
+                    '", "ws_url": "', self.ws_url,
+                    '", "ws_management_url": "', _api_url("https", ws_api_id, WS_STAGE),
+                    '"}',
+                ],
+            ),  # fmt: skip
+        )
+        self._grant_functions(ws_api_id)
+        # The clinician's page fetches a screenshot to save it: GET from the page's origin only.
+        self.bucket.add_cors_rule(allowed_methods=[s3.HttpMethods.GET], allowed_origins=[_api_url("https", rest_api_id)])
+
+        # -- media workers ---------------------------------------------------------------------------
+        self.workers = MediaWorkers(
+            self,
+            "MediaWorkers",
+            ws_url=self.ws_url,
+            worker_secret=self.worker_secret,
+            bucket=self.bucket,
+            files_key=self.files_key,
+            udp_ports=str(self.node.try_get_context("worker_udp_ports") or "40000-40999"),
+            capacity=int(self.node.try_get_context("worker_capacity") or 2),
+            max_tasks=int(self.node.try_get_context("worker_max_tasks") or 10),
+        )
+
+        # -- operations ---------------------------------------------------------------------------------
+        self.operations = Operations(
+            self,
+            "Operations",
+            functions={name: self.chalice.get_resource(name).ref for name in FUNCTIONS},
+            rest_api_name="eclinic",
+            tables=self.tables,
+            workers=self.workers,
+            alarm_email=alarm_email.value_as_string,
+        )
+        cdk.CfnOutput(self, "ClinicianPageUrl", value=cdk.Fn.join("", [self.page_url, "/"]), description="The clinic schedule")
+        cdk.CfnOutput(self, "WebSocketUrl", value=self.ws_url, description="The WebSocket API")
+        cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id, description="Create clinicians here")
+        cdk.CfnOutput(self, "AlarmTopicArn", value=self.operations.topic.topic_arn)
+
+    def _turn_given(self, turn_urls: cdk.CfnParameter) -> cdk.CfnCondition:
+        return cdk.CfnCondition(
+            self, "TurnGiven", expression=cdk.Fn.condition_not(cdk.Fn.condition_equals(cdk.Fn.join("", turn_urls.value_as_list), ""))
+        )  # fmt: skip
+
+    def _grant_functions(self, ws_api_id: str) -> None:
+        """Exactly what chalicelib calls, on exactly these resources."""
+        table_arns = [t.table_arn for t in self.tables.values()]
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                    "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
+                ],
+                resources=[*table_arns, *(f"{arn}/index/*" for arn in table_arns)],
+            )
+        )  # fmt: skip
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendRawEmail", "ses:SendEmail"],
+                resources=[
+                    self.format_arn(service="ses", resource="identity", resource_name=self.sender_identity.email_identity_name),
+                    self.format_arn(service="ses", resource="configuration-set", resource_name=self.configuration_set.configuration_set_name),
+                ],
+            )
+        )  # fmt: skip
+        self.role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["execute-api:ManageConnections"],
+                resources=[self.format_arn(service="execute-api", resource=ws_api_id, resource_name=f"{WS_STAGE}/*/@connections/*")],
+            )
+        )  # fmt: skip
+        self.role.add_to_policy(iam.PolicyStatement(actions=["cognito-idp:ListGroups"], resources=[self.user_pool.user_pool_arn]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[self.bucket.arn_for_objects("screenshots/*"), self.bucket.arn_for_objects("documents/*")],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.files_key.key_arn])
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[self.link_secret.secret_arn, self.worker_secret.secret_arn],
+            )
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.endpoints.parameter_arn]))
+
+
+def _api_url(scheme: str, api_id: str, stage: str | None = None) -> str:
+    host = cdk.Fn.join("", [scheme, "://", api_id, ".execute-api.", cdk.Aws.REGION, ".", cdk.Aws.URL_SUFFIX])
+    return cdk.Fn.join("/", [host, stage]) if stage else host

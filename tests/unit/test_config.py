@@ -1,0 +1,43 @@
+"""Settings: what the environment says, and what is only named there (secrets, endpoints)."""
+
+from __future__ import annotations
+
+import json
+
+from chalicelib.config import Settings
+
+
+def test_local_defaults_and_names() -> None:
+    settings = Settings.from_env(
+        {"ECLINIC_TABLE_PREFIX": "x-", "ECLINIC_ICE_SERVERS": '[{"urls": ["stun:s"]}]'}
+    )
+    assert settings.appointments_table == "x-appointments" and settings.documents_table == "x-documents"
+    assert settings.ice_servers == ({"urls": ["stun:s"]},)
+    assert settings.resolved(secret=_never, parameter=_never) is settings
+
+
+def test_secrets_and_endpoints_are_looked_up_once_named() -> None:
+    settings = Settings.from_env(
+        {
+            "ECLINIC_LINK_SECRET_ARN": "arn:link",
+            "ECLINIC_WORKER_SECRET_ARN": "arn:worker",
+            "ECLINIC_ENDPOINTS_PARAMETER": "/eclinic/endpoints",
+        }
+    )
+    endpoints = {
+        "public_base_url": "https://abc.execute-api.eu-central-1.amazonaws.com/api/",
+        "ws_url": "wss://def.execute-api.eu-central-1.amazonaws.com/api",
+        "ws_management_url": "https://def.execute-api.eu-central-1.amazonaws.com/api",
+    }
+    secrets = {"arn:link": "l" * 48, "arn:worker": "w" * 32}
+    resolved = settings.resolved(secret=secrets.__getitem__, parameter=lambda name: json.dumps(endpoints))
+    assert resolved.link_secret == b"l" * 48 and resolved.worker_secret == "w" * 32
+    assert resolved.public_base_url == "https://abc.execute-api.eu-central-1.amazonaws.com/api"
+    assert (
+        resolved.ws_url == endpoints["ws_url"]
+        and resolved.ws_management_url == endpoints["ws_management_url"]
+    )
+
+
+def _never(name: str) -> str:
+    raise AssertionError(f"looked up {name}")
