@@ -6,13 +6,21 @@ Synthesis needs no AWS credentials and no network to AWS: the stack is environme
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import aws_cdk as cdk
 
-from eclinic_infra.stack import EclinicStack
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # chalicelib (the models) and eclinic_infra
+
+from eclinic_infra.stack import EclinicStack  # noqa: E402
 
 
 def main() -> None:
-    app = cdk.App()
+    # The CDK CLI names the output folder; `make synth` runs this file directly: infra/cdk.out.
+    app = cdk.App(outdir=os.environ.get("CDK_OUTDIR", str(HERE / "cdk.out")))
     account = app.node.try_get_context("account")
     region = app.node.try_get_context("region")
     env = cdk.Environment(account=account, region=region) if account and region else None

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib import representations
+from chalicelib import metrics, representations
 from chalicelib.domain.appointment import Appointment, AuditEvent, Move, Status
 from chalicelib.realtime.broadcast import Broadcaster
 from chalicelib.realtime.connections import (
@@ -24,6 +24,7 @@ PATIENT_WORDS = {
     Status.COMPLETED: "This appointment has ended. You can close this window.",
     Status.CANCELLED: "This appointment has been cancelled. Please contact your practice for a new one.",
 }
+DASHBOARD_COUNTS = {Move.PATIENT_ONLINE.value: "PatientsOnline", Move.TAKE.value: "SessionsStarted"}
 STEPPED_OUT = "Your clinician has stepped out and will be back with you shortly. Please stay on this page."
 SESSION_ENDED = "The clinician has ended the session. Thank you, you can close this window now."
 
@@ -56,6 +57,8 @@ class LiveUpdates:
         )
         if audit is None or audit.from_status is audit.to_status:
             return
+        if audit.action in DASHBOARD_COUNTS:
+            metrics.count(DASHBOARD_COUNTS[audit.action])
         patients = self._registry.in_channel(patient_channel(appointment.id))
         if not patients:
             return

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from chalicelib import representations
+from chalicelib import metrics, representations
 from chalicelib.auth import patient_links
 from chalicelib.domain import rules
 from chalicelib.domain.appointment import (
@@ -119,6 +119,7 @@ class AppointmentService:
         )
         self._repo.add(appointment, appointment.record("created", actor.email, now))
         logger().info("appointment created", appointment_id=appointment_id, group=request.group)
+        metrics.count("AppointmentsCreated")
         return self._send_invitation(appointment, actor)
 
     def schedule(self, actor: Clinician, query: Mapping[str, str]) -> ScheduleResult:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib import representations
+from chalicelib import metrics, representations
 from chalicelib.domain.appointment import Appointment, AuditEvent, Status
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.document import Document, new_document
@@ -124,6 +124,7 @@ class MediaService:
             return appointment
         free = [w for w in workers if not w.draining and w.capacity > w.load]
         if not free:
+            metrics.count("CallSetupFailures")
             raise ServiceUnavailable("No video server is free right now. Please try again in a minute.")
         chosen = max(free, key=lambda w: (w.free_share(), -w.load))
         # Count the visit now, so that calls arriving before the worker's next report spread out.

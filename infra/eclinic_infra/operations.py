@@ -12,12 +12,12 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from eclinic_infra.worker import MediaWorkers
 
 APP_NAMESPACE = "eClinic"
+AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 
 
 class Operations(Construct):
@@ -86,7 +86,9 @@ class Operations(Construct):
             )
         self._alarm(
             "SesBounceRate",
-            cloudwatch.Metric(namespace="AWS/SES", metric_name="Reputation.BounceRate", statistic="Maximum", period=five),
+            cloudwatch.Metric(
+                namespace="AWS/SES", metric_name="Reputation.BounceRate", statistic="Maximum", period=five
+            ),
             threshold=0.04,
             description="SES bounce rate above 4% (SES reviews accounts at 5%)",
         )
@@ -158,7 +160,7 @@ class Operations(Construct):
         *,
         threshold: float,
         description: str,
-        comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        comparison: cloudwatch.ComparisonOperator = AT_LEAST,
         breaching: bool = False,
     ) -> None:
         alarm = cloudwatch.Alarm(
@@ -174,5 +176,3 @@ class Operations(Construct):
             else cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(self._action)
-
-

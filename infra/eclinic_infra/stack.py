@@ -33,7 +33,13 @@ from eclinic_infra.tables import table_for
 from eclinic_infra.worker import MediaWorkers
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = ("APIHandler", "WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect", "SweepStaleConnections")
+FUNCTIONS = (
+    "APIHandler",
+    "WebsocketConnect",
+    "WebsocketMessage",
+    "WebsocketDisconnect",
+    "SweepStaleConnections",
+)
 # Table name suffixes as chalicelib.config.Settings derives them from ECLINIC_TABLE_PREFIX.
 TABLES = {
     "appointments": AppointmentModel,
@@ -66,10 +72,14 @@ class EclinicStack(cdk.Stack):
             "TurnUrls",
             type="CommaDelimitedList",
             default="",
-            description="TURN server URLs for browsers behind strict firewalls (turn:host:3478?transport=udp,...).",
+            description="TURN URLs for browsers behind strict firewalls (turn:host:3478?transport=udp,...).",
         )
         alarm_email = cdk.CfnParameter(
-            self, "AlarmEmail", type="String", default="", description="Who gets alarms (empty: subscribe later)."
+            self,
+            "AlarmEmail",
+            type="String",
+            default="",
+            description="Who gets alarms (empty: subscribe later).",
         )
 
         # -- data ----------------------------------------------------------------------------
@@ -77,7 +87,10 @@ class EclinicStack(cdk.Stack):
 
         # -- files -----------------------------------------------------------------------------
         self.files_key = kms.Key(
-            self, "FilesKey", enable_key_rotation=True, description="eClinic screenshots and written information"
+            self,
+            "FilesKey",
+            enable_key_rotation=True,
+            description="eClinic screenshots and written information",
         )
         retention = int(self.node.try_get_context("file_retention_days") or 400)
         self.bucket = s3.Bucket(
@@ -105,7 +118,11 @@ class EclinicStack(cdk.Stack):
                 fullname=cognito.StandardAttribute(required=True, mutable=True),
             ),
             password_policy=cognito.PasswordPolicy(
-                min_length=12, require_digits=True, require_lowercase=True, require_uppercase=True, require_symbols=True
+                min_length=12,
+                require_digits=True,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_symbols=True,
             ),
             mfa=cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
@@ -139,10 +156,17 @@ class EclinicStack(cdk.Stack):
         self.configuration_set.add_event_destination(
             "BouncesAndComplaints",
             destination=ses.EventDestination.sns_topic(self.mail_events),
-            events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT, ses.EmailSendingEvent.REJECT],
+            events=[
+                ses.EmailSendingEvent.BOUNCE,
+                ses.EmailSendingEvent.COMPLAINT,
+                ses.EmailSendingEvent.REJECT,
+            ],
         )
         self.sender_identity = ses.EmailIdentity(
-            self, "Sender", identity=ses.Identity.email(sender.value_as_string), configuration_set=self.configuration_set
+            self,
+            "Sender",
+            identity=ses.Identity.email(sender.value_as_string),
+            configuration_set=self.configuration_set,
         )
         self.bus = events.EventBus(self, "DocumentWorkflow", event_bus_name=f"eclinic-{stage}-documents")
 
@@ -151,13 +175,17 @@ class EclinicStack(cdk.Stack):
             self,
             "LinkSecret",
             description="Derives patient link tokens; rotating it revokes every open link.",
-            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
         )
         self.worker_secret = secretsmanager.Secret(
             self,
             "WorkerSecret",
             description="Media workers' credential for the WebSocket API.",
-            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
         )
 
         # -- API and functions -----------------------------------------------------------------------
@@ -166,7 +194,9 @@ class EclinicStack(cdk.Stack):
             self,
             "FunctionRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")],
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
+            ],
         )
         ice_servers = cdk.Fn.join("", ['[{"urls": ["', cdk.Fn.join('", "', turn_urls.value_as_list), '"]}]'])
         self.chalice = Chalice(
@@ -195,6 +225,7 @@ class EclinicStack(cdk.Stack):
                         self._turn_given(turn_urls).logical_id, ice_servers, "[]"
                     ).to_string(),
                     "POWERTOOLS_SERVICE_NAME": "eclinic-api",
+                    "ECLINIC_METRICS": "emf",
                 },
             },
         )
@@ -206,20 +237,25 @@ class EclinicStack(cdk.Stack):
             self,
             "Endpoints",
             parameter_name=endpoints_parameter,
-            description="The APIs' URLs, read by the functions (naming them in their environment would be a cycle).",
+            description="The APIs' URLs for the functions (in their environment they would be a cycle).",
             string_value=cdk.Fn.join(
                 "",
                 [
-                    '{"public_base_url": "', self.page_url,
-                    '", "ws_url": "', self.ws_url,
-                    '", "ws_management_url": "', _api_url("https", ws_api_id, WS_STAGE),
+                    '{"public_base_url": "',
+                    self.page_url,
+                    '", "ws_url": "',
+                    self.ws_url,
+                    '", "ws_management_url": "',
+                    _api_url("https", ws_api_id, WS_STAGE),
                     '"}',
                 ],
-            ),  # fmt: skip
+            ),
         )
         self._grant_functions(ws_api_id)
         # The clinician's page fetches a screenshot to save it: GET from the page's origin only.
-        self.bucket.add_cors_rule(allowed_methods=[s3.HttpMethods.GET], allowed_origins=[_api_url("https", rest_api_id)])
+        self.bucket.add_cors_rule(
+            allowed_methods=[s3.HttpMethods.GET], allowed_origins=[_api_url("https", rest_api_id)]
+        )
 
         # -- media workers ---------------------------------------------------------------------------
         self.workers = MediaWorkers(
@@ -244,15 +280,26 @@ class EclinicStack(cdk.Stack):
             workers=self.workers,
             alarm_email=alarm_email.value_as_string,
         )
-        cdk.CfnOutput(self, "ClinicianPageUrl", value=cdk.Fn.join("", [self.page_url, "/"]), description="The clinic schedule")
+        cdk.CfnOutput(
+            self,
+            "ClinicianPageUrl",
+            value=cdk.Fn.join("", [self.page_url, "/"]),
+            description="The clinic schedule",
+        )
         cdk.CfnOutput(self, "WebSocketUrl", value=self.ws_url, description="The WebSocket API")
-        cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id, description="Create clinicians here")
+        cdk.CfnOutput(
+            self, "UserPoolId", value=self.user_pool.user_pool_id, description="Create clinicians here"
+        )
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.operations.topic.topic_arn)
 
     def _turn_given(self, turn_urls: cdk.CfnParameter) -> cdk.CfnCondition:
         return cdk.CfnCondition(
-            self, "TurnGiven", expression=cdk.Fn.condition_not(cdk.Fn.condition_equals(cdk.Fn.join("", turn_urls.value_as_list), ""))
-        )  # fmt: skip
+            self,
+            "TurnGiven",
+            expression=cdk.Fn.condition_not(
+                cdk.Fn.condition_equals(cdk.Fn.join("", turn_urls.value_as_list), "")
+            ),
+        )
 
     def _grant_functions(self, ws_api_id: str) -> None:
         """Exactly what chalicelib calls, on exactly these resources."""
@@ -260,37 +307,66 @@ class EclinicStack(cdk.Stack):
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
-                    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                    "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:Query",
+                    "dynamodb:BatchWriteItem",
+                    "dynamodb:ConditionCheckItem",
+                    "dynamodb:DescribeTable",
                 ],
                 resources=[*table_arns, *(f"{arn}/index/*" for arn in table_arns)],
             )
-        )  # fmt: skip
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["ses:SendRawEmail", "ses:SendEmail"],
                 resources=[
-                    self.format_arn(service="ses", resource="identity", resource_name=self.sender_identity.email_identity_name),
-                    self.format_arn(service="ses", resource="configuration-set", resource_name=self.configuration_set.configuration_set_name),
+                    self.format_arn(
+                        service="ses",
+                        resource="identity",
+                        resource_name=self.sender_identity.email_identity_name,
+                    ),
+                    self.format_arn(
+                        service="ses",
+                        resource="configuration-set",
+                        resource_name=self.configuration_set.configuration_set_name,
+                    ),
                 ],
-            )
-        )  # fmt: skip
-        self.role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]))
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["execute-api:ManageConnections"],
-                resources=[self.format_arn(service="execute-api", resource=ws_api_id, resource_name=f"{WS_STAGE}/*/@connections/*")],
-            )
-        )  # fmt: skip
-        self.role.add_to_policy(iam.PolicyStatement(actions=["cognito-idp:ListGroups"], resources=[self.user_pool.user_pool_arn]))
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject", "s3:GetObject"],
-                resources=[self.bucket.arn_for_objects("screenshots/*"), self.bucket.arn_for_objects("documents/*")],
             )
         )
         self.role.add_to_policy(
-            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.files_key.key_arn])
+            iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn])
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["execute-api:ManageConnections"],
+                resources=[
+                    self.format_arn(
+                        service="execute-api",
+                        resource=ws_api_id,
+                        resource_name=f"{WS_STAGE}/*/@connections/*",
+                    )
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["cognito-idp:ListGroups"], resources=[self.user_pool.user_pool_arn])
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[
+                    self.bucket.arn_for_objects("screenshots/*"),
+                    self.bucket.arn_for_objects("documents/*"),
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.files_key.key_arn]
+            )
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -298,7 +374,9 @@ class EclinicStack(cdk.Stack):
                 resources=[self.link_secret.secret_arn, self.worker_secret.secret_arn],
             )
         )
-        self.role.add_to_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.endpoints.parameter_arn]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.endpoints.parameter_arn])
+        )
 
 
 def _api_url(scheme: str, api_id: str, stage: str | None = None) -> str:

@@ -12,7 +12,11 @@ from pynamodb.attributes import TTLAttribute
 from pynamodb.indexes import AllProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
-_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER, "B": dynamodb.AttributeType.BINARY}
+_TYPES = {
+    "S": dynamodb.AttributeType.STRING,
+    "N": dynamodb.AttributeType.NUMBER,
+    "B": dynamodb.AttributeType.BINARY,
+}
 
 
 def model_schema(model: type[Model]) -> dict[str, Any]:
@@ -27,7 +31,9 @@ def model_schema(model: type[Model]) -> dict[str, Any]:
     for index in schema["global_secondary_indexes"]:
         projection = index["projection"]["ProjectionType"]
         indexes[index["index_name"]] = {"keys": keys(index["key_schema"]), "projection": projection}
-    ttl = next((name for name, attr in model.get_attributes().items() if isinstance(attr, TTLAttribute)), None)
+    ttl = next(
+        (name for name, attr in model.get_attributes().items() if isinstance(attr, TTLAttribute)), None
+    )
     return {"keys": keys(schema["key_schema"]), "indexes": indexes, "ttl": ttl}
 
 

@@ -21,7 +21,7 @@ from constructs import Construct
 WORKER_DIR = Path(__file__).resolve().parents[2] / "media_worker"
 METRICS_NAMESPACE = "eClinic"
 HEALTH_CHECK = (
-    "python -c \"import os, sys, time; "
+    'python -c "import os, sys, time; '
     "sys.exit(0 if time.time() - os.path.getmtime('/tmp/eclinic-worker-alive') < 90 else 1)\""
 )
 
@@ -53,7 +53,11 @@ class MediaWorkers(Construct):
             self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
         self.security_group = ec2.SecurityGroup(
-            self, "Media", vpc=self.vpc, description="eClinic media workers: SRTP over UDP", allow_all_outbound=True
+            self,
+            "Media",
+            vpc=self.vpc,
+            description="eClinic media workers: SRTP over UDP",
+            allow_all_outbound=True,
         )
         self.security_group.add_ingress_rule(
             ec2.Peer.any_ipv4(),

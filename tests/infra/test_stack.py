@@ -1,0 +1,251 @@
+"""The CDK stack, synthesized in process (no AWS credentials, no network to AWS) and checked
+property by property; then cfn-lint over the template."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+PREFIX = "eclinic-prod-"
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # `chalice package` wants one; no call is made
+    sys.path.insert(0, str(INFRA))
+    import aws_cdk as cdk
+    from eclinic_infra.stack import EclinicStack
+
+    cwd = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("chalice-out"))  # the Chalice construct writes chalice.out/ here
+    try:
+        app = cdk.App(
+            outdir=str(tmp_path_factory.mktemp("cdk.out")),
+            context={"stage": "prod", "author_groups": "cardiology:Cardiology,dermatology:Dermatology"},
+        )
+        stack = EclinicStack(app, "EclinicStack")
+        assembly = app.synth()
+    finally:
+        os.chdir(cwd)
+    template_path = Path(assembly.directory) / "EclinicStack.template.json"
+    yield {"stack": stack, "json": json.loads(template_path.read_text()), "path": template_path}
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def table_named(template: dict[str, Any], name: str) -> dict[str, Any]:
+    (table,) = [
+        t
+        for t in resources(template, "AWS::DynamoDB::Table").values()
+        if t["Properties"]["TableName"] == name
+    ]
+    return table
+
+
+def test_tables_match_the_models(synthesized: dict[str, Any]) -> None:
+    from eclinic_infra.stack import TABLES
+    from eclinic_infra.tables import model_schema
+
+    template = synthesized["json"]
+    assert len(resources(template, "AWS::DynamoDB::Table")) == len(TABLES)
+    for suffix, model in TABLES.items():
+        spec = model_schema(model)
+        table = table_named(template, PREFIX + suffix)
+        properties = table["Properties"]
+        keys = {k["KeyType"]: k["AttributeName"] for k in properties["KeySchema"]}
+        assert keys == {kind: key[0] for kind, key in spec["keys"].items()}, suffix
+        indexes = {
+            i["IndexName"]: (
+                {k["KeyType"]: k["AttributeName"] for k in i["KeySchema"]},
+                i["Projection"]["ProjectionType"],
+            )
+            for i in properties.get("GlobalSecondaryIndexes", [])
+        }
+        expected = {
+            name: ({kind: key[0] for kind, key in index["keys"].items()}, index["projection"])
+            for name, index in spec["indexes"].items()
+        }
+        assert indexes == expected, suffix
+        ttl = properties.get("TimeToLiveSpecification")
+        assert (ttl["AttributeName"] if ttl else None) == spec["ttl"], suffix
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert properties["DeletionProtectionEnabled"] is True
+        assert table["DeletionPolicy"] == "Retain"
+
+
+def test_the_connections_table_expires_items(synthesized: dict[str, Any]) -> None:
+    ttl = table_named(synthesized["json"], PREFIX + "connections")["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_the_files_bucket_is_locked_down(synthesized: dict[str, Any]) -> None:
+    template = synthesized["json"]
+    (bucket,) = resources(template, "AWS::S3::Bucket").values()
+    properties = bucket["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    (rule,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert properties["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 400
+    assert [r["AllowedMethods"] for r in properties["CorsConfiguration"]["CorsRules"]] == [["GET"]]
+    (policy,) = resources(template, "AWS::S3::BucketPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    )
+    assert bucket["DeletionPolicy"] == "Retain"
+
+
+def test_no_wildcard_action_on_a_wildcard_resource(synthesized: dict[str, Any]) -> None:
+    template = synthesized["json"]
+    documents = [p["Properties"]["PolicyDocument"] for p in resources(template, "AWS::IAM::Policy").values()]
+    for role in resources(template, "AWS::IAM::Role").values():
+        documents += [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+    assert documents
+    for document in documents:
+        for statement in document["Statement"]:
+            if statement["Effect"] != "Allow":
+                continue
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            found = statement.get("Resource", [])
+            resources_ = found if isinstance(found, list) else [found]
+            assert "*" not in actions, statement
+            if "*" in resources_:
+                assert not any("*" in action for action in actions), statement
+
+
+def test_the_functions_get_exactly_their_grants(synthesized: dict[str, Any]) -> None:
+    template = synthesized["json"]
+    functions = resources(template, "AWS::Serverless::Function")
+    assert set(functions) >= {"APIHandler", "WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"}
+    granted = set()
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if "FunctionRole" in json.dumps(policy["Properties"]["Roles"]):
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                granted.update(actions)
+    needed = {
+        "ses:SendRawEmail", "events:PutEvents", "execute-api:ManageConnections", "dynamodb:Query",
+        "secretsmanager:GetSecretValue", "ssm:GetParameter", "cognito-idp:ListGroups", "s3:PutObject",
+    }  # fmt: skip
+    assert needed <= granted
+    assert not [a for a in granted if a.endswith(":*")]
+    environment = functions["APIHandler"]["Properties"]["Environment"]["Variables"]
+    names = (
+        "ECLINIC_TABLE_PREFIX", "ECLINIC_USER_POOL_ID", "ECLINIC_EVENT_BUS", "ECLINIC_FILES_BUCKET",
+        "ECLINIC_LINK_SECRET_ARN", "ECLINIC_WORKER_SECRET_ARN", "ECLINIC_ENDPOINTS_PARAMETER",
+        "ECLINIC_ICE_SERVERS",
+    )  # fmt: skip
+    for name in names:
+        assert name in environment, name
+    assert environment["ECLINIC_TABLE_PREFIX"] == PREFIX
+
+
+def test_clinicians_pool(synthesized: dict[str, Any]) -> None:
+    template = synthesized["json"]
+    (pool,) = resources(template, "AWS::Cognito::UserPool").values()
+    properties = pool["Properties"]
+    assert properties["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert properties["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
+    assert properties["MfaConfiguration"] == "OPTIONAL"
+    (client,) = resources(template, "AWS::Cognito::UserPoolClient").values()
+    assert "ALLOW_USER_PASSWORD_AUTH" in client["Properties"]["ExplicitAuthFlows"]
+    groups = {
+        g["Properties"]["GroupName"]: g["Properties"]["Description"]
+        for g in resources(template, "AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == {"cardiology": "Cardiology", "dermatology": "Dermatology"}
+
+
+def test_mail_feedback_goes_to_a_topic(synthesized: dict[str, Any]) -> None:
+    template = synthesized["json"]
+    assert resources(template, "AWS::SES::ConfigurationSet")
+    (destination,) = resources(template, "AWS::SES::ConfigurationSetEventDestination").values()
+    spec = destination["Properties"]["EventDestination"]
+    assert {"bounce", "complaint"} <= set(spec["MatchingEventTypes"]) and "SnsDestination" in spec
+
+
+def test_media_workers_on_fargate(synthesized: dict[str, Any]) -> None:
+    template = synthesized["json"]
+    (service,) = resources(template, "AWS::ECS::Service").values()
+    assert service["Properties"]["LaunchType"] == "FARGATE"
+    assert service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "ENABLED"
+    ingress = [
+        rule
+        for group in resources(template, "AWS::EC2::SecurityGroup").values()
+        for rule in group["Properties"].get("SecurityGroupIngress", [])
+    ]
+    assert {"IpProtocol": "udp", "FromPort": 40000, "ToPort": 40999} in [
+        {k: r[k] for k in ("IpProtocol", "FromPort", "ToPort")} for r in ingress
+    ]
+    (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert container["SystemControls"] == [
+        {"Namespace": "net.ipv4.ip_local_port_range", "Value": "40000 40999"}
+    ]
+    assert [s["Name"] for s in container["Secrets"]] == ["ECLINIC_WORKER_SECRET"]
+    assert "HealthCheck" in container
+    (log_group,) = resources(template, "AWS::Logs::LogGroup").values()
+    assert log_group["Properties"]["RetentionInDays"] == 30
+    (target,) = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()
+    assert target["Properties"]["MinCapacity"] == 1
+    policies = resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    specs = [p["Properties"]["TargetTrackingScalingPolicyConfiguration"] for p in policies]
+    assert any(
+        s.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType")
+        == "ECSServiceAverageCPUUtilization"
+        for s in specs
+    )
+    assert any(s.get("CustomizedMetricSpecification", {}).get("MetricName") == "ActiveVisits" for s in specs)
+
+
+def test_alarms_dashboard_and_outputs(synthesized: dict[str, Any]) -> None:
+    template = synthesized["json"]
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+    described = " ".join(a["Properties"]["AlarmDescription"] for a in alarms)
+    for words in (
+        "errors",
+        "throttles",
+        "server errors",
+        "throttled",
+        "bounce rate",
+        "CPU",
+        "no media worker",
+    ):
+        assert words in described, words
+    assert all(a["Properties"]["AlarmActions"] for a in alarms)
+    assert resources(template, "AWS::CloudWatch::Dashboard")
+    rules = resources(template, "AWS::Events::Rule").values()
+    assert any("ECS Task State Change" in json.dumps(r["Properties"].get("EventPattern", {})) for r in rules)
+    assert {"ClinicianPageUrl", "WebSocketUrl"} <= set(template["Outputs"])
+
+
+def test_cfn_lint_finds_no_errors(synthesized: dict[str, Any]) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(synthesized["path"])],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    errors = [line for line in result.stdout.splitlines() if ":E" in line]
+    assert not errors, result.stdout
