@@ -46,6 +46,8 @@ class Settings:
     link_secret_arn: str | None = None
     worker_secret_arn: str | None = None
     endpoints_parameter: str | None = None
+    turn_urls: tuple[str, ...] = ()
+    turn_secret_arn: str | None = None  # {"username": ..., "credential": ...} for the TURN servers
 
     @property
     def files_origin(self) -> str:
@@ -101,6 +103,8 @@ class Settings:
             link_secret_arn=env.get("ECLINIC_LINK_SECRET_ARN") or None,
             worker_secret_arn=env.get("ECLINIC_WORKER_SECRET_ARN") or None,
             endpoints_parameter=env.get("ECLINIC_ENDPOINTS_PARAMETER") or None,
+            turn_urls=tuple(u.strip() for u in env.get("ECLINIC_TURN_URLS", "").split(",") if u.strip()),
+            turn_secret_arn=env.get("ECLINIC_TURN_SECRET_ARN") or None,
         )
 
     def resolved(self, secret: Callable[[str], str], parameter: Callable[[str], str]) -> Settings:
@@ -115,4 +119,10 @@ class Settings:
             changes["public_base_url"] = str(endpoints["public_base_url"]).rstrip("/")
             changes["ws_url"] = endpoints.get("ws_url") or self.ws_url
             changes["ws_management_url"] = endpoints.get("ws_management_url") or self.ws_management_url
+        if self.turn_urls:
+            turn: dict[str, Any] = {"urls": list(self.turn_urls)}
+            if self.turn_secret_arn:
+                credential = json.loads(secret(self.turn_secret_arn))
+                turn.update(username=credential["username"], credential=credential["credential"])
+            changes["ice_servers"] = (*self.ice_servers, turn)
         return replace(self, **changes) if changes else self

@@ -179,6 +179,16 @@ class EclinicStack(cdk.Stack):
                 password_length=64, exclude_punctuation=True
             ),
         )
+        self.turn_secret = secretsmanager.Secret(
+            self,
+            "TurnCredential",
+            description='TURN credential for browsers, {"username", "credential"}: put your TURN service\'s here.',
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template='{"username": "eclinic"}',
+                generate_string_key="credential",
+                exclude_punctuation=True,
+            ),
+        )
         self.worker_secret = secretsmanager.Secret(
             self,
             "WorkerSecret",
@@ -198,7 +208,6 @@ class EclinicStack(cdk.Stack):
                 iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
             ],
         )
-        ice_servers = cdk.Fn.join("", ['[{"urls": ["', cdk.Fn.join('", "', turn_urls.value_as_list), '"]}]'])
         self.chalice = Chalice(
             self,
             "App",
@@ -221,9 +230,10 @@ class EclinicStack(cdk.Stack):
                     "ECLINIC_LINK_SECRET_ARN": self.link_secret.secret_arn,
                     "ECLINIC_WORKER_SECRET_ARN": self.worker_secret.secret_arn,
                     "ECLINIC_ENDPOINTS_PARAMETER": endpoints_parameter,
-                    "ECLINIC_ICE_SERVERS": cdk.Fn.condition_if(
-                        self._turn_given(turn_urls).logical_id, ice_servers, "[]"
-                    ).to_string(),
+                    # Browsers find their public address with STUN; TURN relays where UDP is blocked.
+                    "ECLINIC_ICE_SERVERS": '[{"urls": ["stun:stun.l.google.com:19302"]}]',
+                    "ECLINIC_TURN_URLS": cdk.Fn.join(",", turn_urls.value_as_list),
+                    "ECLINIC_TURN_SECRET_ARN": self.turn_secret.secret_arn,
                     "POWERTOOLS_SERVICE_NAME": "eclinic-api",
                     "ECLINIC_METRICS": "emf",
                 },
@@ -291,15 +301,6 @@ class EclinicStack(cdk.Stack):
             self, "UserPoolId", value=self.user_pool.user_pool_id, description="Create clinicians here"
         )
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.operations.topic.topic_arn)
-
-    def _turn_given(self, turn_urls: cdk.CfnParameter) -> cdk.CfnCondition:
-        return cdk.CfnCondition(
-            self,
-            "TurnGiven",
-            expression=cdk.Fn.condition_not(
-                cdk.Fn.condition_equals(cdk.Fn.join("", turn_urls.value_as_list), "")
-            ),
-        )
 
     def _grant_functions(self, ws_api_id: str) -> None:
         """Exactly what chalicelib calls, on exactly these resources."""
@@ -371,7 +372,11 @@ class EclinicStack(cdk.Stack):
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["secretsmanager:GetSecretValue"],
-                resources=[self.link_secret.secret_arn, self.worker_secret.secret_arn],
+                resources=[
+                    self.link_secret.secret_arn,
+                    self.worker_secret.secret_arn,
+                    self.turn_secret.secret_arn,
+                ],
             )
         )
         self.role.add_to_policy(

@@ -41,3 +41,23 @@ def test_secrets_and_endpoints_are_looked_up_once_named() -> None:
 
 def _never(name: str) -> str:
     raise AssertionError(f"looked up {name}")
+
+
+def test_turn_servers_join_the_ice_servers_with_their_secret_credential() -> None:
+    settings = Settings.from_env(
+        {
+            "ECLINIC_ICE_SERVERS": '[{"urls": ["stun:stun.example:3478"]}]',
+            "ECLINIC_TURN_URLS": "turn:turn.example:3478?transport=udp, turns:turn.example:5349",
+            "ECLINIC_TURN_SECRET_ARN": "arn:turn",
+        }
+    )
+    credential = json.dumps({"username": "eclinic", "credential": "s3cret"})
+    resolved = settings.resolved(secret={"arn:turn": credential}.__getitem__, parameter=_never)
+    assert resolved.ice_servers == (
+        {"urls": ["stun:stun.example:3478"]},
+        {
+            "urls": ["turn:turn.example:3478?transport=udp", "turns:turn.example:5349"],
+            "username": "eclinic",
+            "credential": "s3cret",
+        },
+    )
