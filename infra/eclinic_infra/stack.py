@@ -182,9 +182,9 @@ class EclinicStack(cdk.Stack):
         self.turn_secret = secretsmanager.Secret(
             self,
             "TurnCredential",
-            description='TURN credential for browsers, {"username", "credential"}: put your TURN service\'s here.',
+            description="TURN credential for browsers (username, credential): your TURN service's.",
             generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template='{"username": "eclinic"}',
+                secret_string_template='{"username": "eclinic"}',  # noqa: S106 - a user name, not a secret
                 generate_string_key="credential",
                 exclude_punctuation=True,
             ),
