@@ -127,5 +127,16 @@ class FakeBrowser:
                 if isinstance(frame, VideoFrame):
                     return frame
 
+    async def sees(
+        self, index: int, pattern: tuple[tuple[int, int, int], ...], tries: int = 60
+    ) -> VideoFrame:
+        """The first frame on m-line `index` that shows `pattern` (the first may still settle)."""
+        frame = await self.frame_on(index)
+        for _ in range(tries):
+            if looks_like(frame, pattern):
+                return frame
+            frame = await self.frame_on(index)
+        raise AssertionError(f"m-line {index} never showed the pattern; last halves {halves(frame)}")
+
     async def close(self) -> None:
         await self.pc.close()

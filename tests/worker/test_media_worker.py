@@ -99,18 +99,8 @@ def test_each_side_sees_the_others_camera() -> None:
     async def body(
         worker: Worker, outbox: Outbox, patient: FakeBrowser, clinician: FakeBrowser, store: Any
     ) -> None:
-        seen_by_clinician = await clinician.frame_on(1)
-        for _ in range(60):  # the first frames may still be settling
-            if looks_like(seen_by_clinician, PATIENT_PATTERN):
-                break
-            seen_by_clinician = await clinician.frame_on(1)
-        assert looks_like(seen_by_clinician, PATIENT_PATTERN)
-        seen_by_patient = await patient.frame_on(1)
-        for _ in range(60):
-            if looks_like(seen_by_patient, CLINICIAN_PATTERN):
-                break
-            seen_by_patient = await patient.frame_on(1)
-        assert looks_like(seen_by_patient, CLINICIAN_PATTERN)
+        assert looks_like(await clinician.sees(1, PATIENT_PATTERN), PATIENT_PATTERN)
+        assert looks_like(await patient.sees(1, CLINICIAN_PATTERN), CLINICIAN_PATTERN)
         assert worker.load == 1
         assert len(worker.peers) == 2
 
@@ -125,12 +115,7 @@ def test_screen_share_renegotiates_and_reaches_the_patient() -> None:
             PatternCamera(SCREEN_PATTERN, width=1280, height=720, fps=10), direction="sendonly"
         )
         await join(worker, outbox, clinician)  # the same RTCPeerConnection offers again
-        frame = await patient.frame_on(2)
-        for _ in range(40):
-            if looks_like(frame, SCREEN_PATTERN):
-                break
-            frame = await patient.frame_on(2)
-        assert looks_like(frame, SCREEN_PATTERN)
+        assert looks_like(await patient.sees(2, SCREEN_PATTERN, tries=40), SCREEN_PATTERN)
         assert len(worker.peers) == 2  # renegotiated, not replaced
 
     scenario(body)
@@ -187,18 +172,8 @@ def test_a_reload_replaces_the_peer_and_media_comes_back() -> None:
         try:
             await join(worker, outbox, reloaded)
             assert len(worker.peers) == 2
-            frame = await reloaded.frame_on(1)
-            for _ in range(60):
-                if looks_like(frame, CLINICIAN_PATTERN):
-                    break
-                frame = await reloaded.frame_on(1)
-            assert looks_like(frame, CLINICIAN_PATTERN)
-            seen = await clinician.frame_on(1)
-            for _ in range(60):
-                if looks_like(seen, PATIENT_PATTERN):
-                    break
-                seen = await clinician.frame_on(1)
-            assert looks_like(seen, PATIENT_PATTERN)
+            assert looks_like(await reloaded.sees(1, CLINICIAN_PATTERN), CLINICIAN_PATTERN)
+            assert looks_like(await clinician.sees(1, PATIENT_PATTERN), PATIENT_PATTERN)
         finally:
             await reloaded.close()
 
