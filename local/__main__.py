@@ -36,9 +36,12 @@ class Readiness:
     def worker_registered(self) -> bool:
         if time.monotonic() - self._worker_seen_at < 5:
             return True
+        from chalicelib.config import Settings
         from chalicelib.realtime.connections import live_workers
         from chalicelib.realtime.dynamo_connections import DynamoConnectionRegistry
+        from chalicelib.store.models import bind_models
 
+        bind_models(Settings.from_env())
         workers = live_workers(DynamoConnectionRegistry(), datetime.now(UTC))
         if any(w.subject != w.id for w in workers):  # the subject is the worker id after hello
             self._worker_seen_at = time.monotonic()
