@@ -28,6 +28,7 @@ class Readiness:
     def __init__(self) -> None:
         self.aws = False
         self.announced = False
+        self._bound = False
         self._worker_seen_at = 0.0
 
     def __call__(self) -> bool:
@@ -41,7 +42,9 @@ class Readiness:
         from chalicelib.realtime.dynamo_connections import DynamoConnectionRegistry
         from chalicelib.store.models import bind_models
 
-        bind_models(Settings.from_env())
+        if not self._bound:  # once: rebinding resets connections that handlers may be using
+            bind_models(Settings.from_env())
+            self._bound = True
         workers = live_workers(DynamoConnectionRegistry(), datetime.now(UTC))
         if any(w.subject != w.id for w in workers):  # the subject is the worker id after hello
             self._worker_seen_at = time.monotonic()
