@@ -262,9 +262,13 @@ class EclinicStack(cdk.Stack):
             ),
         )
         self._grant_functions(ws_api_id)
-        # The clinician's page fetches a screenshot to save it: GET from the page's origin only.
+        # The clinician's page fetches a screenshot to save it: GET from the API's domain. Naming the
+        # REST API itself here would be a cycle (bucket -> API -> function -> bucket).
         self.bucket.add_cors_rule(
-            allowed_methods=[s3.HttpMethods.GET], allowed_origins=[_api_url("https", rest_api_id)]
+            allowed_methods=[s3.HttpMethods.GET],
+            allowed_origins=[
+                cdk.Fn.join("", ["https://*.execute-api.", cdk.Aws.REGION, ".", cdk.Aws.URL_SUFFIX])
+            ],
         )
 
         # -- media workers ---------------------------------------------------------------------------
@@ -384,6 +388,7 @@ class EclinicStack(cdk.Stack):
         )
 
 
-def _api_url(scheme: str, api_id: str, stage: str | None = None) -> str:
-    host = cdk.Fn.join("", [scheme, "://", api_id, ".execute-api.", cdk.Aws.REGION, ".", cdk.Aws.URL_SUFFIX])
-    return cdk.Fn.join("/", [host, stage]) if stage else host
+def _api_url(scheme: str, api_id: str, stage: str) -> str:
+    return cdk.Fn.join(
+        "", [scheme, "://", api_id, ".execute-api.", cdk.Aws.REGION, ".", cdk.Aws.URL_SUFFIX, "/", stage]
+    )

@@ -249,3 +249,48 @@ def test_cfn_lint_finds_no_errors(synthesized: dict[str, Any]) -> None:
     )
     errors = [line for line in result.stdout.splitlines() if ":E" in line]
     assert not errors, result.stdout
+
+
+def test_key_properties_with_cdk_assertions(synthesized: dict[str, Any]) -> None:
+    """The same promises, stated with aws_cdk.assertions against the stack object."""
+    from aws_cdk.assertions import Match, Template
+
+    template = Template.from_stack(synthesized["stack"])
+    template.resource_count_is("AWS::DynamoDB::Table", 7)
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": PREFIX + "appointments",
+            "GlobalSecondaryIndexes": Match.array_with(
+                [
+                    Match.object_like(
+                        {"IndexName": "group-starts_at-index", "Projection": {"ProjectionType": "ALL"}}
+                    )
+                ]
+            ),
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": Match.object_like({}),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ECS::Service",
+        {"NetworkConfiguration": {"AwsvpcConfiguration": Match.object_like({"AssignPublicIp": "ENABLED"})}},
+    )
+    template.has_resource_properties(
+        "AWS::Cognito::UserPool", {"AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True}}
+    )
+    template.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 1})
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    template.has_output("ClinicianPageUrl", {})
+    template.has_output("WebSocketUrl", {})
