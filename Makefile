@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench package synth clean chromium
+.PHONY: run test lint typecheck unit bench package synth clean chromium node
 
 $(STAMP): requirements.txt requirements-dev.txt media_worker/requirements.txt infra/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "eClinic needs Python 3.11 or newer")'
@@ -22,6 +22,13 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# The CDK libraries run on Node.js (jsii); the infra tests and `make synth` need it.
+node:
+	@command -v node >/dev/null 2>&1 || { \
+	  echo "Installing Debian's nodejs for the CDK"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs >/dev/null; }
+
 run: $(STAMP)
 	$(BIN)/python -m local
 
@@ -32,7 +39,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium node
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -48,7 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # CloudFormation templates in infra/cdk.out/, with no AWS credentials and no network to AWS.
-synth: $(STAMP)
+synth: $(STAMP) node
 	cd infra && JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} ../$(BIN)/python main.py
 	@echo "Templates written to infra/cdk.out/"
 
