@@ -27,6 +27,9 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     from eclinic_infra.stack import EclinicStack
 
     cwd = Path.cwd()
+    # `chalice package` loads the app with the stage's environment variables set in os.environ
+    # (CDK tokens, here): put the environment back for the tests that follow.
+    saved_environment = dict(os.environ)
     os.chdir(tmp_path_factory.mktemp("chalice-out"))  # the Chalice construct writes chalice.out/ here
     try:
         app = cdk.App(
@@ -37,6 +40,9 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         assembly = app.synth()
     finally:
         os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+        sys.path.remove(str(INFRA))
     template_path = Path(assembly.directory) / "EclinicStack.template.json"
     yield {"stack": stack, "json": json.loads(template_path.read_text()), "path": template_path}
 
