@@ -6,7 +6,7 @@ import re
 import uuid
 
 import requests
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Playwright, expect
 
 from tests.browser.conftest import PageErrors, log_in, new_page
 from tests.local.conftest import LocalRun
@@ -198,3 +198,48 @@ def test_an_unknown_link_explains_itself(
     page.goto(local_run.url("/visit/" + "A" * 43))
     expect(page.get_by_role("alert")).to_contain_text("This link is not valid")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_blocked_camera_gets_guidance_and_the_patient_still_waits(
+    playwright: Playwright, local_run: LocalRun
+) -> None:
+    """A browser that refuses the camera: the waiting room says what to do, presence still works."""
+    from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path
+
+    flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-ui-for-media-stream"] + [
+        "--deny-permission-prompts"
+    ]
+    token = requests.post(
+        local_run.url("/api/auth/login"),
+        json={"email": "ben@clinic.example", "password": "Clinic-Demo-2026!"},
+        timeout=10,
+    ).json()["id_token"]
+    email = f"pat.{uuid.uuid4().hex[:8]}@example.com"
+    created = requests.post(
+        local_run.url("/api/appointments"),
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "starts_at": "2026-12-30T09:00:00Z",
+            "patient_name": "Pat Blocked",
+            "patient_email": email,
+            "group": "cardiology",
+        },
+        timeout=10,
+    ).json()
+    browser = playwright.chromium.launch(executable_path=chromium_path(), args=flags)
+    try:
+        page = browser.new_context().new_page()
+        page.goto(mailed_link(local_run, email))
+        help_box = page.locator("#media-help")
+        expect(help_box).to_be_visible()
+        expect(help_box).to_contain_text("blocked the camera or microphone")
+        expect(help_box.get_by_role("button", name="Try again")).to_be_visible()
+        expect(page.get_by_test_id("waiting-status")).to_contain_text("will be with you shortly")
+        answer = requests.get(
+            local_run.url(f"/api/appointments/{created['id']}"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert answer.json()["status"] == "waiting"
+    finally:
+        browser.close()

@@ -199,7 +199,11 @@ async function refreshStatus() {
   setStatus(a.status, "Connecting to the waiting room…");
   loadChat();
   loadDocuments();
-  await startCamera();
+  // The waiting room does not wait for the camera: a patient still looking at the browser's
+  // permission prompt is already in the waiting room.
+  startCamera().then((stream) => {
+    if (stream) call.localStreamChanged(stream);
+  });
   state.live = new LiveConnection({ token }, {
     onMessage,
     onState: (liveState) => {
