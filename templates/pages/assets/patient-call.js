@@ -68,7 +68,7 @@ export class PatientCall extends CallSide {
     if (stream) for (const track of stream.getVideoTracks()) track.enabled = !this.cameraOff;
     const button = $("camera-button");
     button.setAttribute("aria-pressed", String(this.cameraOff));
-    button.textContent = this.cameraOff ? "🎥 Camera on" : "🎥 Camera off";
+    button.textContent = this.cameraOff ? "Camera on" : "Camera off";
     this.sendMediaState();
   }
 

@@ -128,6 +128,6 @@ export class CallSide {
     const button = document.getElementById("mute-button");
     button.setAttribute("aria-pressed", String(muted));
     button.setAttribute("aria-label", muted ? "Unmute my microphone" : "Mute my microphone");
-    button.textContent = muted ? "🎤 Unmute" : "🎤 Mute";
+    button.textContent = muted ? "Unmute" : "Mute";
   }
 }
