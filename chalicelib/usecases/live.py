@@ -66,10 +66,21 @@ class LiveService:
             return self._connect(connection_id, query)
 
     def _connect(self, connection_id: str, query: Mapping[str, str]) -> Connection:
+        connection, appointment = self._identify(connection_id, query)
+        self._registry.add(connection)
+        if appointment is not None:  # a patient
+            self._repo.record(appointment.record("patient_connected", "patient", connection.connected_at))
+            self._patient_online(appointment.id)
+        return connection
+
+    def _identify(
+        self, connection_id: str, query: Mapping[str, str]
+    ) -> tuple[Connection, Appointment | None]:
+        """Who connects, from the one credential in the query string (and a patient's appointment)."""
         now = self._clock()
         if query.get("id_token"):
             clinician = self._tokens.verify(query["id_token"])
-            connection = Connection(
+            clinician_connection = Connection(
                 id=connection_id,
                 role=Role.CLINICIAN,
                 subject=clinician.email,
@@ -78,11 +89,10 @@ class LiveService:
                 connected_at=now,
                 last_seen=now,
             )
-            self._registry.add(connection)
-            return connection
+            return clinician_connection, None
         if query.get("token"):
             appointment = self._appointments.visit(query["token"])
-            connection = Connection(
+            patient_connection = Connection(
                 id=connection_id,
                 role=Role.PATIENT,
                 subject=appointment.id,
@@ -91,14 +101,11 @@ class LiveService:
                 connected_at=now,
                 last_seen=now,
             )
-            self._registry.add(connection)
-            self._repo.record(appointment.record("patient_connected", "patient", now))
-            self._patient_online(appointment.id)
-            return connection
+            return patient_connection, appointment
         if query.get("worker_token"):
             if not self._media.is_worker_credential(query["worker_token"]):
                 raise Unauthorized("The worker credential was not accepted.")
-            connection = Connection(
+            worker_connection = Connection(
                 id=connection_id,
                 role=Role.WORKER,
                 subject=connection_id,  # until the worker says hello with its id
@@ -106,8 +113,7 @@ class LiveService:
                 connected_at=now,
                 last_seen=now,
             )
-            self._registry.add(connection)
-            return connection
+            return worker_connection, None
         raise Unauthorized("Connect with ?id_token= (clinician) or ?token= (patient link).")
 
     def disconnect(self, connection_id: str) -> None:
