@@ -31,6 +31,15 @@ def invite_through_dialog(page: Page, name: str, email: str) -> None:
     expect(page.get_by_test_id("toast").last).to_contain_text(f"Invitation sent to {email}")
 
 
+def ada_invites_a_patient(browser: Browser, run: LocalRun, errors: PageErrors) -> tuple[Page, str, str]:
+    """Ada logged in, with a new patient invited through the dialog: (her page, name, email)."""
+    ada = new_page(browser, errors)
+    log_in(ada, run.base_url, "ada@clinic.example")
+    name, email = f"Pat {uuid.uuid4().hex[:6]}", f"pat.{uuid.uuid4().hex[:8]}@example.com"
+    invite_through_dialog(ada, name, email)
+    return ada, name, email
+
+
 def row(page: Page, name: str) -> object:
     return page.get_by_test_id("appointment-row").filter(has_text=name)
 
@@ -93,10 +102,7 @@ def test_invite_wait_take_and_leave_the_waiting_room(
 def test_leave_session_shows_the_patient_the_message_and_drops_the_dot(
     browser: Browser, local_run: LocalRun, page_errors: PageErrors
 ) -> None:
-    ada = new_page(browser, page_errors)
-    log_in(ada, local_run.base_url, "ada@clinic.example")
-    name, email = f"Pat {uuid.uuid4().hex[:6]}", f"pat.{uuid.uuid4().hex[:8]}@example.com"
-    invite_through_dialog(ada, name, email)
+    ada, name, email = ada_invites_a_patient(browser, local_run, page_errors)
     patient = new_page(browser, page_errors)
     patient.goto(mailed_link(local_run, email))
     ada_row = row(ada, name)
@@ -115,10 +121,7 @@ def test_leave_session_shows_the_patient_the_message_and_drops_the_dot(
 def test_row_menu_actions_confirm_what_they_did(
     browser: Browser, local_run: LocalRun, page_errors: PageErrors
 ) -> None:
-    ada = new_page(browser, page_errors)
-    log_in(ada, local_run.base_url, "ada@clinic.example")
-    name, email = f"Pat {uuid.uuid4().hex[:6]}", f"pat.{uuid.uuid4().hex[:8]}@example.com"
-    invite_through_dialog(ada, name, email)
+    ada, name, email = ada_invites_a_patient(browser, local_run, page_errors)
     the_row = row(ada, name)
 
     the_row.get_by_test_id("row-menu").click()

@@ -5,13 +5,12 @@ written information, exit without ending, take again, leave."""
 from __future__ import annotations
 
 import re
-import uuid
 
 import requests
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PageErrors, log_in, new_page
-from tests.browser.test_schedule import invite_through_dialog, mailed_link, row
+from tests.browser.conftest import PageErrors, new_page
+from tests.browser.test_schedule import ada_invites_a_patient, mailed_link, row
 from tests.local.conftest import LocalRun
 
 FRAMES = "el => el.getVideoPlaybackQuality ? el.getVideoPlaybackQuality().totalVideoFrames : 0"
@@ -29,10 +28,7 @@ def frames_grow(page: Page, testid: str = "remote-video") -> None:
 
 
 def test_a_whole_visit(browser: Browser, local_run: LocalRun, page_errors: PageErrors) -> None:
-    ada = new_page(browser, page_errors)
-    log_in(ada, local_run.base_url, "ada@clinic.example")
-    name, email = f"Pat {uuid.uuid4().hex[:6]}", f"pat.{uuid.uuid4().hex[:8]}@example.com"
-    invite_through_dialog(ada, name, email)
+    ada, name, email = ada_invites_a_patient(browser, local_run, page_errors)
 
     patient = new_page(browser, page_errors, width=390, height=844)
     patient.goto(mailed_link(local_run, email))
