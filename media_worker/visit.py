@@ -6,6 +6,10 @@ one complete SDP (aiortc does not trickle). The m-lines are matched by order:
   clinician: audio (sendrecv), video camera (sendrecv), video screen share (sendonly, when on)
 A new offer on the same connection renegotiates (screen share on or off); an offer from a
 different browser connection (a reload) replaces the old peer.
+
+The worker creates the transceivers for an offer's new m-lines itself, before applying it, so
+that it can set the codec order of its answer (`codecs.preferences`): a leg takes the codec the
+other participant's leg already uses when this browser has it, and the relay forwards.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from typing import Any
 
 from aiortc import MediaStreamTrack, RTCIceCandidate, RTCSessionDescription
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
-from aiortc.sdp import candidate_from_sdp
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 
+from media_worker.codecs import offered_codecs, preferences
 from media_worker.peers import Peer, PeerSet
-from media_worker.relay import DecodingRelay, Relay
+from media_worker.relay import ForwardingRelay, Relay
 
 log = logging.getLogger("media_worker.visit")
 
@@ -30,7 +35,8 @@ class Visit:
     def __init__(self, appointment_id: str, peers: PeerSet, relay: Relay | None = None) -> None:
         self.appointment_id = appointment_id
         self._peers = peers
-        self.relay: Relay = relay or DecodingRelay()
+        self.relay: Relay = relay or ForwardingRelay()
+        self.leg_codecs: dict[str, str] = {}  # role -> the video codec its leg negotiated
 
     @property
     def active(self) -> bool:
@@ -43,10 +49,13 @@ class Visit:
         if peer is None or peer.browser_peer != browser_peer:
             peer = await self._peers.create((self.appointment_id, role), browser_peer)
             self._wire(peer)
+        self._prepare_transceivers(peer, SessionDescription.parse(sdp))
         await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        self._attach_outgoing(peer)
+        self._set_directions(peer)
         await peer.pc.setLocalDescription(await peer.pc.createAnswer())
-        return str(peer.pc.localDescription.sdp)
+        answer = str(peer.pc.localDescription.sdp)
+        self._attach_outgoing(peer, SessionDescription.parse(answer))
+        return answer
 
     async def add_candidate(self, role: str, browser_peer: tuple[str, str], candidate: Any) -> None:
         peer = self._peers.get((self.appointment_id, role))
@@ -61,42 +70,64 @@ class Visit:
             await self._peers.close(peer)
         self.relay.close()
 
+    def peer_closed(self, peer: Peer) -> None:
+        """The peer's sources stop; the other participant's receivers wait for its next peer."""
+        for transceiver, slot in _slots(peer.pc.getTransceivers()):
+            self.relay.unpublish((peer.role, slot), transceiver)
+
     def _wire(self, peer: Peer) -> None:
         pc = peer.pc
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            source = (peer.role, _slot(pc.getTransceivers(), track))
-            self.relay.publish(source, track)
+            for transceiver, slot in _slots(pc.getTransceivers()):
+                if transceiver.receiver.track is track:
+                    self.relay.publish((peer.role, slot), transceiver)
 
-            @track.on("ended")
-            def on_ended() -> None:
-                self.relay.unpublish(source, track)
+    def _prepare_transceivers(self, peer: Peer, offer: SessionDescription) -> None:
+        """A transceiver for each new m-line of the offer, with the worker's codec order."""
+        known = {t.mid for t in peer.pc.getTransceivers()}
+        for media in offer.media:
+            if media.kind not in ("audio", "video") or media.rtp.muxId in known:
+                continue
+            transceiver = peer.pc.addTransceiver(media.kind, direction="recvonly")
+            transceiver.setCodecPreferences(
+                preferences(media.kind, offered_codecs(media), self.leg_codecs.get(OTHER[peer.role]))
+            )
 
-    def _attach_outgoing(self, peer: Peer) -> None:
-        """Gives every m-line the browser can receive on a track from the other participant."""
-        other = OTHER[peer.role]
-        videos = 0
-        for transceiver in peer.pc.getTransceivers():
-            if transceiver.kind == "audio":
-                slot = "audio"
+    def _set_directions(self, peer: Peer) -> None:
+        for transceiver, slot in _slots(peer.pc.getTransceivers()):
+            if peer.role == "clinician" and slot == "screen":
+                transceiver.direction = "recvonly"  # nothing goes back on the clinician's own screen share
             else:
-                slot = VIDEO_SLOTS[min(videos, 1)]
-                videos += 1
-            if transceiver.sender.track is not None or (peer.role == "clinician" and slot == "screen"):
-                continue  # already fed; and nothing goes back on the clinician's own screen share
-            transceiver.sender.replaceTrack(self.relay.outgoing((other, slot), transceiver.kind))
-            transceiver.direction = "sendrecv" if slot != "screen" else "sendonly"
+                transceiver.direction = "sendrecv" if slot != "screen" else "sendonly"
+
+    def _attach_outgoing(self, peer: Peer, answer: SessionDescription) -> None:
+        """Feeds every m-line the browser can receive with the other participant's source."""
+        other = OTHER[peer.role]
+        negotiated = {m.rtp.muxId: m.rtp.codecs[0].name for m in answer.media if m.rtp.codecs}
+        for transceiver, slot in _slots(peer.pc.getTransceivers()):
+            codec = negotiated.get(transceiver.mid or "")
+            if codec is None:
+                continue
+            if slot == "video":
+                self.leg_codecs[peer.role] = codec
+            if transceiver.sender.track is not None or transceiver.direction == "recvonly":
+                continue  # already fed, or the clinician's own screen share
+            self.relay.subscribe((other, slot), transceiver, codec)
 
 
-def _slot(transceivers: list[RTCRtpTransceiver], track: MediaStreamTrack) -> str:
-    if track.kind == "audio":
-        return "audio"
-    videos = [t for t in transceivers if t.kind == "video"]
-    for index, transceiver in enumerate(videos):
-        if transceiver.receiver.track is track:
-            return VIDEO_SLOTS[min(index, 1)]
-    return "video"
+def _slots(transceivers: list[RTCRtpTransceiver]) -> list[tuple[RTCRtpTransceiver, str]]:
+    """Each transceiver with the slot it carries: m-lines are matched by order."""
+    slots = []
+    videos = 0
+    for transceiver in transceivers:
+        if transceiver.kind == "audio":
+            slots.append((transceiver, "audio"))
+        else:
+            slots.append((transceiver, VIDEO_SLOTS[min(videos, 1)]))
+            videos += 1
+    return slots
 
 
 def _candidate(candidate: Any) -> RTCIceCandidate | None:

@@ -163,6 +163,8 @@ class Worker:
 
     async def _peer_closed(self, peer: Peer) -> None:
         visit = self.visits.get(peer.appointment_id)
+        if visit is not None:
+            visit.peer_closed(peer)
         if visit is not None and not visit.active:
             self.visits.pop(peer.appointment_id, None)
             visit.relay.close()
