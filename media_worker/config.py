@@ -24,6 +24,7 @@ class WorkerConfig:
     stun_urls: tuple[str, ...] = ()
     metrics_namespace: str | None = None  # CloudWatch, for autoscaling on active visits
     service_name: str = "eclinic-media-worker"
+    relay: str = "forwarding"  # or "decoding": aiortc's decode-and-re-encode, for the benchmark
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -45,4 +46,13 @@ class WorkerConfig:
             stun_urls=tuple(
                 u.strip() for u in env.get("ECLINIC_WORKER_STUN_URLS", "").split(",") if u.strip()
             ),
+            relay=_relay(env.get("ECLINIC_WORKER_RELAY", "forwarding")),
         )
+
+
+def _relay(name: str) -> str:
+    from media_worker.relay import RELAYS
+
+    if name not in RELAYS:
+        raise SystemExit(f"ECLINIC_WORKER_RELAY must be one of {', '.join(RELAYS)}, not {name!r}")
+    return name

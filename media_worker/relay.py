@@ -17,6 +17,7 @@ import logging
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import av
@@ -458,4 +459,4 @@ class DecodingRelay:
         self._sources.clear()
 
 
-RELAYS = {"forwarding": ForwardingRelay, "decoding": DecodingRelay}
+RELAYS: dict[str, Callable[[], Relay]] = {"forwarding": ForwardingRelay, "decoding": DecodingRelay}

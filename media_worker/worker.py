@@ -17,7 +17,7 @@ from aiortc import RTCConfiguration
 from media_worker.config import WorkerConfig
 from media_worker.health import LoadMetric, mark_alive
 from media_worker.peers import Peer, PeerSet, peer_configuration
-from media_worker.relay import Relay
+from media_worker.relay import RELAYS, Relay
 from media_worker.screenshots import ConsentRefused, ScreenshotTaker
 from media_worker.signalling import SignallingClient
 from media_worker.storage import ImageStore
@@ -48,7 +48,7 @@ class Worker:
         self.visits: dict[str, Visit] = {}
         self.screenshots = ScreenshotTaker(store)
         self.draining = False
-        self._relay_factory = relay_factory
+        self._relay_factory = relay_factory or RELAYS[config.relay]
         self._locks: dict[str, asyncio.Lock] = {}
         self.signalling = SignallingClient(
             config.ws_url,
@@ -107,7 +107,7 @@ class Worker:
             return
         visit = self.visits.get(appointment_id)
         if visit is None:
-            visit = Visit(appointment_id, self.peers, self._relay_factory() if self._relay_factory else None)
+            visit = Visit(appointment_id, self.peers, self._relay_factory())
             self.visits[appointment_id] = visit
         before = self.load
         answer = await visit.offer(str(message.get("role")), browser_peer(message), str(message.get("sdp")))
