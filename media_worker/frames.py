@@ -30,7 +30,7 @@ class EncodedFrame:
     clock_rate: int
     keyframe: bool  # a receiver can start decoding here (always true for audio)
     after_loss: bool  # frames were lost just before this one: the stream is broken until a keyframe
-    arrived_at: float  # monotonic seconds, when its last packet arrived
+    arrived_at: float  # monotonic seconds, when the last of its packets arrived (it was whole)
 
 
 def is_keyframe(codec: str, data: bytes) -> bool:
@@ -157,10 +157,11 @@ class FrameAssembler:
         if self._next is None:
             self._resync()
         frames = self._take_whole_frames()
-        if frames:
+        blocked = bool(self._packets) and (self._next is None or self._highest >= self._next + self._scanned)
+        if frames or not blocked:  # a hole filled with no frame out yet also restarts the clock
             self._blocked_since = None
-        elif self._packets and (self._next is None or self._highest >= self._next + self._scanned):
-            self._blocked_since = self._blocked_since if self._blocked_since is not None else now
+        elif self._blocked_since is None:
+            self._blocked_since = now
         give_up = len(self._packets) > self._capacity or (
             self._blocked_since is not None and now - self._blocked_since > self._hole_timeout
         )
@@ -190,7 +191,7 @@ class FrameAssembler:
                 break
             parts = [self._packets.pop(s) for s in range(self._next, end)]
             data = b"".join(p.data for p in parts)
-            frames.append(AssembledFrame(data, first.timestamp, self._loss, parts[-1].arrived_at))
+            frames.append(AssembledFrame(data, first.timestamp, self._loss, max(p.arrived_at for p in parts)))
             self._loss = False
             self._next, self._scanned = end, 0
         return frames

@@ -1,25 +1,35 @@
 """Synthetic browsers for worker tests: real aiortc peers with cameras that draw a known
-pattern, so that a test can check the decoded pixels that arrive at the other end."""
+pattern, so that a test can check the decoded pixels that arrive at the other end; cameras that
+replay a clip encoded once (so a test can compare the exact bytes that arrive); and receivers
+tapped before any decoder, so a test sees the encoded frames the worker forwarded."""
 
 from __future__ import annotations
 
 import asyncio
 import fractions
+import functools
+import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import av
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
     RTCBundlePolicy,
     RTCConfiguration,
     RTCPeerConnection,
+    RTCRtpSender,
     RTCSessionDescription,
     VideoStreamTrack,
 )
 from aiortc.mediastreams import AudioStreamTrack
 from av import VideoFrame
+
+from media_worker.aiortc_hook import ReceiverTap
+from media_worker.frames import EncodedFrame
 
 # Left half, right half (RGB): easy to tell apart after VP8 compression.
 PATIENT_PATTERN = ((220, 30, 30), (30, 30, 220))
@@ -55,6 +65,79 @@ class PatternCamera(VideoStreamTrack):
         return frame
 
 
+def pattern_image(pattern: tuple[tuple[int, int, int], ...], width: int, height: int, shift: int = 0) -> Any:
+    image = np.zeros((height, width, 3), dtype=np.uint8)
+    image[:, : width // 2] = pattern[0]
+    image[:, width // 2 :] = pattern[1]
+    if shift:  # a small moving mark, so that consecutive frames differ
+        x = (shift * 4) % (width // 2 - 20)
+        image[:8, x : x + 16] = 128
+    return image
+
+
+@functools.lru_cache(maxsize=8)
+def encoded_clip(
+    codec: str,
+    pattern: tuple[tuple[int, int, int], ...],
+    frames: int = 60,
+    width: int = 640,
+    height: int = 480,
+) -> tuple[bytes, ...]:
+    """A clip encoded once, as a browser would send it: a keyframe, then delta frames."""
+    context: Any = av.CodecContext.create("libvpx" if codec == "VP8" else "libx264", "w")
+    context.width, context.height, context.pix_fmt = width, height, "yuv420p"
+    context.bit_rate = 1_000_000
+    context.gop_size = 10_000
+    context.time_base = fractions.Fraction(1, 30)
+    if codec == "H264":
+        context.profile = "Baseline"
+        context.options = {"tune": "zerolatency", "level": "31"}
+    else:
+        context.options = {"deadline": "realtime", "lag-in-frames": "0"}
+    clip = []
+    for index in range(frames):
+        frame = VideoFrame.from_ndarray(pattern_image(pattern, width, height, index), format="rgb24")
+        frame = frame.reformat(format="yuv420p")
+        frame.pts = index
+        clip.extend(bytes(packet) for packet in context.encode(frame))
+    clip.extend(bytes(packet) for packet in context.encode(None))
+    return tuple(clip)
+
+
+def frame_digest(codec: str, data: bytes) -> str:
+    """A frame's hash. For H264 the NAL units are hashed: RTP carries NAL units without start
+    codes, so a 3-byte start code comes back as a 4-byte one."""
+    if codec == "H264":
+        units = re.split(b"\x00\x00\x00\x01|\x00\x00\x01", data)
+        return hashlib.sha256(b"|".join(u for u in units if u)).hexdigest()
+    return hashlib.sha256(data).hexdigest()
+
+
+class ReplayCamera(MediaStreamTrack):
+    """A camera whose frames were encoded beforehand: the sender only packetises them."""
+
+    kind = "video"
+
+    def __init__(self, clip: tuple[bytes, ...], fps: int = 30) -> None:
+        super().__init__()
+        self.clip = clip
+        self._fps = fps
+        self._start: float | None = None
+        self._count = 0
+
+    async def recv(self) -> av.Packet:
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self._count / self._fps - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        packet = av.Packet(self.clip[self._count % len(self.clip)])
+        packet.pts = self._count * (90000 // self._fps)
+        packet.time_base = fractions.Fraction(1, 90000)
+        self._count += 1
+        return packet
+
+
 def halves(frame: VideoFrame) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The mean colour of the left and right half (a margin away from the edge between them)."""
     image = frame.to_ndarray(format="rgb24")
@@ -79,6 +162,8 @@ class FakeBrowser:
     camera: MediaStreamTrack
     connection_id: str
     peer_id: str = "p1"
+    video_codecs: tuple[str, ...] = ()  # offer only these (e.g. ("H264",) for a Safari-like peer)
+    tap: bool = False  # received media as encoded frames (`tapped`), not decoded
     # Chromium bundles every m-line on one transport; so do these fake browsers. No STUN:
     # everything is on this machine.
     pc: RTCPeerConnection = field(
@@ -87,24 +172,41 @@ class FakeBrowser:
         )
     )
     received: dict[int, MediaStreamTrack] = field(default_factory=dict)
+    tapped: dict[int, list[EncodedFrame]] = field(default_factory=dict)
+    taps: dict[int, ReceiverTap] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.pc.addTransceiver(AudioStreamTrack(), direction="sendrecv")
         self.pc.addTransceiver(self.camera, direction="sendrecv")
         if self.role == "patient":
             self.pc.addTransceiver("video", direction="recvonly")  # the clinician's screen share
+        self.restrict_codecs()
 
         @self.pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
             for index, transceiver in enumerate(self.pc.getTransceivers()):
                 if transceiver.receiver.track is track:
                     self.received[index] = track
+                    if self.tap:
+                        frames = self.tapped.setdefault(index, [])
+                        self.taps[index] = ReceiverTap(transceiver.receiver, track.kind, frames.append)
+
+    def restrict_codecs(self) -> None:
+        if not self.video_codecs:
+            return
+        allowed = [
+            c for c in RTCRtpSender.getCapabilities("video").codecs if c.name in (*self.video_codecs, "rtx")
+        ]
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.kind == "video" and transceiver.mid is None:
+                transceiver.setCodecPreferences(allowed)
 
     @property
     def browser_peer(self) -> tuple[str, str]:
         return (self.connection_id, self.peer_id)
 
     async def offer_message(self, appointment_id: str) -> dict[str, Any]:
+        self.restrict_codecs()
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return {
             "type": "offer",
@@ -137,6 +239,13 @@ class FakeBrowser:
                 return frame
             frame = await self.frame_on(index)
         raise AssertionError(f"m-line {index} never showed the pattern; last halves {halves(frame)}")
+
+    async def tapped_frames(self, index: int, count: int, timeout: float = 15) -> list[EncodedFrame]:
+        """Waits until `count` encoded frames have arrived on m-line `index`; returns them all."""
+        async with asyncio.timeout(timeout):
+            while len(self.tapped.get(index, [])) < count:
+                await asyncio.sleep(0.02)
+        return list(self.tapped[index])
 
     async def close(self) -> None:
         await self.pc.close()
