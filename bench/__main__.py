@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--shots", type=int, default=20)
     parser.add_argument("--cpu-seconds", type=float, default=30)
-    parser.add_argument("--max-visits", type=int, default=6)
+    parser.add_argument("--max-visits", type=int, default=40)
     args = parser.parse_args()
     unknown = set(args.parts) - set(PARTS)
     if unknown:

@@ -1,87 +1,85 @@
-"""Issue 4's figures on the local run, with aiortc peers standing in for the two browsers
-(they speak the contract over the WebSocket API, exactly as the pages do):
+"""The media worker's figures, with aiortc peers standing in for the browsers. Over the local
+run they speak the contract over the WebSocket API, exactly as the pages do.
 
-- worker CPU per relayed visit: two 640x480 30 fps videos and two audio streams, from the
-  worker process's own CPU time (/proc) over 30 seconds;
-- visits one core holds: the worker pinned to one core, visits added until a receiver
-  drops under 25 fps (the simulated browsers run on the other core, so on a 2-core machine
-  they, not the worker, may be what limits the count: both CPU figures are printed);
-- call setup: `call` -> first decoded remote frame, p50/p95;
-- screenshot latency: consent -> `screenshot_ready`, p50/p95.
+The simulated browsers send pre-encoded media: a 640x480 30 fps VP8 clip (about 1 Mbit/s) and
+Opus packets, each encoded once and replayed, and they count the frames they receive before
+any decoder. So they cost little more than the worker's own packet work, and on a 2-core
+machine the worker (pinned to a core of its own) is what the figures measure.
+
+- worker CPU per visit (two cameras and two microphones), forwarding and the old decoding
+  relay side by side, at 1 and 4 visits at once, from the worker process's CPU time (/proc);
+- visits one worker process holds with every receiver at >= 25 fps (forwarding), adding
+  visits until one falls below or the simulated browsers' own core saturates (both printed);
+- the delay the relay adds, audio (packet in -> packet out) and video (last packet of a frame
+  in -> frame out), p50/p95, from a worker run in this process;
+- call setup (`call` -> first frame, a keyframe, on both sides) and screenshot latency
+  (consent -> `screenshot_ready`), p50/p95.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fractions
 import json
 import os
 import statistics
 import time
 from typing import Any
 
-import numpy as np
 import websockets
-from aiortc import (
-    MediaStreamTrack,
-    RTCBundlePolicy,
-    RTCConfiguration,
-    RTCPeerConnection,
-    RTCSessionDescription,
-    VideoStreamTrack,
-)
-from aiortc.mediastreams import AudioStreamTrack
-from av import VideoFrame
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from bench.stack import invite_many, local_run, login, percentile
+from media_worker.aiortc_hook import ReceiverTap
+from tests.worker.peers import (
+    CLINICIAN_PATTERN,
+    PATIENT_PATTERN,
+    FakeBrowser,
+    ReplayCamera,
+    ReplayMicrophone,
+    encoded_audio_clip,
+    encoded_clip,
+)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+LOW_FPS = 25
+# Worker settings for the benchmark: capacity high enough never to refuse a visit.
+WORKER_SETTINGS = {"ECLINIC_WORKER_CAPACITY": "200"}
 
 
-class MovingCamera(VideoStreamTrack):
-    """640x480 at 30 fps with a bar sweeping over a gradient: changes every frame, as a face does."""
-
-    def __init__(self, width: int = 640, height: int = 480, fps: int = 30) -> None:
-        super().__init__()
-        gradient = np.linspace(40, 200, width, dtype=np.uint8)
-        self._base = np.stack([np.tile(gradient, (height, 1))] * 3, axis=-1)
-        self._fps, self._count, self._start = fps, 0, 0.0
-
-    async def recv(self) -> VideoFrame:
-        if not self._start:
-            self._start = time.monotonic()
-        self._count += 1
-        delay = self._start + self._count / self._fps - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        image = self._base.copy()
-        x = (self._count * 8) % image.shape[1]
-        image[:, x : x + 40] = (230, 60, 60)
-        frame = VideoFrame.from_ndarray(image, format="rgb24")
-        frame.pts, frame.time_base = self._count * 3000, fractions.Fraction(1, 90000)
-        return frame
+def replay_browser(role: str, connection_id: str, peer_id: str = "p1") -> FakeBrowser:
+    pattern = PATIENT_PATTERN if role == "patient" else CLINICIAN_PATTERN
+    return FakeBrowser(
+        role,
+        ReplayCamera(encoded_clip("VP8", pattern, 90)),
+        connection_id,
+        peer_id=peer_id,
+        microphone=ReplayMicrophone(encoded_audio_clip()),
+        video_codecs=("VP8",),
+    )
 
 
 class Browser:
-    """One participant: a websocket to the WebSocket API and an RTCPeerConnection to the worker."""
+    """One participant over the WebSocket API, with an RTCPeerConnection to the worker."""
 
     def __init__(self, ws_url: str, role: str) -> None:
         self.ws_url, self.role = ws_url, role
         self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.pc: RTCPeerConnection | None = None
+        self.peer: FakeBrowser | None = None
         self.frames = 0
         self.first_frame = asyncio.Event()
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._reader: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         self.socket = await websockets.connect(self.ws_url, open_timeout=60, max_size=2**20)
-        self._tasks.append(asyncio.create_task(self._read()))
+        self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
         async for raw in self.socket:
             message = json.loads(raw)
-            if message.get("type") == "answer" and self.pc is not None:
-                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=message["sdp"], type="answer"))
+            if message.get("type") == "answer" and self.peer is not None:
+                await self.peer.pc.setRemoteDescription(
+                    RTCSessionDescription(sdp=message["sdp"], type="answer")
+                )
             else:
                 await self.messages.put(message)
 
@@ -96,42 +94,37 @@ class Browser:
                     return message
 
     async def join_call(self, appointment_id: str) -> None:
-        if self.pc is not None:
-            await self.pc.close()
+        if self.peer is not None:
+            await self.peer.close()
         self.frames = 0
         self.first_frame.clear()
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
-        self.pc.addTransceiver(AudioStreamTrack(), direction="sendrecv")
-        self.pc.addTransceiver(MovingCamera(), direction="sendrecv")
-        if self.role == "patient":
-            self.pc.addTransceiver("video", direction="recvonly")
-        pc = self.pc
+        self.peer = replay_browser(self.role, "bench", peer_id=str(time.monotonic_ns()))
+        pc: RTCPeerConnection = self.peer.pc
 
         @pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "video" and pc.getTransceivers()[1].receiver.track is track:
-                self._tasks.append(asyncio.create_task(self._count(track)))
+        def on_track(track: Any) -> None:
+            # Frames are counted before any decoder, and audio is not decoded either.
+            audio, camera = pc.getTransceivers()[:2]
+            if camera.receiver.track is track:
+                ReceiverTap(camera.receiver, "video", lambda frame: self._count())
+            elif audio.receiver.track is track:
+                ReceiverTap(audio.receiver, "audio", lambda frame: None)
 
-        await pc.setLocalDescription(await pc.createOffer())
+        offer = await self.peer.offer_message(appointment_id)
         await self.send(
-            type="offer", appointment_id=appointment_id, peer_id=str(id(pc)), sdp=pc.localDescription.sdp
+            type="offer", appointment_id=appointment_id, peer_id=offer["peer_id"], sdp=offer["sdp"]
         )
 
-    async def _count(self, track: MediaStreamTrack) -> None:
-        try:
-            while True:
-                await track.recv()
-                self.frames += 1
-                self.first_frame.set()
-        except Exception:
-            return
+    def _count(self) -> None:
+        self.frames += 1
+        self.first_frame.set()
 
     async def close(self) -> None:
-        if self.pc is not None:
-            await self.pc.close()
+        if self.peer is not None:
+            await self.peer.close()
         await self.socket.close()
-        for task in self._tasks:
-            task.cancel()
+        if self._reader is not None:
+            self._reader.cancel()
 
 
 class Visit:
@@ -185,27 +178,89 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
+def pin_worker() -> int:
+    """The worker gets the last core to itself, as one process has one vCPU on Fargate."""
+    pid = worker_pid()
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) >= 2:
+        os.sched_setaffinity(pid, {cores[-1]})
+        os.sched_setaffinity(0, set(cores[:-1]))
+    return pid
+
+
 async def measure(visits: list[Visit], pid: int, seconds: float) -> dict[str, Any]:
     cpu0, frames0 = cpu_seconds(pid), [(v.clinician.frames, v.patient.frames) for v in visits]
     own0 = time.process_time()
     await asyncio.sleep(seconds)
     cpu1, frames1 = cpu_seconds(pid), [(v.clinician.frames, v.patient.frames) for v in visits]
-    fps = [(c1 - c0) / seconds for (c0, _), (c1, _) in zip(frames0, frames1, strict=True)] + [
-        (p1 - p0) / seconds for (_, p0), (_, p1) in zip(frames0, frames1, strict=True)
+    fps = [
+        (after - before) / seconds
+        for pair0, pair1 in zip(frames0, frames1, strict=True)
+        for before, after in zip(pair0, pair1, strict=True)
     ]
+    worker = (cpu1 - cpu0) / seconds
     return {
         "visits": len(visits),
-        "worker_cpu_core_share": round((cpu1 - cpu0) / seconds, 3),
-        "browsers_cpu_core_share": round((time.process_time() - own0) / seconds, 3),
+        "worker_cpu_cores": round(worker, 3),
+        "worker_cpu_per_visit": round(worker / len(visits), 4),
+        "browsers_cpu_cores": round((time.process_time() - own0) / seconds, 3),
         "lowest_receiver_fps": round(min(fps), 1),
+    }
+
+
+async def start_visits(base: str, email: str, count: int, tag: str) -> list[Visit]:
+    token = login(base, email)
+    visits = []
+    for appointment_id, link in invite_many(base, token, count, tag):
+        visit = Visit(base, token, appointment_id, link)
+        await visit.start()
+        visits.append(visit)
+    return visits
+
+
+async def cost_per_visit(base: str, seconds: float, sizes: tuple[int, ...]) -> list[dict[str, Any]]:
+    pid = pin_worker()
+    figures = []
+    visits: list[Visit] = []
+    for size in sizes:
+        visits += await start_visits(base, "ben@clinic.example", size - len(visits), f"cost{size}")
+        await asyncio.sleep(3)  # let every stream settle
+        figures.append(await measure(visits, pid, seconds))
+    for visit in visits:
+        await visit.stop()
+    return figures
+
+
+async def visits_held(base: str, seconds: float, max_visits: int, step: int) -> dict[str, Any]:
+    pid = pin_worker()
+    visits: list[Visit] = []
+    ramp = []
+    while len(visits) < max_visits:
+        visits += await start_visits(
+            base, "ada@clinic.example", min(step, max_visits - len(visits)), f"ramp{len(visits)}"
+        )
+        await asyncio.sleep(3)
+        figures = await measure(visits, pid, seconds)
+        ramp.append(figures)
+        if figures["lowest_receiver_fps"] < LOW_FPS or figures["browsers_cpu_cores"] > 0.95:
+            break
+    for visit in visits:
+        await visit.stop()
+    held = max((r["visits"] for r in ramp if r["lowest_receiver_fps"] >= LOW_FPS), default=0)
+    last = ramp[-1]
+    return {
+        "visits_held_at_25fps": held,
+        "limited_by": "worker"
+        if last["lowest_receiver_fps"] < LOW_FPS and last["browsers_cpu_cores"] <= 0.95
+        else ("simulated browsers' core" if last["browsers_cpu_cores"] > 0.95 else "max_visits"),
+        "ramp": ramp,
     }
 
 
 async def call_and_screenshot_figures(base: str, calls: int, shots: int) -> dict[str, Any]:
     token = login(base, "ada@clinic.example")
-    appointments = invite_many(base, token, calls, "calls")
     setups, screenshot_latencies = [], []
-    for index, (appointment_id, link) in enumerate(appointments):
+    for index, (appointment_id, link) in enumerate(invite_many(base, token, calls, "calls")):
         visit = Visit(base, token, appointment_id, link)
         setups.append(await visit.start())
         if index < shots:
@@ -221,59 +276,69 @@ async def call_and_screenshot_figures(base: str, calls: int, shots: int) -> dict
             await visit.clinician.wait_for("screenshot_ready")
             screenshot_latencies.append(time.perf_counter() - granted)
         await visit.stop()
-    return {
-        "call_setup_ms": _summary(setups),
-        "screenshot_ms": _summary(screenshot_latencies),
-    }
+    return {"call_setup_ms": _summary(setups), "screenshot_ms": _summary(screenshot_latencies)}
 
 
-async def cpu_figures(base: str, seconds: float, max_visits: int) -> dict[str, Any]:
-    pid = worker_pid()
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) >= 2:
-        os.sched_setaffinity(pid, {cores[-1]})  # the worker gets one core of its own
-        os.sched_setaffinity(0, set(cores[:-1]))
-    token = login(base, "ben@clinic.example")
-    appointments = invite_many(base, token, max_visits, "cpu")
-    visits: list[Visit] = []
-    one_visit: dict[str, Any] = {}
-    ramp = []
-    for appointment_id, link in appointments:
-        visit = Visit(base, token, appointment_id, link)
-        await visit.start()
-        visits.append(visit)
-        await asyncio.sleep(3)  # let the encoders settle
-        figures = await measure(visits, pid, seconds if len(visits) == 1 else 10)
-        if len(visits) == 1:
-            one_visit = figures
-        ramp.append(figures)
-        if figures["lowest_receiver_fps"] < 25:
-            break
-    for visit in visits:
-        await visit.stop()
-    held = max((r["visits"] for r in ramp if r["lowest_receiver_fps"] >= 25), default=0)
-    return {
-        "one_visit_over_seconds": seconds,
-        "worker_cpu_per_visit_core_share": one_visit.get("worker_cpu_core_share"),
-        "visits_per_core_estimate_from_cpu": int(1 / one_visit["worker_cpu_core_share"])
-        if one_visit.get("worker_cpu_core_share")
-        else None,
-        "visits_held_at_25fps_measured": held,
-        "ramp": ramp,
-    }
+async def relay_delay(seconds: float) -> dict[str, Any]:
+    """The worker in this process (its socket replaced), so that its relay's own delay samples
+    can be read: from the moment a frame (an Opus packet) is whole to when its sender takes it."""
+    from media_worker.relay import ForwardingRelay
+    from media_worker.storage import InMemoryImageStore
+    from tests.worker.harness import APPOINTMENT, join, make_worker
 
-
-def _summary(values: list[float]) -> dict[str, Any]:
-    ms = [v * 1000 for v in values]
-    return (
-        {"n": len(ms), "p50": round(statistics.median(ms), 1), "p95": round(percentile(ms, 95), 1)}
-        if ms
-        else {}
+    worker, outbox = make_worker(InMemoryImageStore())
+    patient, clinician = (
+        replay_browser("patient", "conn-patient"),
+        replay_browser("clinician", "conn-clinician"),
     )
+    try:
+        await join(worker, outbox, patient)
+        await join(worker, outbox, clinician)
+        await asyncio.sleep(2)
+        relay = worker.visits[APPOINTMENT].relay
+        assert isinstance(relay, ForwardingRelay)
+        for samples in relay.delays.values():
+            samples.clear()
+        await asyncio.sleep(seconds)
+        return {kind: _summary(list(samples), decimals=3) for kind, samples in relay.delays.items()}
+    finally:
+        await patient.close()
+        await clinician.close()
+        await worker.drain()
+
+
+def _summary(seconds: list[float], decimals: int = 1) -> dict[str, Any]:
+    ms = [v * 1000 for v in seconds]
+    if not ms:
+        return {}
+    return {
+        "n": len(ms),
+        "p50": round(statistics.median(ms), decimals),
+        "p95": round(percentile(ms, 95), decimals),
+    }
 
 
 def run(calls: int, shots: int, seconds: float, max_visits: int) -> dict[str, Any]:
-    with local_run() as base:
-        setup = asyncio.run(call_and_screenshot_figures(base, calls, shots))
-        cpu = asyncio.run(cpu_figures(base, seconds, max_visits))
-    return {**setup, "worker_cpu": cpu}
+    cost: dict[str, list[dict[str, Any]]] = {}
+    figures: dict[str, Any] = {}
+    for relay in ("decoding", "forwarding"):
+        with local_run({**WORKER_SETTINGS, "ECLINIC_WORKER_RELAY": relay}) as base:
+            cost[relay] = asyncio.run(cost_per_visit(base, seconds, (1, 4)))
+            if relay == "forwarding":
+                figures["capacity"] = asyncio.run(visits_held(base, 10, max_visits, step=4))
+                figures.update(asyncio.run(call_and_screenshot_figures(base, calls, shots)))
+    comparison = []
+    for decoding, forwarding in zip(cost["decoding"], cost["forwarding"], strict=True):
+        comparison.append(
+            {
+                "visits": forwarding["visits"],
+                "decoding": decoding,
+                "forwarding": forwarding,
+                "cpu_ratio_decoding_to_forwarding": round(
+                    decoding["worker_cpu_per_visit"] / max(forwarding["worker_cpu_per_visit"], 1e-6), 1
+                ),
+            }
+        )
+    figures["worker_cpu_per_visit"] = comparison
+    figures["delay_added_ms"] = asyncio.run(relay_delay(seconds))
+    return figures

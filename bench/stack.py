@@ -27,10 +27,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def local_run() -> Iterator[str]:
+def local_run(settings: dict[str, str] | None = None) -> Iterator[str]:
+    """The local run on a free port; `settings` are further ECLINIC_* variables (the worker's too)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECLINIC_"))}
-    env.update({"ECLINIC_PORT": str(port), "ECLINIC_LOG_LEVEL": "WARNING"})
+    env.update({"ECLINIC_PORT": str(port), "ECLINIC_LOG_LEVEL": "WARNING", **(settings or {})})
     process = subprocess.Popen(
         [sys.executable, "-m", "local"],
         cwd=ROOT,

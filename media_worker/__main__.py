@@ -1,4 +1,8 @@
-"""`python -m media_worker`: the entry point the container image runs, and the local run too."""
+"""`python -m media_worker`: the entry point the container image runs, and the local run too.
+
+One worker in this process; or, with ECLINIC_WORKER_PROCESSES above one (the stack sets it to the
+task's vCPUs), that many worker processes under this one (media_worker.processes).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,12 @@ import signal
 import sys
 
 from media_worker.config import WorkerConfig
-from media_worker.storage import S3ImageStore
-from media_worker.worker import Worker
 
 
-async def main() -> None:
-    config = WorkerConfig.from_env()
+async def serve(config: WorkerConfig) -> None:
+    from media_worker.storage import S3ImageStore
+    from media_worker.worker import Worker
+
     store = S3ImageStore(config.files_bucket, config.region, config.endpoint_url, config.files_kms_key_id)
     worker = Worker(config, store)
     stop = asyncio.Event()
@@ -27,6 +31,16 @@ async def main() -> None:
     logging.getLogger("media_worker").info("media worker %s stopped", config.worker_id)
 
 
+def main() -> int:
+    config = WorkerConfig.from_env()
+    if config.processes > 1:
+        from media_worker.processes import run_processes
+
+        return run_processes(config)
+    asyncio.run(serve(config))
+    return 0
+
+
 if __name__ == "__main__":
     logging.basicConfig(
         level=logging.INFO,
@@ -36,4 +50,4 @@ if __name__ == "__main__":
     )
     logging.getLogger("aioice").setLevel(logging.WARNING)
     logging.getLogger("aiortc").setLevel(logging.WARNING)
-    asyncio.run(main())
+    sys.exit(main())

@@ -1,4 +1,9 @@
-"""The worker's settings, from its environment (a task definition on Fargate)."""
+"""The worker's settings, from its environment (a task definition on Fargate).
+
+The names below are the one place that spells them: `WorkerConfig.from_env` reads every one of
+them, and the stack (infra/eclinic_infra/worker.py) imports them to set the container's
+environment.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,26 @@ import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from media_worker.sizing import VISITS_PER_PROCESS
+
+WS_URL = "ECLINIC_WORKER_WS_URL"
+SECRET = "ECLINIC_WORKER_SECRET"  # noqa: S105 - the name of the setting, not its value
+WORKER_ID = "ECLINIC_WORKER_ID"
+CAPACITY = "ECLINIC_WORKER_CAPACITY"  # visits per worker process
+PROCESSES = "ECLINIC_WORKER_PROCESSES"  # worker processes in this container (one per vCPU)
+PROCESS_INDEX = "ECLINIC_WORKER_PROCESS_INDEX"  # set by the entry point for each of its processes
+FILES_BUCKET = "ECLINIC_FILES_BUCKET"
+FILES_KMS_KEY_ID = "ECLINIC_FILES_KMS_KEY_ID"
+REGION = "AWS_REGION"  # set by the platform
+DEFAULT_REGION = "AWS_DEFAULT_REGION"
+ENDPOINT_URL = "AWS_ENDPOINT_URL"  # the local run's AWS stand-in
+PEER_CONNECT_TIMEOUT = "ECLINIC_PEER_CONNECT_TIMEOUT"
+HEARTBEAT = "ECLINIC_WORKER_HEARTBEAT"
+STUN_URLS = "ECLINIC_WORKER_STUN_URLS"
+METRICS_NAMESPACE = "ECLINIC_METRICS_NAMESPACE"  # unset: no load metric (the local run)
+SERVICE = "ECLINIC_WORKER_SERVICE"  # the load metric's Service dimension
+RELAY = "ECLINIC_WORKER_RELAY"
 
 
 @dataclass(frozen=True)
@@ -25,34 +50,60 @@ class WorkerConfig:
     metrics_namespace: str | None = None  # CloudWatch, for autoscaling on active visits
     service_name: str = "eclinic-media-worker"
     relay: str = "forwarding"  # or "decoding": aiortc's decode-and-re-encode, for the benchmark
+    processes: int = 1  # more than one: the entry point runs that many workers, one per process
+    process_index: int | None = None  # which of those processes this is (1, 2, ...)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
         env = os.environ if env is None else env
-        credential = env.get("ECLINIC_WORKER_SECRET", "")
+        credential = env.get(SECRET, "")
         if not credential:
-            raise SystemExit("ECLINIC_WORKER_SECRET is required: the worker cannot connect without it")
+            raise SystemExit(f"{SECRET} is required: the worker cannot connect without it")
         return cls(
-            ws_url=env.get("ECLINIC_WORKER_WS_URL", "ws://127.0.0.1:8000/ws"),
+            ws_url=env.get(WS_URL, "ws://127.0.0.1:8000/ws"),
             credential=credential,
-            worker_id=env.get("ECLINIC_WORKER_ID") or f"worker-{uuid.uuid4().hex[:12]}",
-            capacity=int(env.get("ECLINIC_WORKER_CAPACITY", "4")),
-            files_bucket=env.get("ECLINIC_FILES_BUCKET", "eclinic-files"),
-            files_kms_key_id=env.get("ECLINIC_FILES_KMS_KEY_ID") or None,
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-            connect_timeout=float(env.get("ECLINIC_PEER_CONNECT_TIMEOUT", "30")),
-            heartbeat_seconds=float(env.get("ECLINIC_WORKER_HEARTBEAT", "20")),
-            stun_urls=tuple(
-                u.strip() for u in env.get("ECLINIC_WORKER_STUN_URLS", "").split(",") if u.strip()
-            ),
-            relay=_relay(env.get("ECLINIC_WORKER_RELAY", "forwarding")),
+            worker_id=env.get(WORKER_ID) or f"worker-{uuid.uuid4().hex[:12]}",
+            capacity=_positive(env, CAPACITY, VISITS_PER_PROCESS),
+            files_bucket=env.get(FILES_BUCKET, "eclinic-files"),
+            files_kms_key_id=env.get(FILES_KMS_KEY_ID) or None,
+            region=env.get(REGION) or env.get(DEFAULT_REGION) or "us-east-1",
+            endpoint_url=env.get(ENDPOINT_URL) or None,
+            connect_timeout=float(env.get(PEER_CONNECT_TIMEOUT, "30")),
+            heartbeat_seconds=float(env.get(HEARTBEAT, "20")),
+            stun_urls=tuple(u.strip() for u in env.get(STUN_URLS, "").split(",") if u.strip()),
+            metrics_namespace=env.get(METRICS_NAMESPACE) or None,
+            service_name=env.get(SERVICE) or "eclinic-media-worker",
+            relay=_relay(env.get(RELAY, "forwarding")),
+            processes=worker_processes(env),
+            process_index=process_index(env),
         )
+
+
+def worker_processes(env: Mapping[str, str]) -> int:
+    """How many worker processes this container runs (the health check asks too)."""
+    return _positive(env, PROCESSES, 1)
+
+
+def process_index(env: Mapping[str, str]) -> int | None:
+    """Which of the container's worker processes this is; None when it is the only one."""
+    value = env.get(PROCESS_INDEX)
+    return int(value) if value else None
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name) or str(default)
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise SystemExit(f"{name} must be a whole number of at least 1, not {value!r}")
+    return number
 
 
 def _relay(name: str) -> str:
     from media_worker.relay import RELAYS
 
     if name not in RELAYS:
-        raise SystemExit(f"ECLINIC_WORKER_RELAY must be one of {', '.join(RELAYS)}, not {name!r}")
+        raise SystemExit(f"{RELAY} must be one of {', '.join(RELAYS)}, not {name!r}")
     return name

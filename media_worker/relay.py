@@ -42,6 +42,8 @@ KEYFRAME_REQUEST_INTERVAL_SECONDS = 0.3
 # Frames since the last keyframe kept for a screenshot (5 s at 30 fps); past that a screenshot
 # asks for a fresh keyframe rather than decode this many.
 MAX_KEPT_FRAMES = 150
+# Delays (frame whole -> handed to the sender) kept for the benchmark, per kind.
+DELAY_SAMPLES = 5000
 # What may wait for one receiver's sender; a video receiver that falls this far behind starts
 # again from the next keyframe, an audio one loses its oldest packets.
 QUEUE_LIMIT = {"video": 60, "audio": 50}
@@ -205,12 +207,13 @@ class ForwardingTrack(MediaStreamTrack):
     """What one sender sends: a source's encoded frames, from a keyframe on, as `av.Packet`s
     that the sender only packetises. Decoded frames only when the codecs differ."""
 
-    def __init__(self, source: Source, codec: str, on_transcode: Any) -> None:
+    def __init__(self, source: Source, codec: str, on_transcode: Any, delays: deque[float]) -> None:
         super().__init__()
         self.kind = source.kind
         self.codec = codec
         self._source = source
         self._on_transcode = on_transcode
+        self._delays = delays
         self._queue: deque[tuple[EncodedFrame, int]] = deque()
         self._limit = QUEUE_LIMIT[source.kind]
         self._arrived = asyncio.Event()
@@ -262,6 +265,7 @@ class ForwardingTrack(MediaStreamTrack):
             pts = self._timeline.place(frame, generation)
             self.frames_forwarded += 1
             if frame.codec == self.codec:
+                self._delays.append(time.monotonic() - frame.arrived_at)
                 packet = av.Packet(frame.data)
                 packet.pts = pts
                 packet.time_base = fractions.Fraction(1, frame.clock_rate)
@@ -283,6 +287,11 @@ class ForwardingRelay:
     def __init__(self) -> None:
         self._sources: dict[SourceKey, Source] = {}
         self.transcoded_streams = 0
+        # How long a whole frame (an Opus packet, a video frame) waited in the relay.
+        self.delays: dict[str, deque[float]] = {
+            "audio": deque(maxlen=DELAY_SAMPLES),
+            "video": deque(maxlen=DELAY_SAMPLES),
+        }
 
     def source(self, key: SourceKey) -> Source:
         if key not in self._sources:
@@ -300,7 +309,7 @@ class ForwardingRelay:
 
     def subscribe(self, key: SourceKey, transceiver: RTCRtpTransceiver, codec: str) -> None:
         source = self.source(key)
-        track = ForwardingTrack(source, codec, self._transcoding)
+        track = ForwardingTrack(source, codec, self._transcoding, self.delays[source.kind])
         source.tracks.append(track)
         tap_sender(transceiver.sender, track.request_keyframe, track.report_bitrate)
         transceiver.sender.replaceTrack(track)

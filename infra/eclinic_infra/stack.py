@@ -30,7 +30,7 @@ from chalicelib.store.models import (
 )
 from eclinic_infra.operations import Operations
 from eclinic_infra.tables import table_for
-from eclinic_infra.worker import MediaWorkers
+from eclinic_infra.worker import MediaWorkers, WorkerSizing
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = (
@@ -57,6 +57,8 @@ REST_STAGE = "api"
 class EclinicStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        if self.node.try_get_context("worker_capacity") is not None:
+            raise ValueError("the worker_capacity context is gone: size the workers with worker_vcpus")
         stage = str(self.node.try_get_context("stage") or "prod")
         prefix = f"eclinic-{stage}-"
 
@@ -234,7 +236,6 @@ class EclinicStack(cdk.Stack):
                     "ECLINIC_ICE_SERVERS": '[{"urls": ["stun:stun.l.google.com:19302"]}]',
                     "ECLINIC_TURN_URLS": cdk.Fn.join(",", turn_urls.value_as_list),
                     "ECLINIC_TURN_SECRET_ARN": self.turn_secret.secret_arn,
-                    "POWERTOOLS_SERVICE_NAME": "eclinic-api",
                     "ECLINIC_METRICS": "emf",
                 },
             },
@@ -280,7 +281,7 @@ class EclinicStack(cdk.Stack):
             bucket=self.bucket,
             files_key=self.files_key,
             udp_ports=str(self.node.try_get_context("worker_udp_ports") or "40000-40999"),
-            capacity=int(self.node.try_get_context("worker_capacity") or 2),
+            sizing=WorkerSizing(int(self.node.try_get_context("worker_vcpus") or 1)),
             max_tasks=int(self.node.try_get_context("worker_max_tasks") or 10),
         )
 

@@ -1,6 +1,13 @@
 """The media workers on ECS Fargate: public IPs (media reaches them directly over UDP), a
 fixed UDP port range, the credential from Secrets Manager, health checks, and autoscaling
-on CPU and on active visits per task, never below one warm worker."""
+on CPU and on active visits per worker process, never below one warm task.
+
+Sizing has one input, the `worker_vcpus` context: a task of that many vCPUs runs one worker
+process per vCPU, each holding media_worker.sizing.VISITS_PER_PROCESS visits (the figure
+`make bench` measures). The setting names, the metric and the health check come from
+media_worker itself (standard library modules, importable here: infra/main.py and the tests
+put the repository root on sys.path), so that the worker and its stack cannot disagree.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +25,33 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from media_worker import config as worker_settings
+from media_worker.health import HEALTH_CHECK_COMMAND, METRIC_NAME, SERVICE_DIMENSION
+from media_worker.sizing import VISITS_PER_PROCESS
+
 WORKER_DIR = Path(__file__).resolve().parents[2] / "media_worker"
 METRICS_NAMESPACE = "eClinic"
-HEALTH_CHECK = (
-    'python -c "import os, sys, time; '
-    "sys.exit(0 if time.time() - os.path.getmtime('/tmp/eclinic-worker-alive') < 90 else 1)\""
-)
+SERVICE_NAME = "eclinic-media-worker"
+# Fargate's CPU sizes in whole vCPUs; each holds 2 GiB of memory per vCPU at the least.
+FARGATE_VCPUS = (1, 2, 4, 8, 16)
+MEMORY_MIB_PER_VCPU = 2048
+
+
+class WorkerSizing:
+    """Everything the task's size decides, from its vCPUs and the visits one process holds."""
+
+    def __init__(self, vcpus: int, visits_per_process: int = VISITS_PER_PROCESS) -> None:
+        if vcpus not in FARGATE_VCPUS:
+            raise ValueError(f"worker_vcpus must be one of {FARGATE_VCPUS}, not {vcpus!r}")
+        self.vcpus = vcpus
+        self.cpu = 1024 * vcpus  # CPU units
+        self.memory_mib = MEMORY_MIB_PER_VCPU * vcpus
+        self.processes = vcpus  # one worker process per vCPU
+        self.visits_per_process = visits_per_process  # each process's ECLINIC_WORKER_CAPACITY
+        self.visits_per_task = visits_per_process * self.processes
+        # ActiveVisits is published by every process: its average is the visits per process.
+        # Add a task before the last free slot of a process is taken.
+        self.target_visits_per_process = max(1, visits_per_process - 1)
 
 
 class MediaWorkers(Construct):
@@ -37,7 +65,7 @@ class MediaWorkers(Construct):
         bucket: s3.IBucket,
         files_key: kms.IKey,
         udp_ports: str,
-        capacity: int,
+        sizing: WorkerSizing,
         max_tasks: int,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -67,24 +95,27 @@ class MediaWorkers(Construct):
         self.log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
         )
-        task = ecs.FargateTaskDefinition(self, "Task", cpu=1024, memory_limit_mib=2048)
-        service_name = "eclinic-media-worker"
+        self.sizing = sizing
+        task = ecs.FargateTaskDefinition(self, "Task", cpu=sizing.cpu, memory_limit_mib=sizing.memory_mib)
+        service_name = SERVICE_NAME
         task.add_container(
             "Worker",
             image=ecs.ContainerImage.from_asset(str(WORKER_DIR), platform=ecr_assets.Platform.LINUX_AMD64),
             logging=ecs.LogDriver.aws_logs(stream_prefix="worker", log_group=self.log_group),
             environment={
-                "ECLINIC_WORKER_WS_URL": ws_url,
-                "ECLINIC_WORKER_CAPACITY": str(capacity),
-                "ECLINIC_FILES_BUCKET": bucket.bucket_name,
-                "ECLINIC_FILES_KMS_KEY_ID": files_key.key_arn,
-                "ECLINIC_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "ECLINIC_WORKER_SERVICE": service_name,
-                "ECLINIC_WORKER_STUN_URLS": "stun:stun.l.google.com:19302",
+                worker_settings.WS_URL: ws_url,
+                worker_settings.PROCESSES: str(sizing.processes),
+                worker_settings.CAPACITY: str(sizing.visits_per_process),
+                worker_settings.FILES_BUCKET: bucket.bucket_name,
+                worker_settings.FILES_KMS_KEY_ID: files_key.key_arn,
+                worker_settings.METRICS_NAMESPACE: METRICS_NAMESPACE,
+                worker_settings.SERVICE: service_name,
+                worker_settings.STUN_URLS: "stun:stun.l.google.com:19302",
             },
-            secrets={"ECLINIC_WORKER_SECRET": ecs.Secret.from_secrets_manager(worker_secret)},
+            secrets={worker_settings.SECRET: ecs.Secret.from_secrets_manager(worker_secret)},
             health_check=ecs.HealthCheck(
-                command=["CMD-SHELL", HEALTH_CHECK],
+                # Every worker process of the task alive and connected (media_worker.health).
+                command=["CMD", *HEALTH_CHECK_COMMAND],
                 interval=cdk.Duration.seconds(30),
                 retries=3,
                 start_period=cdk.Duration.seconds(60),
@@ -122,15 +153,15 @@ class MediaWorkers(Construct):
         scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=60)
         self.active_visits = cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
-            metric_name="ActiveVisits",
-            dimensions_map={"Service": service_name},
+            metric_name=METRIC_NAME,
+            dimensions_map={SERVICE_DIMENSION: service_name},
             statistic="Average",
             period=cdk.Duration.minutes(1),
         )
         scaling.scale_to_track_custom_metric(
-            "VisitsPerTask",
+            "VisitsPerWorkerProcess",
             metric=self.active_visits,
-            target_value=max(1, capacity - 1),  # add a task before the last free slot is taken
+            target_value=sizing.target_visits_per_process,
             scale_in_cooldown=cdk.Duration.minutes(10),
             scale_out_cooldown=cdk.Duration.minutes(1),
         )

@@ -4,51 +4,12 @@ property by property; then cfn-lint over the template."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-INFRA = ROOT / "infra"
-PREFIX = "eclinic-prod-"
-
-
-@pytest.fixture(scope="module")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # `chalice package` wants one; no call is made
-    sys.path.insert(0, str(INFRA))
-    import aws_cdk as cdk
-    from eclinic_infra.stack import EclinicStack
-
-    cwd = Path.cwd()
-    # `chalice package` loads the app with the stage's environment variables set in os.environ
-    # (CDK tokens, here): put the environment back for the tests that follow.
-    saved_environment = dict(os.environ)
-    os.chdir(tmp_path_factory.mktemp("chalice-out"))  # the Chalice construct writes chalice.out/ here
-    try:
-        app = cdk.App(
-            outdir=str(tmp_path_factory.mktemp("cdk.out")),
-            context={"stage": "prod", "author_groups": "cardiology:Cardiology,dermatology:Dermatology"},
-        )
-        stack = EclinicStack(app, "EclinicStack")
-        assembly = app.synth()
-    finally:
-        os.chdir(cwd)
-        os.environ.clear()
-        os.environ.update(saved_environment)
-        sys.path.remove(str(INFRA))
-    template_path = Path(assembly.directory) / "EclinicStack.template.json"
-    yield {"stack": stack, "json": json.loads(template_path.read_text()), "path": template_path}
-
-
-def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+from tests.infra.conftest import PREFIX, resources, visits_policy, worker_container
 
 
 def table_named(template: dict[str, Any], name: str) -> dict[str, Any]:
@@ -204,13 +165,13 @@ def test_media_workers_on_fargate(synthesized: dict[str, Any]) -> None:
     assert {"IpProtocol": "udp", "FromPort": 40000, "ToPort": 40999} in [
         {k: r[k] for k in ("IpProtocol", "FromPort", "ToPort")} for r in ingress
     ]
-    (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
-    (container,) = task["Properties"]["ContainerDefinitions"]
+    container = worker_container(template)
     assert container["SystemControls"] == [
         {"Namespace": "net.ipv4.ip_local_port_range", "Value": "40000 40999"}
     ]
     assert [s["Name"] for s in container["Secrets"]] == ["ECLINIC_WORKER_SECRET"]
-    assert "HealthCheck" in container
+    # Every worker process of the task alive and connected: the worker's own check.
+    assert container["HealthCheck"]["Command"] == ["CMD", "python", "-m", "media_worker.health"]
     (log_group,) = resources(template, "AWS::Logs::LogGroup").values()
     assert log_group["Properties"]["RetentionInDays"] == 30
     (target,) = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()
@@ -223,6 +184,22 @@ def test_media_workers_on_fargate(synthesized: dict[str, Any]) -> None:
         for s in specs
     )
     assert any(s.get("CustomizedMetricSpecification", {}).get("MetricName") == "ActiveVisits" for s in specs)
+
+
+def test_default_worker_size_is_one_vcpu_one_process(synthesized: dict[str, Any]) -> None:
+    """No worker_vcpus context: a 1 vCPU, 2 GiB task running one worker process that holds the
+    visits media_worker.sizing names; the scaling target leaves that process one free slot."""
+    from media_worker.sizing import VISITS_PER_PROCESS
+
+    template = synthesized["json"]
+    (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
+    assert (task["Properties"]["Cpu"], task["Properties"]["Memory"]) == ("1024", "2048")
+    environment = {e["Name"]: e["Value"] for e in worker_container(template)["Environment"]}
+    assert environment["ECLINIC_WORKER_PROCESSES"] == "1"
+    assert environment["ECLINIC_WORKER_CAPACITY"] == str(VISITS_PER_PROCESS)
+    policy = visits_policy(template)
+    assert policy["TargetValue"] == VISITS_PER_PROCESS - 1
+    assert policy["CustomizedMetricSpecification"]["Statistic"] == "Average"
 
 
 def test_alarms_dashboard_and_outputs(synthesized: dict[str, Any]) -> None:

@@ -83,7 +83,8 @@ def encoded_clip(
     width: int = 640,
     height: int = 480,
 ) -> tuple[bytes, ...]:
-    """A clip encoded once, as a browser would send it: a keyframe, then delta frames."""
+    """A clip encoded once, as a browser would send it: a keyframe, then delta frames. A band of
+    noise that changes every frame keeps it near a camera's 1 Mbit/s (several packets a frame)."""
     context: Any = av.CodecContext.create("libvpx" if codec == "VP8" else "libx264", "w")
     context.width, context.height, context.pix_fmt = width, height, "yuv420p"
     context.bit_rate = 1_000_000
@@ -95,12 +96,32 @@ def encoded_clip(
     else:
         context.options = {"deadline": "realtime", "lag-in-frames": "0"}
     clip = []
+    noise = np.random.default_rng(1)
     for index in range(frames):
-        frame = VideoFrame.from_ndarray(pattern_image(pattern, width, height, index), format="rgb24")
+        image = pattern_image(pattern, width, height, index)
+        image[height - height // 4 :] = noise.integers(0, 255, (height // 4, width, 3), dtype=np.uint8)
+        frame = VideoFrame.from_ndarray(image, format="rgb24")
         frame = frame.reformat(format="yuv420p")
         frame.pts = index
         clip.extend(bytes(packet) for packet in context.encode(frame))
     clip.extend(bytes(packet) for packet in context.encode(None))
+    return tuple(clip)
+
+
+@functools.lru_cache(maxsize=1)
+def encoded_audio_clip(seconds: float = 2.0) -> tuple[bytes, ...]:
+    """Opus packets of a tone, 20 ms each, encoded once as a browser's microphone would be."""
+    context: Any = av.CodecContext.create("libopus", "w")
+    context.sample_rate, context.layout, context.format = 48000, "stereo", "s16"
+    context.bit_rate = 48_000
+    samples = int(seconds * 48000)
+    tone = (np.sin(np.arange(samples) * 2 * np.pi * 440 / 48000) * 8000).astype(np.int16)
+    clip = []
+    for start in range(0, samples - 960 + 1, 960):
+        chunk = np.repeat(tone[start : start + 960], 2).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout="stereo")
+        frame.sample_rate, frame.pts = 48000, start
+        clip.extend(bytes(packet) for packet in context.encode(frame))
     return tuple(clip)
 
 
@@ -138,6 +159,30 @@ class ReplayCamera(MediaStreamTrack):
         return packet
 
 
+class ReplayMicrophone(MediaStreamTrack):
+    """A microphone whose Opus packets were encoded beforehand, one every 20 ms."""
+
+    kind = "audio"
+
+    def __init__(self, clip: tuple[bytes, ...]) -> None:
+        super().__init__()
+        self.clip = clip
+        self._start: float | None = None
+        self._count = 0
+
+    async def recv(self) -> av.Packet:
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self._count * 0.02 - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        packet = av.Packet(self.clip[self._count % len(self.clip)])
+        packet.pts = self._count * 960
+        packet.time_base = fractions.Fraction(1, 48000)
+        self._count += 1
+        return packet
+
+
 def halves(frame: VideoFrame) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The mean colour of the left and right half (a margin away from the edge between them)."""
     image = frame.to_ndarray(format="rgb24")
@@ -162,6 +207,7 @@ class FakeBrowser:
     camera: MediaStreamTrack
     connection_id: str
     peer_id: str = "p1"
+    microphone: MediaStreamTrack | None = None  # a silent one (encoded live) unless given
     video_codecs: tuple[str, ...] = ()  # offer only these (e.g. ("H264",) for a Safari-like peer)
     tap: bool = False  # received media as encoded frames (`tapped`), not decoded
     # Chromium bundles every m-line on one transport; so do these fake browsers. No STUN:
@@ -176,7 +222,7 @@ class FakeBrowser:
     taps: dict[int, ReceiverTap] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.pc.addTransceiver(AudioStreamTrack(), direction="sendrecv")
+        self.pc.addTransceiver(self.microphone or AudioStreamTrack(), direction="sendrecv")
         self.pc.addTransceiver(self.camera, direction="sendrecv")
         if self.role == "patient":
             self.pc.addTransceiver("video", direction="recvonly")  # the clinician's screen share
