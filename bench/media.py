@@ -179,14 +179,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
+ALL_CORES = frozenset(os.sched_getaffinity(0))
+
+
 def pin_worker() -> int:
-    """The worker gets the last core to itself, as one process has one vCPU on Fargate."""
+    """The worker gets the last core to itself, as one process has one vCPU on Fargate; this
+    process (the simulated browsers) and the local run keep the others."""
     pid = worker_pid()
-    cores = sorted(os.sched_getaffinity(0))
+    cores = sorted(ALL_CORES)
     if len(cores) >= 2:
         os.sched_setaffinity(pid, {cores[-1]})
         os.sched_setaffinity(0, set(cores[:-1]))
     return pid
+
+
+def unpin() -> None:
+    """Before the next local run starts: it would inherit this process's cores."""
+    os.sched_setaffinity(0, ALL_CORES)
 
 
 async def measure(visits: list[Visit], pid: int, seconds: float) -> dict[str, Any]:
@@ -325,6 +334,7 @@ def run(calls: int, shots: int, seconds: float, max_visits: int) -> dict[str, An
     # The simulated browsers run on uvloop too, as the worker does: cheaper browsers let the
     # worker's own core be what runs out first.
     for relay in ("decoding", "forwarding"):
+        unpin()
         with local_run({**WORKER_SETTINGS, "ECLINIC_WORKER_RELAY": relay}) as base:
             cost[relay] = uvloop.run(cost_per_visit(base, seconds, (1, 4)))
             if relay == "forwarding":
@@ -343,5 +353,10 @@ def run(calls: int, shots: int, seconds: float, max_visits: int) -> dict[str, An
             }
         )
     figures["worker_cpu_per_visit"] = comparison
+    one, four = cost["forwarding"]
+    figures["forwarding_cpu_per_added_visit"] = round(
+        (four["worker_cpu_cores"] - one["worker_cpu_cores"]) / (four["visits"] - one["visits"]), 4
+    )
+    unpin()
     figures["delay_added_ms"] = uvloop.run(relay_delay(seconds))
     return figures

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from local import aws_standin, demo
 from local.gateway import LocalGateway
+from media_worker.processes import die_with_parent
 
 
 class Readiness:
@@ -55,17 +56,7 @@ class Readiness:
 def start_worker(ws_url: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update({"ECLINIC_WORKER_WS_URL": ws_url, "ECLINIC_WORKER_ID": "local-worker-1"})
-    return subprocess.Popen([sys.executable, "-m", "media_worker"], env=env, preexec_fn=_die_with_parent)
-
-
-def _die_with_parent() -> None:
-    """Linux: the worker gets SIGTERM if this process dies without stopping it (kill -9)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    return subprocess.Popen([sys.executable, "-m", "media_worker"], env=env, preexec_fn=die_with_parent)
 
 
 async def serve(host: str, port: int) -> None:

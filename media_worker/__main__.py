@@ -17,8 +17,11 @@ from media_worker.config import WorkerConfig
 
 
 async def serve(config: WorkerConfig) -> None:
+    from media_worker.aiortc_hook import check_compatible
     from media_worker.storage import S3ImageStore
     from media_worker.worker import Worker
+
+    check_compatible()  # an aiortc the relay was not written for stops the worker here, by name
 
     store = S3ImageStore(config.files_bucket, config.region, config.endpoint_url, config.files_kms_key_id)
     worker = Worker(config, store)

@@ -67,6 +67,10 @@ class IncompatibleAiortc(RuntimeError):
 def check_compatible() -> None:
     """Raises IncompatibleAiortc naming every attribute or call that moved."""
     missing = []
+    receiver = RTCRtpReceiver("video", _Unstarted())  # type: ignore[arg-type]
+    for name in (_JITTER_BUFFER, _CODECS, _RTCP_SSRC):
+        if not hasattr(receiver, name):
+            missing.append(f"RTCRtpReceiver.{name}")
     receiver_init = inspect.getsource(RTCRtpReceiver.__init__)
     handler = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
     for name in (_JITTER_BUFFER, _CODECS, _RTCP_SSRC):
@@ -93,6 +97,12 @@ def check_compatible() -> None:
         )
 
 
+class _Unstarted:
+    """Enough of a DTLS transport for a receiver to be built, not started."""
+
+    state = "new"
+
+
 class ReceiverTap:
     """An `RTCRtpReceiver` whose media comes out as encoded frames instead of decoded ones."""
 
@@ -106,6 +116,7 @@ class ReceiverTap:
         self._timestamps = Unwrapper(32)
         self._ssrc: int | None = None
         self._bitrate_cap: int | None = None
+        self._remb_sent: int | None = None  # the last estimate the source was told
         self._send_rtcp = receiver._send_rtcp
         self._tasks: set[asyncio.Future[None]] = set()
         setattr(receiver, _JITTER_BUFFER, self)
@@ -161,26 +172,29 @@ class ReceiverTap:
         return True
 
     def cap_bitrate(self, bitrate: int | None) -> None:
-        """Caps the REMB this receiver sends (the lowest estimate of the browsers it feeds)."""
-        lowered = bitrate is not None and (self._bitrate_cap is None or bitrate < self._bitrate_cap)
+        """Caps the REMB this receiver sends (the lowest estimate of the browsers it feeds). A
+        cap below what the source was last told goes out at once; a higher one waits for the
+        receiver's own estimate, which may be lower still."""
         self._bitrate_cap = bitrate
         rtcp_ssrc = getattr(self.receiver, _RTCP_SSRC)
-        if lowered and bitrate is not None and self._ssrc is not None and rtcp_ssrc is not None:
+        told = self._remb_sent
+        if bitrate is not None and told is not None and bitrate < told and self._ssrc is not None:
             remb = RtcpPsfbPacket(
                 fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, [self._ssrc])
             )
-            self._spawn(self._send_rtcp(remb))
+            self._spawn(self._send_rtcp_capped(remb))
 
     async def _send_rtcp_capped(self, packet: Any) -> None:
-        is_remb = isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP
-        if self._bitrate_cap is not None and is_remb:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             try:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
             except ValueError:
                 pass
             else:
-                if bitrate > self._bitrate_cap:
-                    packet.fci = pack_remb_fci(self._bitrate_cap, ssrcs)
+                if self._bitrate_cap is not None and bitrate > self._bitrate_cap:
+                    bitrate = self._bitrate_cap
+                    packet.fci = pack_remb_fci(bitrate, ssrcs)
+                self._remb_sent = bitrate
         await self._send_rtcp(packet)
 
     def _spawn(self, coroutine: Any) -> None:

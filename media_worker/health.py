@@ -24,6 +24,7 @@ STALE_AFTER_SECONDS = 90  # a worker touches its file every heartbeat (20 s) whi
 HEALTH_CHECK_COMMAND = ("python", "-m", "media_worker.health")
 METRIC_NAME = "ActiveVisits"
 CAPACITY_METRIC_NAME = "Capacity"
+TRANSCODED_METRIC_NAME = "TranscodedStreams"  # streams decoded and re-encoded: legs with no shared codec
 SERVICE_DIMENSION = "Service"
 
 
@@ -57,8 +58,9 @@ def healthy(processes: int, base: Path = ALIVE_FILE, now: float | None = None) -
 
 
 class LoadMetric:
-    """Publishes the worker's active visits and capacity (namespace from ECLINIC_METRICS_NAMESPACE,
-    Service dimension from ECLINIC_WORKER_SERVICE): what the stack's scaling policy tracks."""
+    """Publishes the worker's active visits, capacity and transcoded streams (namespace from
+    ECLINIC_METRICS_NAMESPACE, Service dimension from ECLINIC_WORKER_SERVICE): what the stack's
+    scaling policy tracks, and what the dashboard shows."""
 
     def __init__(self, namespace: str, service: str, region: str) -> None:
         self._namespace = namespace
@@ -66,7 +68,7 @@ class LoadMetric:
         self._region = region
         self._client: Any = None
 
-    def publish(self, active_visits: int, capacity: int) -> None:
+    def publish(self, active_visits: int, capacity: int, transcoded_streams: int) -> None:
         if self._client is None:
             import boto3
 
@@ -86,6 +88,12 @@ class LoadMetric:
                         "MetricName": CAPACITY_METRIC_NAME,
                         "Dimensions": dimensions,
                         "Value": capacity,
+                        "Unit": "Count",
+                    },
+                    {
+                        "MetricName": TRANSCODED_METRIC_NAME,
+                        "Dimensions": dimensions,
+                        "Value": transcoded_streams,
                         "Unit": "Count",
                     },
                 ],

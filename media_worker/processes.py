@@ -62,7 +62,7 @@ def run_processes(
                 break
             child_env = child_environment(env, config.worker_id, index)
             children[child_env[WORKER_ID]] = subprocess.Popen(  # noqa: S603 - this worker's own entry point
-                command, env=child_env, preexec_fn=_die_with_parent
+                command, env=child_env, preexec_fn=die_with_parent
             )
         while running():
             if stop_signal is None:
@@ -85,7 +85,7 @@ def run_processes(
     return 0
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: a child gets SIGTERM if this process dies without stopping it (kill -9)."""
     try:
         import ctypes

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import av
-from aiortc import MediaStreamTrack, RTCRtpCodecParameters, RTCRtpTransceiver
+from aiortc import MediaStreamTrack, RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpTransceiver
 from aiortc.codecs import get_decoder
 from aiortc.contrib.media import MediaRelay
 from aiortc.jitterbuffer import JitterFrame
@@ -86,16 +86,17 @@ class Source:
         self._last_request = -math.inf
         self._pending_request: asyncio.TimerHandle | None = None
 
-    def attach(self, tap: ReceiverTap) -> None:
+    def attach(self, receiver: RTCRtpReceiver) -> None:
+        """Takes the source's media from now on from this receiver (a new peer connection, or
+        a new m-line when a screen share starts again)."""
         self.generation += 1
         generation = self.generation
-        tap.on_frame = lambda frame: self._on_frame(generation, frame)
-        self.tap = tap
+        self.tap = ReceiverTap(receiver, self.kind, lambda frame: self._on_frame(generation, frame))
         self._forget_kept()
         self._apply_bitrate_cap()
 
-    def detach(self, tap_receiver: Any) -> None:
-        if self.tap is not None and self.tap.receiver is tap_receiver:
+    def detach(self, receiver: RTCRtpReceiver) -> None:
+        if self.tap is not None and self.tap.receiver is receiver:
             self.tap = None
             self.generation += 1
             self._forget_kept()
@@ -300,7 +301,7 @@ class ForwardingRelay:
 
     def publish(self, key: SourceKey, transceiver: RTCRtpTransceiver) -> None:
         source = self.source(key)
-        source.attach(ReceiverTap(transceiver.receiver, source.kind, lambda frame: None))
+        source.attach(transceiver.receiver)
         source.request_keyframe()
 
     def unpublish(self, key: SourceKey, transceiver: RTCRtpTransceiver) -> None:

@@ -9,12 +9,16 @@ different browser connection (a reload) replaces the old peer.
 
 The worker creates the transceivers for an offer's new m-lines itself, before applying it, so
 that it can set the codec order of its answer (`codecs.preferences`): a leg takes the codec the
-other participant's leg already uses when this browser has it, and the relay forwards.
+other participant's leg already uses when this browser has it, and the relay forwards. When
+the leg answered first could not know (a browser that offers VP8 and H264 answered with VP8,
+then an H264-only one joins), the worker asks for that first browser to offer again
+(`on_renegotiate`), and its new leg takes H264 too; until then the relay transcodes.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiortc import MediaStreamTrack, RTCIceCandidate, RTCSessionDescription
@@ -32,11 +36,19 @@ VIDEO_SLOTS = ("video", "screen")
 
 
 class Visit:
-    def __init__(self, appointment_id: str, peers: PeerSet, relay: Relay | None = None) -> None:
+    def __init__(
+        self,
+        appointment_id: str,
+        peers: PeerSet,
+        relay: Relay | None = None,
+        on_renegotiate: Callable[[str], None] | None = None,
+    ) -> None:
         self.appointment_id = appointment_id
         self._peers = peers
         self.relay: Relay = relay or ForwardingRelay()
+        self._on_renegotiate = on_renegotiate or (lambda role: None)
         self.leg_codecs: dict[str, str] = {}  # role -> the video codec its leg negotiated
+        self._offered: dict[str, set[str]] = {}  # role -> the video codecs its browser offered
 
     @property
     def active(self) -> bool:
@@ -72,6 +84,7 @@ class Visit:
 
     def peer_closed(self, peer: Peer) -> None:
         """The peer's sources stop; the other participant's receivers wait for its next peer."""
+        self.leg_codecs.pop(peer.role, None)
         for transceiver, slot in _slots(peer.pc.getTransceivers()):
             self.relay.unpublish((peer.role, slot), transceiver)
 
@@ -87,6 +100,9 @@ class Visit:
     def _prepare_transceivers(self, peer: Peer, offer: SessionDescription) -> None:
         """A transceiver for each new m-line of the offer, with the worker's codec order."""
         known = {t.mid for t in peer.pc.getTransceivers()}
+        cameras = [m for m in offer.media if m.kind == "video"]
+        if cameras:
+            self._offered[peer.role] = offered_codecs(cameras[0])
         for media in offer.media:
             if media.kind not in ("audio", "video") or media.rtp.muxId in known:
                 continue
@@ -115,6 +131,10 @@ class Visit:
             if transceiver.sender.track is not None or transceiver.direction == "recvonly":
                 continue  # already fed, or the clinician's own screen share
             self.relay.subscribe((other, slot), transceiver, codec)
+        mine, theirs = self.leg_codecs.get(peer.role), self.leg_codecs.get(other)
+        if mine and theirs and mine != theirs and mine in self._offered.get(other, set()):
+            log.info("asking the %s's browser to offer again, for %s on both legs", other, mine)
+            self._on_renegotiate(other)
 
 
 def _slots(transceivers: list[RTCRtpTransceiver]) -> list[tuple[RTCRtpTransceiver, str]]:

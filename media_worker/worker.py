@@ -2,7 +2,8 @@
 
 Messages from the server: `offer` and `candidate` (from a browser), `capture` (after the
 patient's consent), `end` (the session is over or has moved). To the server: `answer`,
-`captured` / `capture_failed`, and `worker_hello` / `worker_status` with its load.
+`captured` / `capture_failed`, `renegotiate` (ask one browser to offer again, so that both
+legs share a codec), and `worker_hello` / `worker_status` with its load.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ class Worker:
     def load(self) -> int:
         return sum(1 for visit in self.visits.values() if visit.active)
 
+    @property
+    def transcoded_streams(self) -> int:
+        """Streams of the running visits that had to be decoded and re-encoded (no shared codec)."""
+        return sum(visit.relay.transcoded_streams for visit in self.visits.values())
+
     def hello(self) -> dict[str, Any]:
         return {
             "type": "worker_hello",
@@ -107,7 +113,14 @@ class Worker:
             return
         visit = self.visits.get(appointment_id)
         if visit is None:
-            visit = Visit(appointment_id, self.peers, self._relay_factory())
+            visit = Visit(
+                appointment_id,
+                self.peers,
+                self._relay_factory(),
+                lambda role: self.signalling.send(
+                    {"type": "renegotiate", "appointment_id": appointment_id, "role": role}
+                ),
+            )
             self.visits[appointment_id] = visit
         before = self.load
         answer = await visit.offer(str(message.get("role")), browser_peer(message), str(message.get("sdp")))
@@ -199,7 +212,9 @@ class Worker:
             if self.signalling.connected.is_set():
                 mark_alive()
             if metric is not None:
-                await loop.run_in_executor(None, metric.publish, self.load, self.config.capacity)
+                await loop.run_in_executor(
+                    None, metric.publish, self.load, self.config.capacity, self.transcoded_streams
+                )
             await asyncio.sleep(self.config.heartbeat_seconds)
 
     async def drain(self) -> None:

@@ -172,6 +172,7 @@ class LiveService:
                 "answer": media.answer,
                 "captured": media.captured,
                 "capture_failed": media.capture_failed,
+                "renegotiate": media.renegotiate,
             }
         common: dict[str, MessageHandler] = {
             "ping": self._ping,

@@ -283,6 +283,20 @@ class MediaService:
         )
         return []
 
+    def renegotiate(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        """The worker asks one side to offer again (so that both legs share a codec): that side
+        gets `call` as after a worker move, and its page makes a new peer connection."""
+        appointment = self._worker_visit(connection, incoming.appointment_id())
+        role = incoming.text("role")
+        if role == Role.PATIENT.value:
+            channel = patient_channel(appointment.id)
+        elif role == Role.CLINICIAN.value:
+            channel = clinician_channel(appointment.taken_by or "")
+        else:
+            raise ValidationFailed("`role` must be patient or clinician.", "role")
+        self._broadcaster.to_channels([channel], self._call_message(appointment, reconnect=True))
+        return []
+
     def capture_failed(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
         appointment = self._worker_visit(connection, incoming.appointment_id())
         shot = self._screenshot(appointment.id, incoming.text("request_id"))

@@ -150,6 +150,9 @@ class Operations(Construct):
                 left=[workers.active_visits],
                 right=[workers.service.metric_cpu_utilization(period=five)],
             ),
+            cloudwatch.GraphWidget(
+                title="Transcoded streams (no shared codec)", left=[workers.transcoded_streams]
+            ),
         )
         self.dashboard = dashboard
 

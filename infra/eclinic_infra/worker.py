@@ -26,8 +26,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from media_worker import config as worker_settings
-from media_worker.health import HEALTH_CHECK_COMMAND, METRIC_NAME, SERVICE_DIMENSION
-from media_worker.sizing import VISITS_PER_PROCESS
+from media_worker.health import HEALTH_CHECK_COMMAND, METRIC_NAME, SERVICE_DIMENSION, TRANSCODED_METRIC_NAME
+from media_worker.sizing import CORE_BUDGET, VISITS_PER_PROCESS
 
 WORKER_DIR = Path(__file__).resolve().parents[2] / "media_worker"
 METRICS_NAMESPACE = "eClinic"
@@ -150,13 +150,23 @@ class MediaWorkers(Construct):
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
         )
         scaling = self.service.auto_scale_task_count(min_capacity=1, max_capacity=max_tasks)
-        scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=60)
+        # CPU is the second signal: past the share of a core that steady forwarding may take,
+        # a process is busier than its visits say (transcoded streams, screenshots).
+        scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=round(CORE_BUDGET * 100))
         self.active_visits = cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
             metric_name=METRIC_NAME,
             dimensions_map={SERVICE_DIMENSION: service_name},
             statistic="Average",
             period=cdk.Duration.minutes(1),
+        )
+        # Legs with no shared codec: each such stream costs a decoder and an encoder.
+        self.transcoded_streams = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=TRANSCODED_METRIC_NAME,
+            dimensions_map={SERVICE_DIMENSION: service_name},
+            statistic="Sum",
+            period=cdk.Duration.minutes(5),
         )
         scaling.scale_to_track_custom_metric(
             "VisitsPerWorkerProcess",

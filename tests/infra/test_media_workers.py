@@ -13,13 +13,17 @@ import pytest
 from media_worker.config import WorkerConfig
 from media_worker.health import LoadMetric
 from media_worker.sizing import VISITS_PER_PROCESS
+from tests.conftest import AwsStack
 from tests.infra.conftest import INFRA, container_environment, resources, visits_policy, worker_container
 
 
-def test_the_load_metric_lands_where_the_scaling_policy_looks(synthesized: dict[str, Any]) -> None:
+def test_the_load_metric_lands_where_the_scaling_policy_looks(
+    synthesized: dict[str, Any], aws: AwsStack
+) -> None:
     import boto3
-    from moto import mock_aws
 
+    # moto's server (the session's stand-in), not mock_aws: that would reset the server's state
+    # under every other test of the session.
     template = synthesized["json"]
     spec = visits_policy(template)["CustomizedMetricSpecification"]
     # The worker's settings exactly as the container gets them from the stack.
@@ -34,29 +38,34 @@ def test_the_load_metric_lands_where_the_scaling_policy_looks(synthesized: dict[
     ]
     assert grant["Condition"] == {"StringEquals": {"cloudwatch:namespace": config.metrics_namespace}}
 
-    with mock_aws():
-        LoadMetric(config.metrics_namespace, config.service_name, config.region).publish(3, config.capacity)
-        cloudwatch = boto3.client("cloudwatch", region_name=config.region)
-        now = datetime.now(UTC)
+    # boto3 takes the stand-in's address from AWS_ENDPOINT_URL, which the fixture sets.
+    LoadMetric(config.metrics_namespace, config.service_name, config.region).publish(3, config.capacity, 1)
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        region_name=config.region,
+        endpoint_url=aws.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    now = datetime.now(UTC)
 
-        def datapoints(metric_name: str) -> list[float]:
-            answer = cloudwatch.get_metric_statistics(
-                Namespace=spec["Namespace"],
-                MetricName=metric_name,
-                Dimensions=spec["Dimensions"],
-                StartTime=now - timedelta(minutes=5),
-                EndTime=now + timedelta(minutes=5),
-                Period=60,
-                Statistics=[spec["Statistic"]],
-            )
-            return [point[spec["Statistic"]] for point in answer["Datapoints"]]
+    def datapoints(metric_name: str) -> list[float]:
+        answer = cloudwatch.get_metric_statistics(
+            Namespace=spec["Namespace"],
+            MetricName=metric_name,
+            Dimensions=spec["Dimensions"],
+            StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=5),
+            Period=60,
+            Statistics=[spec["Statistic"]],
+        )
+        return [point[spec["Statistic"]] for point in answer["Datapoints"]]
 
-        assert datapoints(spec["MetricName"]) == [3.0]
-        assert datapoints("Capacity") == [float(VISITS_PER_PROCESS)]
-        (listed,) = cloudwatch.list_metrics(Namespace=spec["Namespace"], MetricName=spec["MetricName"])[
-            "Metrics"
-        ]
-        assert listed["Dimensions"] == spec["Dimensions"]
+    assert datapoints(spec["MetricName"]) == [3.0]
+    assert datapoints("Capacity") == [float(VISITS_PER_PROCESS)]
+    assert datapoints("TranscodedStreams") == [1.0]
+    (listed,) = cloudwatch.list_metrics(Namespace=spec["Namespace"], MetricName=spec["MetricName"])["Metrics"]
+    assert listed["Dimensions"] == spec["Dimensions"]
 
 
 def workers_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vcpus: int) -> dict[str, Any]:
@@ -96,6 +105,12 @@ def test_a_bigger_task_runs_a_worker_process_per_vcpu(
     assert environment["ECLINIC_WORKER_CAPACITY"] == str(VISITS_PER_PROCESS)
     # ... and publishes its own ActiveVisits: the policy's average is visits per process.
     assert visits_policy(template)["TargetValue"] == VISITS_PER_PROCESS - 1
+    cpu_policy = next(
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+        for p in resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+        if "PredefinedMetricSpecification" in p["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    )
+    assert cpu_policy["TargetValue"] == 80  # the share of a core steady forwarding may take
     (target,) = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()
     assert (target["Properties"]["MinCapacity"], target["Properties"]["MaxCapacity"]) == (1, 3)
 

@@ -58,18 +58,9 @@ def test_requirements_install_fresh_and_the_entry_point_runs(tmp_path: Path, loc
         check=True,
         timeout=900,
     )
-    # Lay the code out as the image does: WORKDIR holding the media_worker package.
-    app = tmp_path / "app"
-    shutil.copytree(ROOT / "media_worker", app / "media_worker")
+    app = image_layout(tmp_path)
     command = [str(python) if part == "python" else part for part in spec["cmd"]]  # type: ignore[union-attr]
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "ECLINIC_WORKER_WS_URL": local_run.base_url.replace("http://", "ws://") + "/ws",
-        "ECLINIC_WORKER_SECRET": WORKER_SECRET,
-        "ECLINIC_WORKER_ID": "image-entry-point",
-        "ECLINIC_WORKER_CAPACITY": "1",
-        "AWS_REGION": "us-east-1",
-    }
+    env = worker_env(local_run, ECLINIC_WORKER_ID="image-entry-point", ECLINIC_WORKER_CAPACITY="1")
     process = subprocess.Popen(
         command, cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -103,6 +94,17 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def worker_env(local_run: LocalRun, **settings: str) -> dict[str, str]:
+    """What the task definition gives the container, pointed at the local run."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "ECLINIC_WORKER_WS_URL": local_run.base_url.replace("http://", "ws://") + "/ws",
+        "ECLINIC_WORKER_SECRET": WORKER_SECRET,
+        "AWS_REGION": "us-east-1",
+        **settings,
+    }
+
+
 def image_layout(tmp_path: Path) -> Path:
     """WORKDIR holding the media_worker package, as the image lays the code out."""
     app = tmp_path / "app"
@@ -115,15 +117,12 @@ def test_the_entry_point_runs_one_worker_per_process(tmp_path: Path, local_run: 
     spec = dockerfile()
     app = image_layout(tmp_path)
     command = [sys.executable if part == "python" else part for part in spec["cmd"]]  # type: ignore[union-attr]
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "ECLINIC_WORKER_WS_URL": local_run.base_url.replace("http://", "ws://") + "/ws",
-        "ECLINIC_WORKER_SECRET": WORKER_SECRET,
-        "ECLINIC_WORKER_ID": "task-7f3a",
-        "ECLINIC_WORKER_PROCESSES": "2",
-        "ECLINIC_WORKER_HEARTBEAT": "1",  # the heartbeat files are touched every second
-        "AWS_REGION": "us-east-1",
-    }
+    env = worker_env(
+        local_run,
+        ECLINIC_WORKER_ID="task-7f3a",
+        ECLINIC_WORKER_PROCESSES="2",
+        ECLINIC_WORKER_HEARTBEAT="1",  # the heartbeat files are touched every second
+    )
     started = time.time()
     output_path = tmp_path / "worker.log"
     with output_path.open("w") as output:

@@ -11,7 +11,6 @@ the codec preferences.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -32,6 +31,7 @@ from media_worker.frames import (
     is_keyframe,
     starts_frame,
 )
+from tests.threads import run_async
 
 # -- Unwrapper -----------------------------------------------------------------------------
 
@@ -569,7 +569,7 @@ def offer_media(kind: str, codecs: list[RTCRtpCodecCapability] | None = None) ->
         finally:
             await pc.close()
 
-    (media,) = SessionDescription.parse(asyncio.run(offer())).media
+    (media,) = SessionDescription.parse(run_async(offer)).media
     return media
 
 

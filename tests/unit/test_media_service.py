@@ -119,6 +119,25 @@ def test_offers_go_to_the_worker_and_answers_back_to_that_browser(world: FakeWor
     assert error["code"] == "not_found"
 
 
+def test_the_worker_can_ask_one_side_to_offer_again(world: FakeWorld) -> None:
+    live, appointment = in_session(world)
+    send(live, "ada-1", type="call", appointment_id=appointment.id)
+    calls_before = len(pushed(world, "ada-1", "call"))
+    assert send(live, "conn-w1", type="renegotiate", appointment_id=appointment.id, role="patient") == []
+    (again,) = pushed(world, "pat-1", "call")[1:]
+    assert again["reconnect"] is True and again["appointment_id"] == appointment.id
+    assert len(pushed(world, "ada-1", "call")) == calls_before  # the clinician's call goes on
+    (error,) = send(live, "conn-w1", type="renegotiate", appointment_id=appointment.id, role="guest")
+    assert (error["code"], error["field"]) == ("validation_error", "role")
+    live.connect("conn-w2", {"worker_token": WORKER_SECRET})
+    send(live, "conn-w2", type="worker_hello", worker_id="w2", capacity=1, load=0)
+    (error,) = send(live, "conn-w2", type="renegotiate", appointment_id=appointment.id, role="patient")
+    assert error["code"] == "not_found"  # not that worker's visit
+    (error,) = send(live, "pat-1", type="renegotiate", appointment_id=appointment.id, role="patient")
+    assert error["code"] == "validation_error"  # browsers cannot send it
+    assert len(pushed(world, "pat-1", "call")) == 2
+
+
 @pytest.mark.parametrize("sdp", ["", "hello", "v=0" + "x" * 30000])
 def test_malformed_offers_are_refused(world: FakeWorld, sdp: str) -> None:
     live, appointment = in_session(world)

@@ -134,53 +134,42 @@ def frame_digest(codec: str, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class ReplayCamera(MediaStreamTrack):
-    """A camera whose frames were encoded beforehand: the sender only packetises them."""
+class ReplayTrack(MediaStreamTrack):
+    """Media encoded beforehand, sent at its own pace: the sender only packetises it."""
 
-    kind = "video"
-
-    def __init__(self, clip: tuple[bytes, ...], fps: int = 30) -> None:
+    def __init__(self, kind: str, clip: tuple[bytes, ...], per_second: int, clock_rate: int) -> None:
         super().__init__()
+        self.kind = kind
         self.clip = clip
-        self._fps = fps
+        self._per_second = per_second
+        self._ticks = clock_rate // per_second
+        self._time_base = fractions.Fraction(1, clock_rate)
         self._start: float | None = None
         self._count = 0
 
     async def recv(self) -> av.Packet:
         if self._start is None:
             self._start = time.monotonic()
-        wait = self._start + self._count / self._fps - time.monotonic()
+        wait = self._start + self._count / self._per_second - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
         packet = av.Packet(self.clip[self._count % len(self.clip)])
-        packet.pts = self._count * (90000 // self._fps)
-        packet.time_base = fractions.Fraction(1, 90000)
+        packet.pts = self._count * self._ticks
+        packet.time_base = self._time_base
         self._count += 1
         return packet
 
 
-class ReplayMicrophone(MediaStreamTrack):
-    """A microphone whose Opus packets were encoded beforehand, one every 20 ms."""
+class ReplayCamera(ReplayTrack):
+    def __init__(self, clip: tuple[bytes, ...], fps: int = 30) -> None:
+        super().__init__("video", clip, fps, 90000)
 
-    kind = "audio"
+
+class ReplayMicrophone(ReplayTrack):
+    """Opus packets, one every 20 ms."""
 
     def __init__(self, clip: tuple[bytes, ...]) -> None:
-        super().__init__()
-        self.clip = clip
-        self._start: float | None = None
-        self._count = 0
-
-    async def recv(self) -> av.Packet:
-        if self._start is None:
-            self._start = time.monotonic()
-        wait = self._start + self._count * 0.02 - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        packet = av.Packet(self.clip[self._count % len(self.clip)])
-        packet.pts = self._count * 960
-        packet.time_base = fractions.Fraction(1, 48000)
-        self._count += 1
-        return packet
+        super().__init__("audio", clip, 50, 48000)
 
 
 def halves(frame: VideoFrame) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -84,6 +84,12 @@ def test_the_hook_fits_the_installed_aiortc() -> None:
     assert aiortc.__version__.startswith(aiortc_hook.AIORTC_SERIES + ".")
 
 
+def test_the_compatibility_check_names_what_moved(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(aiortc.RTCRtpSender, "_handle_rtcp_packet")
+    with pytest.raises(aiortc_hook.IncompatibleAiortc, match=r"RTCRtpSender\._handle_rtcp_packet"):
+        aiortc_hook.check_compatible()
+
+
 def test_the_worker_requirements_pin_the_aiortc_series_of_the_hook() -> None:
     from pathlib import Path
 
@@ -260,18 +266,31 @@ def test_loss_on_the_source_leg_recovers_from_a_keyframe() -> None:
 
 @pytest.mark.parametrize("first", ["patient", "clinician"])
 def test_a_safari_like_peer_with_h264_only_shares_h264_with_the_other(first: str) -> None:
-    """iOS Safari may offer H264 alone; the other browser offers VP8 and H264."""
+    """iOS Safari may offer H264 alone; the other browser offers VP8 and H264. Whoever joins
+    first, both legs end up on H264 and nothing is transcoded."""
 
     async def body(
         worker: Worker, outbox: Outbox, patient: FakeBrowser, clinician: FakeBrowser, store: Any
     ) -> None:
-        assert looks_like(await clinician.sees(CAMERA, PATIENT_PATTERN), PATIENT_PATTERN)
-        assert looks_like(await patient.sees(CAMERA, CLINICIAN_PATTERN), CLINICIAN_PATTERN)
         visit = worker.visits[APPOINTMENT]
-        assert visit.leg_codecs["patient"] == "H264"
-        if first == "patient":  # the clinician's leg could take the patient's codec: no transcoding
-            assert visit.leg_codecs["clinician"] == "H264"
-            assert relay_of(worker).transcoded_streams == 0
+        if first == "clinician":  # its leg took VP8 before the patient came: it must offer again
+            assert (await outbox.next("renegotiate"))["role"] == "clinician"
+            await clinician.close()
+            clinician = FakeBrowser(
+                "clinician", PatternCamera(CLINICIAN_PATTERN), "conn-clinician", peer_id="p2"
+            )
+            await join(worker, outbox, clinician)
+        try:
+            assert looks_like(await clinician.sees(CAMERA, PATIENT_PATTERN), PATIENT_PATTERN)
+            assert looks_like(await patient.sees(CAMERA, CLINICIAN_PATTERN), CLINICIAN_PATTERN)
+            assert visit.leg_codecs == {"patient": "H264", "clinician": "H264"}
+            transcoded = relay_of(worker).transcoded_streams
+            await asyncio.sleep(1)
+            assert relay_of(worker).transcoded_streams == transcoded  # forwarding from here on
+            if first == "patient":
+                assert transcoded == 0
+        finally:
+            await clinician.close()
 
     scenario(
         body,
@@ -332,3 +351,30 @@ def test_a_screenshot_without_a_kept_keyframe_asks_for_one_and_has_the_cameras_s
     scenario(
         body, patient=lambda: FakeBrowser("patient", PatternCamera(PATIENT_PATTERN, 320, 240), "conn-patient")
     )
+
+
+def test_a_receivers_bandwidth_estimate_reaches_the_source() -> None:
+    told: list[tuple[float, int]] = []  # the REMBs the patient's camera hears, when
+    cap = 10_000  # bit/s, below aiortc's first estimate of a pattern camera's few kbit/s
+
+    def patient() -> FakeBrowser:
+        browser = FakeBrowser("patient", PatternCamera(PATIENT_PATTERN), "conn-patient")
+        sender = browser.pc.getTransceivers()[CAMERA].sender
+        aiortc_hook.tap_sender(sender, lambda: None, lambda bitrate: told.append((time.monotonic(), bitrate)))
+        return browser
+
+    async def body(
+        worker: Worker, outbox: Outbox, patient: FakeBrowser, clinician: FakeBrowser, store: Any
+    ) -> None:
+        async with asyncio.timeout(15):
+            while len(told) < 2:  # the worker's own estimate, about once a second
+                await asyncio.sleep(0.05)
+        assert all(bitrate > cap for _, bitrate in told)
+        capped_at = time.monotonic()
+        clinician.taps[CAMERA].cap_bitrate(cap)  # the clinician's line takes no more
+        await asyncio.sleep(3)
+        after = [bitrate for at, bitrate in told if at > capped_at]
+        assert after and all(bitrate <= cap for bitrate in after)
+        assert after[0] == cap and told[-1][0] - capped_at > 1  # at once, and it stays
+
+    scenario(body, patient=patient, clinician=tapped_clinician)
