@@ -49,6 +49,7 @@ class Visit:
         self._on_renegotiate = on_renegotiate or (lambda role: None)
         self.leg_codecs: dict[str, str] = {}  # role -> the video codec its leg negotiated
         self._offered: dict[str, set[str]] = {}  # role -> the video codecs its browser offered
+        self._asked_again: set[tuple[str, str]] = set()  # browser peers asked to offer again
 
     @property
     def active(self) -> bool:
@@ -132,7 +133,16 @@ class Visit:
                 continue  # already fed, or the clinician's own screen share
             self.relay.subscribe((other, slot), transceiver, codec)
         mine, theirs = self.leg_codecs.get(peer.role), self.leg_codecs.get(other)
-        if mine and theirs and mine != theirs and mine in self._offered.get(other, set()):
+        other_peer = self._peers.get((self.appointment_id, other))
+        if (
+            mine
+            and theirs
+            and mine != theirs
+            and mine in self._offered.get(other, set())
+            and other_peer is not None
+            and other_peer.browser_peer not in self._asked_again  # once per peer
+        ):
+            self._asked_again.add(other_peer.browser_peer)
             log.info("asking the %s's browser to offer again, for %s on both legs", other, mine)
             self._on_renegotiate(other)
 

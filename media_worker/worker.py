@@ -176,9 +176,10 @@ class Worker:
 
     async def _peer_closed(self, peer: Peer) -> None:
         visit = self.visits.get(peer.appointment_id)
-        if visit is not None:
-            visit.peer_closed(peer)
-        if visit is not None and not visit.active:
+        if visit is None:
+            return
+        visit.peer_closed(peer)
+        if not visit.active:
             self.visits.pop(peer.appointment_id, None)
             visit.relay.close()
             self.signalling.send(self.status())

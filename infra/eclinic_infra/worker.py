@@ -153,21 +153,20 @@ class MediaWorkers(Construct):
         # CPU is the second signal: past the share of a core that steady forwarding may take,
         # a process is busier than its visits say (transcoded streams, screenshots).
         scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=round(CORE_BUDGET * 100))
-        self.active_visits = cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE,
-            metric_name=METRIC_NAME,
-            dimensions_map={SERVICE_DIMENSION: service_name},
-            statistic="Average",
-            period=cdk.Duration.minutes(1),
-        )
-        # Legs with no shared codec: each such stream costs a decoder and an encoder.
-        self.transcoded_streams = cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE,
-            metric_name=TRANSCODED_METRIC_NAME,
-            dimensions_map={SERVICE_DIMENSION: service_name},
-            statistic="Sum",
-            period=cdk.Duration.minutes(5),
-        )
+
+        def worker_metric(name: str, statistic: str, minutes: int) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={SERVICE_DIMENSION: service_name},
+                statistic=statistic,
+                period=cdk.Duration.minutes(minutes),
+            )
+
+        self.active_visits = worker_metric(METRIC_NAME, "Average", 1)
+        # Legs with no shared codec: each such stream costs a decoder and an encoder. A gauge
+        # of each process, so the busiest process is what the dashboard shows.
+        self.transcoded_streams = worker_metric(TRANSCODED_METRIC_NAME, "Maximum", 5)
         scaling.scale_to_track_custom_metric(
             "VisitsPerWorkerProcess",
             metric=self.active_visits,
