@@ -73,7 +73,10 @@ def instant(value: datetime | None) -> str | None:
 def audit_event(e: AuditEvent) -> dict[str, Any]:
     return {
         "at": instant(e.at),
-        "actor": e.actor,
+        # Who, for people to read (a clinician's email then, "patient", "system"), and who it
+        # really was: a clinician's user id, which no one can change.
+        "actor": e.actor_email or e.actor,
+        "actor_id": e.actor,
         "action": e.action,
         "from": e.from_status.value,
         "to": e.to_status.value,
@@ -82,6 +85,7 @@ def audit_event(e: AuditEvent) -> dict[str, Any]:
 
 def user(c: Clinician, group_names: dict[str, str]) -> dict[str, Any]:
     return {
+        "id": c.id,
         "email": c.email,
         "name": c.name,
         "groups": [{"id": g, "name": group_names.get(g, g)} for g in sorted(c.groups)],

@@ -136,7 +136,11 @@ def _create_user_pool(cognito: Any) -> tuple[str, str]:
         UserPoolId=pool["Id"],
         ClientName="eclinic-web",
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        ReadAttributes=["email", "name"],
+        # email_verified must be in the ID token: the app refuses a token whose email is not.
+        ReadAttributes=["email", "email_verified", "name"],
+        # Users may not change what names them (their email could become a colleague's);
+        # moto does not enforce it, the app's identity by `sub` does.
+        WriteAttributes=[],
     )["UserPoolClient"]
     for group, name in demo.GROUPS.items():
         cognito.create_group(UserPoolId=pool["Id"], GroupName=group, Description=name)

@@ -1,8 +1,10 @@
 """Verifies Cognito ID tokens with PyJWT against the user pool's published keys (JWKS).
 
 Checked on every clinician call and websocket connect: RS256 signature by a key of the pool,
-issuer, audience (the app client id), expiry and `token_use` = "id". Anything else is
-Unauthorized, with one message for all causes so that a caller learns nothing from it.
+issuer, audience (the app client id), expiry and `token_use` = "id". The clinician is the
+token's `sub`; a token whose email is not verified is refused, since a user who changed their
+own email would otherwise carry a colleague's address. Anything else is Unauthorized, with one
+message for all causes so that a caller learns nothing from it.
 """
 
 from __future__ import annotations
@@ -38,11 +40,17 @@ class CognitoTokenVerifier:
 
     def verify(self, token: str) -> Clinician:
         claims = self.claims(token)
-        email = claims.get("email") or claims.get("cognito:username")
+        subject, email = claims.get("sub"), claims.get("email")
         groups = claims.get("cognito:groups") or []
-        if not isinstance(email, str) or not isinstance(groups, list):
+        if not isinstance(subject, str) or not subject or not isinstance(email, str) or not email:
+            raise Unauthorized(_REJECTED)
+        # Cognito puts a boolean in the token; moto (the local run) the attribute's string.
+        if claims.get("email_verified") not in (True, "true"):
+            raise Unauthorized(_REJECTED)
+        if not isinstance(groups, list):
             raise Unauthorized(_REJECTED)
         return Clinician(
+            id=subject,
             email=email,
             name=str(claims.get("name") or email),
             groups=frozenset(g for g in groups if isinstance(g, str)),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from chalicelib.domain.clinician import Clinician
 from chalicelib.errors import Conflict
 
 
@@ -91,10 +92,11 @@ class Invite:
 class AuditEvent:
     appointment_id: str
     at: datetime
-    actor: str
+    actor: str  # a clinician's user id, "patient" or "system"
     action: str
     from_status: Status
     to_status: Status
+    actor_email: str | None = None  # a clinician's email at the time, for people to read
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ class Appointment:
     patient_name: str
     patient_email: str
     status: Status
-    taken_by: str | None
+    taken_by: str | None  # the email of the clinician in the session, for display
     invited_by: str
     invite: Invite
     created_at: datetime
@@ -117,6 +119,7 @@ class Appointment:
     version: int = 0
     taken_by_name: str | None = None
     media_worker_id: str | None = None  # the worker relaying this visit's media, once called
+    taken_by_id: str | None = None  # the user id of the clinician in the session: who may act in it
 
     @property
     def ends_at(self) -> datetime:
@@ -129,42 +132,52 @@ class Appointment:
     def link_expires_at(self, grace: timedelta) -> datetime:
         return self.ends_at + grace
 
-    def apply(
-        self, move: Move, actor: str, at: datetime, actor_name: str | None = None
-    ) -> tuple[Appointment, AuditEvent]:
-        """The appointment after `move`, and the audit event recording it.
+    def apply(self, move: Move, actor: Clinician | str, at: datetime) -> tuple[Appointment, AuditEvent]:
+        """The appointment after `move` by `actor` (a clinician, or "patient" / "system"), and
+        the audit event recording it.
 
         Raises IllegalTransition when the transitions table has no such move.
         """
         target = TRANSITIONS.get((self.status, move))
         if target is None:
             raise IllegalTransition(self.status, move)
-        taken_by, taken_by_name, worker = self.taken_by, self.taken_by_name, self.media_worker_id
+        taken = (self.taken_by_id, self.taken_by, self.taken_by_name)
+        worker = self.media_worker_id
         if move is Move.TAKE:
-            taken_by, taken_by_name = actor, actor_name or actor
+            if not isinstance(actor, Clinician):
+                raise TypeError("only a clinician takes an appointment")
+            taken = (actor.id, actor.email, actor.name)
         if target is not Status.IN_SESSION:
             worker = None  # the call ends with the session
         if target in (Status.SCHEDULED, Status.WAITING):
-            taken_by = taken_by_name = None
+            taken = (None, None, None)
         changed = replace(
             self,
             status=target,
-            taken_by=taken_by,
-            taken_by_name=taken_by_name,
+            taken_by_id=taken[0],
+            taken_by=taken[1],
+            taken_by_name=taken[2],
             media_worker_id=worker,
             updated_at=at,
         )
         return changed, self.record(action=move.value, actor=actor, at=at, to=target)
 
-    def record(self, action: str, actor: str, at: datetime, to: Status | None = None) -> AuditEvent:
+    def held_by(self, clinician_id: str) -> bool:
+        """Whether that clinician is the one in this appointment's session."""
+        return self.taken_by_id is not None and self.taken_by_id == clinician_id
+
+    def record(
+        self, action: str, actor: Clinician | str, at: datetime, to: Status | None = None
+    ) -> AuditEvent:
         """An audit event for an action on this appointment (a move, or one that keeps the status)."""
         return AuditEvent(
             appointment_id=self.id,
             at=at,
-            actor=actor,
+            actor=actor.id if isinstance(actor, Clinician) else actor,
             action=action,
             from_status=self.status,
             to_status=to or self.status,
+            actor_email=actor.email if isinstance(actor, Clinician) else None,
         )
 
     def with_invite_result(self, sent: bool, at: datetime) -> Appointment:

@@ -1,4 +1,8 @@
-"""The signed-in clinician and the author groups that bound what they may see."""
+"""The signed-in clinician and the author groups that bound what they may see.
+
+A clinician *is* their user id (the Cognito `sub`): every check of who holds a session, every
+channel and every audit record uses it. The email is for people to read, never to decide.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from chalicelib.errors import Forbidden, NotFound
 
 @dataclass(frozen=True)
 class Clinician:
+    id: str  # the Cognito `sub`: never changes, and the user cannot set it
     email: str
     name: str
     groups: frozenset[str]

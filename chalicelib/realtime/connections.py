@@ -32,7 +32,7 @@ class Role(enum.StrEnum):
 class Connection:
     id: str
     role: Role
-    subject: str  # clinician email, appointment id (patient) or worker id
+    subject: str  # clinician user id (Cognito `sub`), appointment id (patient) or worker id
     name: str
     connected_at: datetime
     last_seen: datetime
@@ -43,6 +43,7 @@ class Connection:
     capacity: int = 0
     load: int = 0
     draining: bool = False
+    email: str | None = None  # clinicians: for display and the audit, never to decide
 
     def alive(self, now: datetime) -> bool:
         return now - self.last_seen <= HEARTBEAT_TIMEOUT
@@ -55,8 +56,8 @@ def group_channel(group: str) -> str:
     return f"group#{group}"
 
 
-def clinician_channel(email: str) -> str:
-    return f"clinician#{email}"
+def clinician_channel(clinician_id: str) -> str:
+    return f"clinician#{clinician_id}"
 
 
 def patient_channel(appointment_id: str) -> str:

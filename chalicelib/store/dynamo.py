@@ -94,6 +94,7 @@ class DynamoAppointmentRepository:
                 action=item.action,
                 from_status=Status(item.from_status),
                 to_status=Status(item.to_status),
+                actor_email=item.actor_email,
             )
             for item in AuditEventModel.query(appointment_id, consistent_read=True)
         ]
@@ -264,6 +265,7 @@ def _audit_model(event: AuditEvent) -> AuditEventModel:
         action=event.action,
         from_status=event.from_status.value,
         to_status=event.to_status.value,
+        actor_email=event.actor_email,
     )
 
 
@@ -279,6 +281,7 @@ def _to_model(a: Appointment) -> AppointmentModel:
         status=a.status.value,
         taken_by=a.taken_by,
         taken_by_name=a.taken_by_name,
+        taken_by_id=a.taken_by_id,
         media_worker_id=a.media_worker_id,
         invited_by=a.invited_by,
         invite_status=a.invite.status.value,
@@ -304,6 +307,7 @@ def _from_model(m: AppointmentModel) -> Appointment:
         status=Status(m.status),
         taken_by=m.taken_by,
         taken_by_name=m.taken_by_name,
+        taken_by_id=m.taken_by_id,
         media_worker_id=m.media_worker_id,
         invited_by=m.invited_by,
         invite=Invite(

@@ -64,6 +64,7 @@ class AppointmentModel(Model):
     status = UnicodeAttribute()
     taken_by = UnicodeAttribute(null=True)
     taken_by_name = UnicodeAttribute(null=True)
+    taken_by_id = UnicodeAttribute(null=True)
     invited_by = UnicodeAttribute()
     invite_status = UnicodeAttribute()
     invite_count = NumberAttribute()
@@ -93,6 +94,7 @@ class AuditEventModel(Model):
     action = UnicodeAttribute()
     from_status = UnicodeAttribute()
     to_status = UnicodeAttribute()
+    actor_email = UnicodeAttribute(null=True)
 
 
 class TaskModel(Model):
@@ -133,6 +135,7 @@ class ConnectionModel(Model):
     role = UnicodeAttribute()
     subject = UnicodeAttribute()
     name = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
     groups = ListAttribute(of=UnicodeAttribute, default=list)
     appointment_id = UnicodeAttribute(null=True)
     connected_at = UnicodeAttribute()

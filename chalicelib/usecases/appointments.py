@@ -117,7 +117,7 @@ class AppointmentService:
             link_nonce=nonce,
             link_token_hash=patient_links.hash_token(token),
         )
-        self._repo.add(appointment, appointment.record("created", actor.email, now))
+        self._repo.add(appointment, appointment.record("created", actor, now))
         logger().info("appointment created", appointment_id=appointment_id, group=request.group)
         metrics.count("AppointmentsCreated")
         return self._send_invitation(appointment, actor)
@@ -135,7 +135,7 @@ class AppointmentService:
 
     def cancel(self, actor: Clinician, appointment_id: str) -> Appointment:
         self._visible(actor, appointment_id)
-        cancelled = self._move(appointment_id, Move.CANCEL, actor.email)
+        cancelled = self._move(appointment_id, Move.CANCEL, actor)
         message = compose.cancellation(self._mail_context(cancelled))
         try:
             self._mailer.send(message)
@@ -154,7 +154,7 @@ class AppointmentService:
 
     def complete(self, actor: Clinician, appointment_id: str) -> Appointment:
         self._visible(actor, appointment_id)
-        return self._move(appointment_id, Move.COMPLETE, actor.email)
+        return self._move(appointment_id, Move.COMPLETE, actor)
 
     def create_task(self, actor: Clinician, appointment_id: str, body: Any) -> Task:
         appointment = self._visible(actor, appointment_id)
@@ -168,7 +168,7 @@ class AppointmentService:
             created_by=actor.email,
             created_at=now,
         )
-        self._repo.add_task(task, appointment.record("task_created", actor.email, now))
+        self._repo.add_task(task, appointment.record("task_created", actor, now))
         self._events.publish("TaskCreated", {"task": representations.task(task), "group": appointment.group})
         return task
 
@@ -214,7 +214,7 @@ class AppointmentService:
         actor.require_visible(appointment.group)
         return appointment
 
-    def _move(self, appointment_id: str, move: Move, actor: str) -> Appointment:
+    def _move(self, appointment_id: str, move: Move, actor: Clinician | str) -> Appointment:
         return self.mutate(appointment_id, lambda a: a.apply(move, actor, self._clock()))
 
     def mutate(self, appointment_id: str, change: Change) -> Appointment:
@@ -246,7 +246,7 @@ class AppointmentService:
 
         def record_result(current: Appointment) -> tuple[Appointment, AuditEvent]:
             action = "invitation_sent" if sent else "invitation_failed"
-            return current.with_invite_result(sent, at), current.record(action, actor.email, at)
+            return current.with_invite_result(sent, at), current.record(action, actor, at)
 
         return self.mutate(appointment.id, record_result)
 

@@ -83,8 +83,9 @@ class LiveService:
             clinician_connection = Connection(
                 id=connection_id,
                 role=Role.CLINICIAN,
-                subject=clinician.email,
+                subject=clinician.id,
                 name=clinician.name,
+                email=clinician.email,
                 groups=clinician.groups,
                 connected_at=now,
                 last_seen=now,
@@ -198,11 +199,11 @@ class LiveService:
     def _take(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
         clinician = clinician_of(connection)
         appointment = self._appointments.get(clinician, incoming.appointment_id())
-        if appointment.status is Status.IN_SESSION and appointment.taken_by == clinician.email:
+        if appointment.status is Status.IN_SESSION and appointment.held_by(clinician.id):
             # The same clinician again (a reload, a second tab): rejoin, nothing changes.
             return [{"type": "appointment", "appointment": representations.appointment(appointment)}]
         self._appointments.mutate(
-            appointment.id, lambda a: a.apply(Move.TAKE, clinician.email, self._clock(), clinician.name)
+            appointment.id, lambda a: a.apply(Move.TAKE, clinician, self._clock())
         )
         return []
 
@@ -210,7 +211,7 @@ class LiveService:
         clinician = clinician_of(connection)
         mode = incoming.choice("mode", ("exit", "leave"))
         appointment = self._appointments.get(clinician, incoming.appointment_id())
-        if appointment.taken_by != clinician.email:
+        if not appointment.held_by(clinician.id):
             raise Forbidden("You are not in this session.")
         move = Move.EXIT if mode == "exit" else Move.LEAVE
         self._appointments.mutate(
@@ -240,7 +241,7 @@ class LiveService:
         )
         self._repo.add_chat(message, appointment.record("chat", _actor(connection), now))
         self._broadcaster.to_channels(
-            [patient_channel(appointment.id), clinician_channel(appointment.taken_by or "")],
+            [patient_channel(appointment.id), clinician_channel(appointment.taken_by_id or "")],
             representations.chat(message),
         )
         return []
@@ -277,13 +278,13 @@ class LiveService:
             self._patient_online(appointment_id)
 
 
-def _actor(connection: Connection) -> str:
-    return connection.subject if connection.role is Role.CLINICIAN else "patient"
+def _actor(connection: Connection) -> Clinician | str:
+    return clinician_of(connection) if connection.role is Role.CLINICIAN else "patient"
 
 
 def _in_own_session(
     a: Appointment, clinician: Clinician, move: Move, at: datetime
 ) -> tuple[Appointment, AuditEvent | None]:
-    if a.taken_by != clinician.email:
+    if not a.held_by(clinician.id):
         raise Forbidden("You are not in this session.")
-    return a.apply(move, clinician.email, at)
+    return a.apply(move, clinician, at)

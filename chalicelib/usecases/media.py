@@ -35,7 +35,7 @@ from chalicelib.realtime.connections import (
 )
 from chalicelib.store.repository import AppointmentRepository, ConcurrentUpdate
 from chalicelib.usecases.appointments import AppointmentService
-from chalicelib.usecases.participants import running_session
+from chalicelib.usecases.participants import clinician_of, running_session
 
 Reply = dict[str, Any]
 SDP_MAX = 24 * 1024
@@ -203,7 +203,7 @@ class MediaService:
             requested_at=now,
         )
         self._repo.add_screenshot(
-            shot, participant.appointment.record("screenshot_requested", connection.subject, now)
+            shot, participant.appointment.record("screenshot_requested", clinician_of(connection), now)
         )
         self._broadcaster.to_channels(
             [patient_channel(shot.appointment_id)],
@@ -225,7 +225,7 @@ class MediaService:
         self._save_screenshot(
             decided, ScreenshotStatus.REQUESTED, participant.appointment.record(action, "patient", now)
         )
-        clinicians = clinician_channel(participant.appointment.taken_by or "")
+        clinicians = clinician_channel(participant.appointment.taken_by_id or "")
         if not granted:
             self._broadcaster.to_channels([clinicians], {"type": "screenshot_denied", "request_id": shot.id})
             return []
@@ -278,7 +278,7 @@ class MediaService:
             stored, ScreenshotStatus.GRANTED, appointment.record("screenshot_stored", "system", now)
         )
         self._broadcaster.to_channels(
-            [clinician_channel(appointment.taken_by or "")],
+            [clinician_channel(appointment.taken_by_id or "")],
             {"type": "screenshot_ready", "request_id": stored.id, "screenshot": self.screenshot_json(stored)},
         )
         return []
@@ -291,7 +291,7 @@ class MediaService:
         if role == Role.PATIENT.value:
             channel = patient_channel(appointment.id)
         elif role == Role.CLINICIAN.value:
-            channel = clinician_channel(appointment.taken_by or "")
+            channel = clinician_channel(appointment.taken_by_id or "")
         else:
             raise ValidationFailed("`role` must be patient or clinician.", "role")
         self._broadcaster.to_channels([channel], self._call_message(appointment, reconnect=True))
@@ -341,7 +341,7 @@ class MediaService:
             created_at=now,
         )
         self._files.put(document.storage_key(), request.content, request.content_type)
-        self._repo.add_document(document, appointment.record("document_sent", actor.email, now))
+        self._repo.add_document(document, appointment.record("document_sent", actor, now))
         shown = self.document_json(document)
         self._broadcaster.to_channels(
             [patient_channel(appointment.id)], {"type": "document", "document": shown}
@@ -414,14 +414,14 @@ class MediaService:
             except ConcurrentUpdate:
                 return
         self._broadcaster.to_channels(
-            [clinician_channel(appointment.taken_by or "")],
+            [clinician_channel(appointment.taken_by_id or "")],
             {"type": "screenshot_failed", "request_id": shot.id, "message": reason},
         )
 
     def _other_side(self, participant: Participant) -> str:
         if participant.role is Role.CLINICIAN:
             return patient_channel(participant.appointment.id)
-        return clinician_channel(participant.appointment.taken_by or "")
+        return clinician_channel(participant.appointment.taken_by_id or "")
 
     def _call_message(self, appointment: Appointment, reconnect: bool) -> Reply:
         return {
@@ -436,7 +436,7 @@ class MediaService:
 
     def _tell_both(self, appointment: Appointment, message: Reply) -> None:
         self._broadcaster.to_channels(
-            [clinician_channel(appointment.taken_by or ""), patient_channel(appointment.id)], message
+            [clinician_channel(appointment.taken_by_id or ""), patient_channel(appointment.id)], message
         )
 
 
@@ -470,4 +470,4 @@ def _sdp(incoming: messages.Incoming) -> str:
 def _in_session_of(connection: Connection, appointment: Appointment) -> bool:
     if connection.role is Role.PATIENT:
         return connection.subject == appointment.id
-    return connection.role is Role.CLINICIAN and connection.subject == appointment.taken_by
+    return connection.role is Role.CLINICIAN and appointment.held_by(connection.subject)

@@ -11,7 +11,9 @@ from chalicelib.usecases.appointments import AppointmentService
 
 
 def clinician_of(connection: Connection) -> Clinician:
-    return Clinician(email=connection.subject, name=connection.name, groups=connection.groups)
+    return Clinician(
+        id=connection.subject, email=connection.email or "", name=connection.name, groups=connection.groups
+    )
 
 
 def running_session(
@@ -25,7 +27,7 @@ def running_session(
     that says why (another group's or another patient's appointment is simply not found)."""
     if connection.role is Role.CLINICIAN:
         appointment = appointments.get(clinician_of(connection), appointment_id)
-        if appointment.taken_by != connection.subject:
+        if not appointment.held_by(connection.subject):
             raise Forbidden("Only the clinician in the session can do that.")
     elif connection.role is Role.PATIENT and connection.subject == appointment_id:
         found = repository.get(appointment_id)

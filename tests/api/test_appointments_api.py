@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import jwt
 import pytest
 
 from local import mailbox
@@ -30,7 +31,9 @@ def test_login_answers_token_and_user(api: Api) -> None:
     assert answer.status_code == 200
     body = answer.json_body
     assert body["expires_in"] > 0 and body["id_token"]
+    claims = jwt.decode(body["id_token"], options={"verify_signature": False})
     assert body["user"] == {
+        "id": claims["sub"],  # the user id, which the user cannot change
         "email": ADA,
         "name": "Ada Lovelace",
         "groups": [{"id": "cardiology", "name": "Cardiology"}],

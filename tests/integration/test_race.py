@@ -15,8 +15,12 @@ from chalicelib.domain.clinician import Clinician
 from chalicelib.errors import EclinicError
 from tests.conftest import AwsStack
 
-ADA = Clinician("ada@clinic.example", "Ada Lovelace", frozenset({"cardiology"}))
-BEN = Clinician("ben@clinic.example", "Ben Okafor", frozenset({"cardiology"}))
+ADA = Clinician(
+    "0d1a5f3e-ada0-4c1e-9a00-00000000a0a0", "ada@clinic.example", "Ada Lovelace", frozenset({"cardiology"})
+)
+BEN = Clinician(
+    "0d1a5f3e-be40-4c1e-9a00-00000000be40", "ben@clinic.example", "Ben Okafor", frozenset({"cardiology"})
+)
 
 
 def test_twenty_threads_completing_and_cancelling_one_appointment(aws: AwsStack) -> None:

@@ -24,9 +24,15 @@ from chalicelib.usecases.media import MediaService
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SECRET = b"s" * 32
 WORKER_SECRET = "worker-secret-for-tests"
-ADA = Clinician("ada@clinic.example", "Ada Lovelace", frozenset({"cardiology"}))
-BEN = Clinician("ben@clinic.example", "Ben Okafor", frozenset({"cardiology"}))
-CYD = Clinician("cyd@clinic.example", "Cyd Charisse", frozenset({"dermatology"}))
+ADA = Clinician(
+    "0d1a5f3e-ada0-4c1e-9a00-00000000a0a0", "ada@clinic.example", "Ada Lovelace", frozenset({"cardiology"})
+)
+BEN = Clinician(
+    "0d1a5f3e-be40-4c1e-9a00-00000000be40", "ben@clinic.example", "Ben Okafor", frozenset({"cardiology"})
+)
+CYD = Clinician(
+    "0d1a5f3e-c7d0-4c1e-9a00-00000000c7d0", "cyd@clinic.example", "Cyd Charisse", frozenset({"dermatology"})
+)
 GROUP_NAMES = {"cardiology": "Cardiology", "dermatology": "Dermatology"}
 
 

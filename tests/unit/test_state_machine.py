@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.domain.appointment import TRANSITIONS, IllegalTransition, Move, Status
 from chalicelib.errors import Conflict
-from tests.unit.factories import NOW, appointment
+from tests.unit.factories import ADA, BEN, NOW, appointment
 
 DESIGN = {
     (Status.SCHEDULED, Move.PATIENT_ONLINE): Status.WAITING,
@@ -32,22 +32,28 @@ def test_table_is_exactly_the_design() -> None:
 def test_every_move_from_every_state(status: Status, move: Move) -> None:
     start = appointment(status=status, taken_by="ada@clinic.example" if status is Status.IN_SESSION else None)
     if (status, move) in DESIGN:
-        moved, audit = start.apply(move, "ben@clinic.example", NOW)
+        moved, audit = start.apply(move, BEN, NOW)
         assert moved.status is DESIGN[(status, move)]
         assert (audit.from_status, audit.to_status, audit.action) == (status, moved.status, move.value)
-        assert audit.actor == "ben@clinic.example" and audit.at == NOW
+        assert (audit.actor, audit.actor_email) == (BEN.id, BEN.email) and audit.at == NOW
     else:
         with pytest.raises(IllegalTransition) as raised:
-            start.apply(move, "ben@clinic.example", NOW)
+            start.apply(move, BEN, NOW)
         assert isinstance(raised.value, Conflict)
         assert raised.value.current is status
 
 
 def test_take_records_the_clinician_and_exit_releases() -> None:
-    taken, _ = appointment(status=Status.WAITING).apply(Move.TAKE, "ada@clinic.example", NOW)
-    assert taken.taken_by == "ada@clinic.example"
-    released, _ = taken.apply(Move.EXIT, "ada@clinic.example", NOW)
-    assert released.status is Status.WAITING and released.taken_by is None
+    taken, _ = appointment(status=Status.WAITING).apply(Move.TAKE, ADA, NOW)
+    assert (taken.taken_by, taken.taken_by_id, taken.taken_by_name) == (ADA.email, ADA.id, ADA.name)
+    assert taken.held_by(ADA.id) and not taken.held_by(BEN.id) and not taken.held_by(ADA.email)
+    released, _ = taken.apply(Move.EXIT, ADA, NOW)
+    assert released.status is Status.WAITING and released.taken_by is None and released.taken_by_id is None
+
+
+def test_only_a_clinician_takes() -> None:
+    with pytest.raises(TypeError):
+        appointment(status=Status.WAITING).apply(Move.TAKE, "patient", NOW)
 
 
 def test_final_states_have_no_way_out() -> None:
