@@ -47,7 +47,10 @@ class Settings:
     worker_secret_arn: str | None = None
     endpoints_parameter: str | None = None
     turn_urls: tuple[str, ...] = ()
-    turn_secret_arn: str | None = None  # {"username": ..., "credential": ...} for the TURN servers
+    # The secret shared with the TURN servers (coturn's static-auth-secret), from which each call
+    # gets credentials of its own; on AWS named by its Secrets Manager ARN.
+    turn_secret: str = ""
+    turn_secret_arn: str | None = None
 
     @property
     def files_origin(self) -> str:
@@ -104,6 +107,7 @@ class Settings:
             worker_secret_arn=env.get("ECLINIC_WORKER_SECRET_ARN") or None,
             endpoints_parameter=env.get("ECLINIC_ENDPOINTS_PARAMETER") or None,
             turn_urls=tuple(u.strip() for u in env.get("ECLINIC_TURN_URLS", "").split(",") if u.strip()),
+            turn_secret=env.get("ECLINIC_TURN_SECRET", ""),
             turn_secret_arn=env.get("ECLINIC_TURN_SECRET_ARN") or None,
         )
 
@@ -119,10 +123,6 @@ class Settings:
             changes["public_base_url"] = str(endpoints["public_base_url"]).rstrip("/")
             changes["ws_url"] = endpoints.get("ws_url") or self.ws_url
             changes["ws_management_url"] = endpoints.get("ws_management_url") or self.ws_management_url
-        if self.turn_urls:
-            turn: dict[str, Any] = {"urls": list(self.turn_urls)}
-            if self.turn_secret_arn:
-                credential = json.loads(secret(self.turn_secret_arn))
-                turn.update(username=credential["username"], credential=credential["credential"])
-            changes["ice_servers"] = (*self.ice_servers, turn)
+        if self.turn_urls and self.turn_secret_arn and not self.turn_secret:
+            changes["turn_secret"] = secret(self.turn_secret_arn)
         return replace(self, **changes) if changes else self

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from chalicelib import aws
 from chalicelib.auth.cognito import CognitoIdentityProvider, IdentityProvider
 from chalicelib.auth.tokens import CognitoTokenVerifier
+from chalicelib.auth.turn_credentials import turn_credentials
 from chalicelib.config import Settings
 from chalicelib.events.publisher import EventBridgePublisher
 from chalicelib.files.storage import S3FileStore
@@ -86,6 +87,7 @@ def build(settings: Settings) -> Services:
         S3FileStore(aws.client(settings, "s3"), settings.files_bucket, settings.files_kms_key_id),
         settings.worker_secret,
         settings.ice_servers,
+        turn_credentials(settings.turn_urls, settings.turn_secret),
     )
     live = LiveService(appointments, repository, registry, broadcaster, tokens, media)
     return Services(

@@ -183,6 +183,11 @@ class AppointmentService:
     def now(self) -> datetime:
         return self._clock()
 
+    @property
+    def link_grace(self) -> timedelta:
+        """How long after its end an appointment's link (and its call) stays usable."""
+        return self._links.grace
+
     def group_name(self, group: str) -> str:
         return self._group_names().get(group, group)
 

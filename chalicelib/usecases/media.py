@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import metrics, representations
+from chalicelib.auth.turn_credentials import TurnCredentials
 from chalicelib.domain.appointment import Appointment, AuditEvent, Status
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.document import Document, new_document
@@ -60,6 +61,7 @@ class MediaService:
         files: FileStore,
         worker_secret: str,
         ice_servers: Sequence[Mapping[str, object]],
+        turn: TurnCredentials | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._appointments = appointments
@@ -69,6 +71,7 @@ class MediaService:
         self._files = files
         self._worker_secret = worker_secret
         self._ice_servers = [dict(s) for s in ice_servers]
+        self._turn = turn
         self._clock = clock or appointments.now
 
     # -- workers ---------------------------------------------------------------------------
@@ -427,9 +430,17 @@ class MediaService:
         return {
             "type": "call",
             "appointment_id": appointment.id,
-            "ice_servers": self._ice_servers,
+            "ice_servers": self._ice_servers_for(appointment),
             "reconnect": reconnect,
         }
+
+    def _ice_servers_for(self, appointment: Appointment) -> list[dict[str, object]]:
+        """The configured STUN servers, and TURN with credentials of this call's own, valid
+        while the patient's link is (the appointment's end and its grace)."""
+        if self._turn is None:
+            return self._ice_servers
+        window_ends = appointment.link_expires_at(self._appointments.link_grace)
+        return [*self._ice_servers, self._turn.ice_server(self._clock(), window_ends)]
 
     def _send_call(self, appointment: Appointment, reconnect: bool) -> None:
         self._tell_both(appointment, self._call_message(appointment, reconnect))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.auth import patient_links
+from chalicelib.auth.turn_credentials import TurnCredentials
 from chalicelib.domain.appointment import Appointment, Invite, Status
 from chalicelib.domain.clinician import Clinician
 from chalicelib.events.publisher import InMemoryEventPublisher
@@ -103,6 +104,7 @@ class FakeWorld:
     registry: InMemoryConnectionRegistry = field(default_factory=InMemoryConnectionRegistry)
     management: RecordingManagementApi = field(default_factory=RecordingManagementApi)
     files: InMemoryFileStore = field(default_factory=InMemoryFileStore)
+    turn: TurnCredentials | None = None
 
     @property
     def broadcaster(self) -> Broadcaster:
@@ -119,6 +121,7 @@ class FakeWorld:
             self.files,
             WORKER_SECRET,
             [{"urls": ["stun:stun.test:3478"]}],
+            self.turn,
             clock=self.clock,
         )
 

@@ -43,7 +43,7 @@ def _never(name: str) -> str:
     raise AssertionError(f"looked up {name}")
 
 
-def test_turn_servers_join_the_ice_servers_with_their_secret_credential() -> None:
+def test_the_turn_secret_comes_from_secrets_manager_and_stays_out_of_the_ice_servers() -> None:
     settings = Settings.from_env(
         {
             "ECLINIC_ICE_SERVERS": '[{"urls": ["stun:stun.example:3478"]}]',
@@ -51,13 +51,12 @@ def test_turn_servers_join_the_ice_servers_with_their_secret_credential() -> Non
             "ECLINIC_TURN_SECRET_ARN": "arn:turn",
         }
     )
-    credential = json.dumps({"username": "eclinic", "credential": "s3cret"})
-    resolved = settings.resolved(secret={"arn:turn": credential}.__getitem__, parameter=_never)
-    assert resolved.ice_servers == (
-        {"urls": ["stun:stun.example:3478"]},
-        {
-            "urls": ["turn:turn.example:3478?transport=udp", "turns:turn.example:5349"],
-            "username": "eclinic",
-            "credential": "s3cret",
-        },
-    )
+    resolved = settings.resolved(secret={"arn:turn": "shared-with-coturn"}.__getitem__, parameter=_never)
+    assert resolved.turn_urls == ("turn:turn.example:3478?transport=udp", "turns:turn.example:5349")
+    assert resolved.turn_secret == "shared-with-coturn"
+    assert resolved.ice_servers == ({"urls": ["stun:stun.example:3478"]},)  # TURN is made per call
+
+
+def test_the_local_run_names_the_turn_secret_itself() -> None:
+    settings = Settings.from_env({"ECLINIC_TURN_URLS": "turn:127.0.0.1:3478", "ECLINIC_TURN_SECRET": "s"})
+    assert settings.resolved(secret=_never, parameter=_never).turn_secret == "s"

@@ -68,6 +68,27 @@ def test_call_goes_to_the_least_loaded_worker_and_both_sides_hear_it(world: Fake
     assert world.repository.audit_trail(appointment.id)[-1].action == "call_assigned"
 
 
+def test_with_turn_each_call_carries_credentials_of_its_own_until_the_window_ends() -> None:
+    from chalicelib.auth.turn_credentials import password, turn_credentials
+
+    world = FakeWorld(turn=turn_credentials(["turn:turn.test:3478"], "shared"))
+    live, appointment = in_session(world)
+    send(live, "ada-1", type="call", appointment_id=appointment.id)
+    send(live, "ada-1", type="call", appointment_id=appointment.id)
+    first, second = pushed(world, "ada-1", "call")
+    assert pushed(world, "pat-1", "call")[0]["ice_servers"] == first["ice_servers"]  # one call, both sides
+    stun, turn = first["ice_servers"]
+    assert stun == {"urls": ["stun:stun.test:3478"]}
+    assert turn["urls"] == ["turn:turn.test:3478"] and turn["credential"] == password(
+        b"shared", turn["username"]
+    )
+    expires = int(turn["username"].split(":")[0])
+    window_ends = appointment.link_expires_at(timedelta(hours=2))  # the factories' link grace
+    assert window_ends < world.clock() + timedelta(hours=4)
+    assert expires == int(window_ends.timestamp())  # valid while the link is, not for ever
+    assert second["ice_servers"][1]["username"] != turn["username"]  # another call, another credential
+
+
 def test_no_free_worker_is_a_clear_error(world: FakeWorld) -> None:
     live, appointment = in_session(world, {"full": (1, 1)})
     (error,) = send(live, "ada-1", type="call", appointment_id=appointment.id)
