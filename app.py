@@ -8,12 +8,12 @@ is imported on first use through `chalicelib.wiring`, so a cold start imports li
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Chalice, Rate, Request, Response, WebsocketEvent
 
+from chalicelib import json_input
 from chalicelib.errors import EclinicError, NotFound, TooLarge, Unauthorized, ValidationFailed
 
 app = Chalice(app_name="eclinic")
@@ -78,10 +78,7 @@ def request_body(limit: int = JSON_BODY_MAX) -> Any:
         raise TooLarge(f"The request body must be at most {limit // 1024} KiB.")
     if not raw.strip():
         return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed("The request body is not valid JSON.") from exc
+    return json_input.loads(raw, "The request body")
 
 
 def clinician() -> Any:

@@ -6,11 +6,11 @@ Anything else is refused with a ValidationFailed that the handler turns into the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import json_input
 from chalicelib.domain.chat import CHAT_MAX
 from chalicelib.domain.rules import field_has_control_characters
 from chalicelib.errors import EclinicError, ValidationFailed
@@ -55,10 +55,7 @@ def parse(raw: str | bytes | None) -> Incoming:
     data = raw.encode() if isinstance(raw, str) else raw
     if len(data) > MAX_MESSAGE_BYTES:
         raise ValidationFailed(f"A message may be at most {MAX_MESSAGE_BYTES // 1024} KiB.")
-    try:
-        body = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed("Messages must be JSON.") from exc
+    body = json_input.loads(data, "The message")
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         raise ValidationFailed("Send one JSON object with a `type`.")
     return Incoming(type=body["type"], body=body)

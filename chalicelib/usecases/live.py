@@ -202,9 +202,7 @@ class LiveService:
         if appointment.status is Status.IN_SESSION and appointment.held_by(clinician.id):
             # The same clinician again (a reload, a second tab): rejoin, nothing changes.
             return [{"type": "appointment", "appointment": representations.appointment(appointment)}]
-        self._appointments.mutate(
-            appointment.id, lambda a: a.apply(Move.TAKE, clinician, self._clock())
-        )
+        self._appointments.mutate(appointment.id, lambda a: a.apply(Move.TAKE, clinician, self._clock()))
         return []
 
     def _hangup(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:

@@ -132,3 +132,24 @@ def test_rest_actions_push_too_and_gone_connections_are_pruned(
 
     assert not list(ConnectionModel.connection_id_index.query(ada))
     assert list(ConnectionModel.connection_id_index.query(ben))
+
+
+def test_deeply_nested_messages_are_a_validation_error_and_the_socket_stays_usable(
+    api: Api, recorder: Any
+) -> None:
+    ada, patient = new_id(), new_id()
+    eclinic.ws_connect(event("connect", ada, {"id_token": api.token("ada@clinic.example")}), None)
+    created, token = patient_token(api, f"pat.{patient.lower()[:8]}@example.com")
+    eclinic.ws_connect(event("connect", patient, {"token": token}), None)
+
+    take = '{"type": "take", "appointment_id": "' + created["id"] + '", "x": ' + "[" * 30000
+    for raw in ("[" * 30000, '{"a":' * 6000, take):
+        answer = eclinic.ws_message(event("message", ada, body=raw), None)
+        assert answer["statusCode"] == 200
+        error = recorder.to(ada)[-1]
+        assert (error["type"], error["code"]) == ("error", "validation_error")
+        assert "nests" in error["message"]
+    eclinic.ws_message(event("message", ada, body={"type": "ping"}), None)
+    assert recorder.to(ada)[-1] == {"type": "pong"}
+    state = api.as_("ada@clinic.example", "GET", f"/api/appointments/{created['id']}").json_body
+    assert state["status"] == "waiting" and state["taken_by"] is None
