@@ -12,6 +12,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -21,6 +23,14 @@ from chalicelib.errors import Unauthorized
 
 _REJECTED = "Your session is not valid or has expired; please log in again."
 JWKS_CACHE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Session:
+    """A verified token: who, and until when (a websocket must not outlive it)."""
+
+    clinician: Clinician
+    expires_at: datetime
 
 
 class CognitoTokenVerifier:
@@ -39,6 +49,9 @@ class CognitoTokenVerifier:
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> Clinician:
+        return self.session(token).clinician
+
+    def session(self, token: str) -> Session:
         claims = self.claims(token)
         subject, email = claims.get("sub"), claims.get("email")
         groups = claims.get("cognito:groups") or []
@@ -49,12 +62,13 @@ class CognitoTokenVerifier:
             raise Unauthorized(_REJECTED)
         if not isinstance(groups, list):
             raise Unauthorized(_REJECTED)
-        return Clinician(
+        clinician = Clinician(
             id=subject,
             email=email,
             name=str(claims.get("name") or email),
             groups=frozenset(g for g in groups if isinstance(g, str)),
         )
+        return Session(clinician, datetime.fromtimestamp(float(claims["exp"]), UTC))
 
     def claims(self, token: str) -> dict[str, Any]:
         if not token or len(token) > 8192:

@@ -1,15 +1,17 @@
 """Fan-out: one message to every connection of some channels, in parallel.
 
 A connection that answers 410 is removed from the registry and the fan-out carries on; any
-other failure of one connection is logged and does not stop the others.
+other failure of one connection is logged and does not stop the others. A clinician whose
+ID token has expired gets nothing more: its connection is closed instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.logs import logger
@@ -20,9 +22,15 @@ PARALLEL_PUSHES = 16
 
 
 class Broadcaster:
-    def __init__(self, registry: ConnectionRegistry, management: ManagementApi) -> None:
+    def __init__(
+        self,
+        registry: ConnectionRegistry,
+        management: ManagementApi,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._registry = registry
         self._management = management
+        self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=PARALLEL_PUSHES, thread_name_prefix="push")
         self._local = threading.local()
 
@@ -42,7 +50,15 @@ class Broadcaster:
 
     def to_connections(self, connections: Iterable[Connection], message: Mapping[str, Any]) -> int:
         skip = getattr(self._local, "connecting", None)
-        targets = [c for c in connections if c.id != skip]
+        now = self._clock()
+        targets, over = [], []
+        for connection in connections:
+            if connection.session_over(now):
+                over.append(connection)  # its token expired: it hears nothing more, and closes
+            elif connection.id != skip:
+                targets.append(connection)
+        if over:
+            self.close(over)
         if len(targets) <= 1:
             return sum(self._push(c.id, message) for c in targets)
         return sum(self._pool.map(lambda c: self._push(c.id, message), targets))

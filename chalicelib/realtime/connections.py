@@ -20,6 +20,9 @@ CONNECTION_TTL = timedelta(hours=2)
 # Pages ping every 30 s. A patient connection silent for longer than this no longer counts
 # as "online", whether or not its disconnect ever arrived.
 HEARTBEAT_TIMEOUT = timedelta(seconds=90)
+# What one browser connection may send (pings excluded), as the contract says.
+MESSAGES_PER_WINDOW = 20
+MESSAGE_WINDOW = timedelta(seconds=10)
 
 
 class Role(enum.StrEnum):
@@ -44,6 +47,10 @@ class Connection:
     load: int = 0
     draining: bool = False
     email: str | None = None  # clinicians: for display and the audit, never to decide
+    session_expires_at: datetime | None = None  # clinicians: their ID token's expiry
+
+    def session_over(self, now: datetime) -> bool:
+        return self.session_expires_at is not None and now >= self.session_expires_at
 
     def alive(self, now: datetime) -> bool:
         return now - self.last_seen <= HEARTBEAT_TIMEOUT
@@ -93,11 +100,24 @@ class ConnectionRegistry(Protocol):
         """Rewrites a connection's fields (a worker's name, capacity and load) in every channel."""
         ...
 
+    def allow_message(self, connection: Connection, now: datetime) -> bool:
+        """Counts one message of the connection; False (and not counted) past the contract's
+        MESSAGES_PER_WINDOW in any MESSAGE_WINDOW."""
+        ...
+
 
 class InMemoryConnectionRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.connections: dict[str, Connection] = {}
+        self._sent: dict[str, list[datetime]] = {}
+
+    def allow_message(self, connection: Connection, now: datetime) -> bool:
+        with self._lock:
+            recent = [t for t in self._sent.get(connection.id, []) if now - t < MESSAGE_WINDOW]
+            allowed = len(recent) < MESSAGES_PER_WINDOW
+            self._sent[connection.id] = [*recent, now] if allowed else recent
+            return allowed
 
     def add(self, connection: Connection) -> None:
         with self._lock:

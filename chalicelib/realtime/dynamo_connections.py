@@ -7,7 +7,14 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.domain.timeutil import iso_utc_precise, parse_instant
-from chalicelib.realtime.connections import CONNECTION_TTL, Connection, Role, channels_of
+from chalicelib.realtime.connections import (
+    CONNECTION_TTL,
+    MESSAGE_WINDOW,
+    MESSAGES_PER_WINDOW,
+    Connection,
+    Role,
+    channels_of,
+)
 from chalicelib.store.models import ConnectionModel
 
 
@@ -51,6 +58,42 @@ class DynamoConnectionRegistry:
                 if not _is_condition_failure(exc):
                     raise
 
+    def allow_message(self, connection: Connection, now: datetime) -> bool:
+        # One item keeps the count; a conditional write on its version settles two messages of
+        # one connection that arrive at once (two Lambdas).
+        for _ in range(RATE_WRITE_ATTEMPTS):
+            try:
+                item = ConnectionModel.get(channels_of(connection)[0], connection.id, consistent_read=True)
+            except DoesNotExist:
+                return True  # gone meanwhile: the handler will say so
+            recent = [
+                str(t) for t in item.recent_messages or [] if now - parse_instant(str(t)) < MESSAGE_WINDOW
+            ]
+            if len(recent) >= MESSAGES_PER_WINDOW:
+                return False
+            version = item.rate_version
+            condition = (
+                ConnectionModel.rate_version.does_not_exist()
+                if version is None
+                else ConnectionModel.rate_version == version
+            )
+            try:
+                item.update(
+                    actions=[
+                        ConnectionModel.recent_messages.set([*recent, iso_utc_precise(now)]),  # type: ignore[list-item]
+                        ConnectionModel.rate_version.set(int(version or 0) + 1),
+                    ],
+                    condition=condition,
+                )
+                return True
+            except Exception as exc:
+                if not _is_condition_failure(exc):
+                    raise
+        return False
+
+
+RATE_WRITE_ATTEMPTS = 5
+
 
 def _is_condition_failure(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException" or isinstance(
@@ -66,6 +109,7 @@ def _to_item(channel: str, c: Connection) -> ConnectionModel:
         subject=c.subject,
         name=c.name,
         email=c.email,
+        session_expires_at=iso_utc_precise(c.session_expires_at) if c.session_expires_at else None,
         groups=sorted(c.groups),
         appointment_id=c.appointment_id,
         connected_at=iso_utc_precise(c.connected_at),
@@ -84,6 +128,7 @@ def _from_item(item: ConnectionModel) -> Connection:
         subject=item.subject,
         name=item.name,
         email=item.email,
+        session_expires_at=parse_instant(item.session_expires_at) if item.session_expires_at else None,
         connected_at=parse_instant(item.connected_at),
         last_seen=parse_instant(item.last_seen),
         groups=frozenset(str(g) for g in item.groups or []),

@@ -136,6 +136,10 @@ class ConnectionModel(Model):
     subject = UnicodeAttribute()
     name = UnicodeAttribute()
     email = UnicodeAttribute(null=True)
+    session_expires_at = UnicodeAttribute(null=True)
+    # On the connection's first channel item only: when its last messages came (the rate limit).
+    recent_messages = ListAttribute(of=UnicodeAttribute, null=True)
+    rate_version = NumberAttribute(null=True)
     groups = ListAttribute(of=UnicodeAttribute, default=list)
     appointment_id = UnicodeAttribute(null=True)
     connected_at = UnicodeAttribute()

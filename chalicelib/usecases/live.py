@@ -18,12 +18,14 @@ from chalicelib.auth.tokens import CognitoTokenVerifier
 from chalicelib.domain.appointment import Appointment, AuditEvent, Move, Status
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
-from chalicelib.errors import EclinicError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from chalicelib.errors import EclinicError, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
 from chalicelib.logs import logger
 from chalicelib.realtime import messages
 from chalicelib.realtime.broadcast import Broadcaster
 from chalicelib.realtime.connections import (
     ALL_PATIENTS,
+    MESSAGE_WINDOW,
+    MESSAGES_PER_WINDOW,
     Connection,
     ConnectionRegistry,
     Role,
@@ -37,6 +39,9 @@ from chalicelib.usecases.participants import clinician_of, running_session
 
 Reply = dict[str, Any]
 MessageHandler = Callable[[Connection, messages.Incoming], list[Reply]]
+
+
+SESSION_OVER = Unauthorized("Your session has expired; log in again.")
 
 
 class LiveService:
@@ -79,13 +84,15 @@ class LiveService:
         """Who connects, from the one credential in the query string (and a patient's appointment)."""
         now = self._clock()
         if query.get("id_token"):
-            clinician = self._tokens.verify(query["id_token"])
+            session = self._tokens.session(query["id_token"])
+            clinician = session.clinician
             clinician_connection = Connection(
                 id=connection_id,
                 role=Role.CLINICIAN,
                 subject=clinician.id,
                 name=clinician.name,
                 email=clinician.email,
+                session_expires_at=session.expires_at,
                 groups=clinician.groups,
                 connected_at=now,
                 last_seen=now,
@@ -153,6 +160,22 @@ class LiveService:
             connection = self._registry.get(connection_id)
             if connection is None:
                 raise Unauthorized("This connection is no longer registered; reconnect.")
+            now = self._clock()
+            if connection.session_over(now):
+                # The token it connected with has expired: nothing more on this connection;
+                # the page reconnects with a fresh token, or shows the login.
+                self._broadcaster.to_connection(connection.id, messages.error(SESSION_OVER, ref))
+                self._broadcaster.close([connection])
+                return []
+            if (
+                incoming.type != "ping"
+                and connection.role is not Role.WORKER  # the worker is ours; a browser is anyone's
+                and not self._registry.allow_message(connection, now)
+            ):
+                raise RateLimited(
+                    f"Too many messages: at most {MESSAGES_PER_WINDOW} in {MESSAGE_WINDOW.seconds} seconds."
+                    " Wait a moment and try again."
+                )
             handler = self._handlers(connection.role).get(incoming.type)
             if handler is None:
                 raise ValidationFailed(f"Unknown message type `{incoming.type}`.", "type")

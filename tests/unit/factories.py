@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.auth import patient_links
+from chalicelib.auth.tokens import Session
 from chalicelib.auth.turn_credentials import TurnCredentials
 from chalicelib.domain.appointment import Appointment, Invite, Status
 from chalicelib.domain.clinician import Clinician
@@ -83,15 +84,21 @@ class Clock:
         self.now += delta
 
 
+@dataclass
 class FakeTokens:
     """Stands in for the Cognito verifier: a token is the clinician's email."""
 
+    expires_at: datetime
+
     def verify(self, token: str) -> Clinician:
+        return self.session(token).clinician
+
+    def session(self, token: str) -> Session:
         from chalicelib.errors import Unauthorized
 
         for clinician in (ADA, BEN, CYD):
             if token == clinician.email:
-                return clinician
+                return Session(clinician, self.expires_at)
         raise Unauthorized("bad token")
 
 
@@ -105,11 +112,12 @@ class FakeWorld:
     management: RecordingManagementApi = field(default_factory=RecordingManagementApi)
     files: InMemoryFileStore = field(default_factory=InMemoryFileStore)
     turn: TurnCredentials | None = None
+    token_expires_at: datetime = NOW + timedelta(hours=1)
 
     @property
     def broadcaster(self) -> Broadcaster:
         if not hasattr(self, "_broadcaster"):
-            self._broadcaster = Broadcaster(self.registry, self.management)
+            self._broadcaster = Broadcaster(self.registry, self.management, self.clock)
         return self._broadcaster
 
     def media(self) -> MediaService:
@@ -127,7 +135,12 @@ class FakeWorld:
 
     def live(self) -> LiveService:
         return LiveService(
-            self.service(), self.repository, self.registry, self.broadcaster, FakeTokens(), self.media()
+            self.service(),
+            self.repository,
+            self.registry,
+            self.broadcaster,
+            FakeTokens(self.token_expires_at),
+            self.media(),
         )
 
     def service(self) -> AppointmentService:

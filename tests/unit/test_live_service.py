@@ -232,3 +232,37 @@ def test_a_silent_patient_stops_counting_and_is_swept(world: FakeWorld) -> None:
     assert live.sweep() == 1
     assert status_of(world, appointment) is Status.SCHEDULED
     assert "pat-1" in world.management.closed and world.registry.get("pat-1") is None
+
+
+def test_a_clinician_connection_ends_with_its_token(world: FakeWorld) -> None:
+    world.token_expires_at = world.clock() + timedelta(minutes=5)
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    assert send(live, "ada-1", type="ping") == [{"type": "pong"}]
+    world.clock.advance(timedelta(minutes=5))
+    # A push to the group skips (and closes) the expired connections: nothing of the patient.
+    pushed_before = len(world.management.to("ada-1"))
+    world.service().cancel(BEN, appointment.id)
+    assert len(world.management.to("ada-1")) == pushed_before
+    assert "ada-1" in world.management.closed and world.registry.get("ada-1") is None
+
+    live.connect("ada-2", {"id_token": ADA.email})  # reconnected, with a token that is expired too
+    assert send(live, "ada-2", type="ping") == []  # refused: told, then closed
+    (told,) = world.management.to("ada-2")
+    assert (told["type"], told["code"]) == ("error", "unauthorized")
+    assert world.registry.get("ada-2") is None
+
+
+def test_each_connection_may_send_twenty_messages_in_ten_seconds(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    for _ in range(20):
+        (reply,) = send(live, "ada-1", type="take", appointment_id="nope")
+        assert reply["code"] == "not_found"
+    (limited,) = send(live, "ada-1", type="take", appointment_id=appointment.id)
+    assert (limited["code"], limited["ref"]) == ("rate_limited", "take")
+    assert status_of(world, appointment) is Status.WAITING  # nothing changed
+    assert send(live, "ada-1", type="ping") == [{"type": "pong"}]  # pings are not counted, still open
+    assert send(live, "ben-1", type="take", appointment_id=appointment.id) == []  # others unaffected
+    world.clock.advance(timedelta(seconds=10))
+    assert send(live, "ada-1", type="take", appointment_id="nope")[0]["code"] == "not_found"
