@@ -15,6 +15,10 @@ class FileStore(Protocol):
         """A short-lived download link that names the file for the browser."""
         ...
 
+    def delete(self, key: str) -> None:
+        """Removes the object; one that is not there is no error."""
+        ...
+
 
 class S3FileStore:
     def __init__(self, s3_client: Any, bucket: str, kms_key_id: str | None = None) -> None:
@@ -27,6 +31,9 @@ class S3FileStore:
         if self._kms_key_id:
             extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_id}
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=content, ContentType=content_type, **extra)
+
+    def delete(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self._bucket, Key=key)
 
     def link(self, key: str, filename: str, seconds: int = LINK_SECONDS) -> str:
         return str(
@@ -48,6 +55,9 @@ class InMemoryFileStore:
 
     def put(self, key: str, content: bytes, content_type: str) -> None:
         self.files[key] = (content, content_type)
+
+    def delete(self, key: str) -> None:
+        self.files.pop(key, None)
 
     def link(self, key: str, filename: str, seconds: int = LINK_SECONDS) -> str:
         return f"https://files.test/{key}?filename={quote(filename)}&expires={seconds}"

@@ -273,6 +273,9 @@ class MediaService:
         try:
             stored = shot.stored(shot.storage_key(), width, height, now)
         except Conflict:
+            # The worker has already put the picture: the patient's consent does not cover it.
+            self._files.delete(shot.storage_key())
+            self._repo.record(appointment.record("screenshot_deleted", "system", now))
             self._fail_screenshot(
                 shot, appointment, "The patient's consent expired before the picture was taken."
             )

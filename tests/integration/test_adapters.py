@@ -82,3 +82,19 @@ def test_cognito_login_and_group_names(aws: AwsStack) -> None:
     for email, password in (("ada@clinic.example", "wrong"), ("nobody@clinic.example", "Clinic-Demo-2026!")):
         with pytest.raises(Unauthorized):
             identity.login(email, password)
+
+
+def test_s3_file_store_deletes_what_it_put(aws: AwsStack) -> None:
+    from chalicelib.files.storage import S3FileStore
+
+    settings = Settings.from_env()
+    s3 = aws_clients.client(settings, "s3")
+    store = S3FileStore(s3, settings.files_bucket, settings.files_kms_key_id)
+    store.put("screenshots/a/late.jpg", b"\xff\xd8 picture", "image/jpeg")
+    assert s3.head_object(Bucket=settings.files_bucket, Key="screenshots/a/late.jpg")["ContentLength"] == len(
+        b"\xff\xd8 picture"
+    )
+    store.delete("screenshots/a/late.jpg")
+    store.delete("screenshots/a/never-there.jpg")  # not an error
+    listed = s3.list_objects_v2(Bucket=settings.files_bucket, Prefix="screenshots/a/")
+    assert listed.get("KeyCount", 0) == 0

@@ -266,6 +266,9 @@ def test_a_capture_after_the_consent_expired_is_not_kept(world: FakeWorld) -> No
         granted=True,
     )
     world.clock.advance(CONSENT_TTL + timedelta(seconds=1))
+    shot = world.repository.get_screenshot(appointment.id, ack["request_id"])
+    assert shot is not None
+    world.files.put(shot.storage_key(), b"\xff\xd8 a late picture", "image/jpeg")  # the worker's upload
     send(
         live,
         "conn-w1",
@@ -281,6 +284,9 @@ def test_a_capture_after_the_consent_expired_is_not_kept(world: FakeWorld) -> No
     shot = world.repository.get_screenshot(appointment.id, ack["request_id"])
     assert shot is not None and shot.status is ScreenshotStatus.FAILED
     assert world.media().screenshots(ADA, appointment.id) == []
+    assert shot.storage_key() not in world.files.files  # deleted, not left in the bucket
+    actions = [e.action for e in world.repository.audit_trail(appointment.id)]
+    assert "screenshot_deleted" in actions
 
 
 def test_only_the_patient_of_the_appointment_can_consent(world: FakeWorld) -> None:
