@@ -77,8 +77,11 @@ async def serve(host: str, port: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     stand_in = await loop.run_in_executor(None, aws_standin.start)
     # The app reads its settings (and PynamoDB its credentials) from this process's environment.
-    os.environ.update(aws_standin.base_environment(stand_in.endpoint, base_url))
+    # The app's pushes reach the management API on loopback, the one Host it answers to.
+    management_url = f"http://127.0.0.1:{port}"
+    os.environ.update(aws_standin.base_environment(stand_in.endpoint, base_url, management_url))
     await loop.run_in_executor(None, aws_standin.bootstrap, os.environ)
+    gateway.aws_details = aws_standin.details(os.environ)
     readiness.aws = True
     worker = start_worker(f"ws://{host}:{port}/ws")
     deadline = time.monotonic() + 60
@@ -112,6 +115,7 @@ def print_welcome(base_url: str) -> None:
         f"  REST API          {base_url}/api",
         f"  WebSocket         ws://{base_url.removeprefix('http://')}/ws",
         f"  Mailbox           {base_url}/_local/mailbox",
+        f"  AWS stand-in      {base_url}/_local/aws (endpoint and user pool for aws-cli, boto3)",
         f"  Health            {base_url}/health",
         "",
         f"Demo logins (password {demo.DEMO_PASSWORD}):",

@@ -12,7 +12,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
@@ -87,6 +87,17 @@ def base_environment(
         "ECLINIC_WORKER_SECRET": os.environ.get("ECLINIC_WORKER_SECRET") or secrets.token_urlsafe(32),
         "ECLINIC_FILES_BUCKET": "eclinic-files-local",
         "ECLINIC_ICE_SERVERS": "[]",
+    }
+
+
+def details(env: Mapping[str, str]) -> dict[str, str]:
+    """`/_local/aws`: where the stand-in listens and the pool `bootstrap` created, so that an
+    operator's own AWS commands (aws-cli, boto3; any credentials) reach the run."""
+    return {
+        "endpoint_url": env["AWS_ENDPOINT_URL"],
+        "region": env["AWS_REGION"],
+        "user_pool_id": env["ECLINIC_USER_POOL_ID"],
+        "client_id": env["ECLINIC_USER_POOL_CLIENT_ID"],
     }
 
 

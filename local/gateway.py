@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from local import mailbox
+from local.host_guard import loopback_only
 from local.websocket_gateway import WebSocketGateway
 
 ReadinessCheck = Callable[[], bool]
@@ -46,13 +47,17 @@ class LocalGateway:
             }
         )
         self._sweep = getattr(app_module, "sweep_stale_connections", None)
+        # What `/_local/aws` reports; the run command sets it once the stand-in is bootstrapped.
+        self.aws_details: dict[str, str] | None = None
 
     def application(self) -> web.Application:
-        application = web.Application(client_max_size=8 * 1024 * 1024)
+        # The one guard of every unauthenticated route: `/_local/...` and `/@connections/...`.
+        application = web.Application(client_max_size=8 * 1024 * 1024, middlewares=[loopback_only])
         self.websocket.add_routes(application, "/ws")
         application.router.add_get("/health", self.health)
         application.router.add_get("/_local/mailbox", self.mailbox_page)
         application.router.add_get("/_local/mailbox.json", self.mailbox_json)
+        application.router.add_get("/_local/aws", self.aws)
         application.router.add_route("*", "/{tail:.*}", self.rest)
         application.on_startup.append(self._start_sweeping)
         application.on_shutdown.append(self._close_sockets)
@@ -89,6 +94,11 @@ class LocalGateway:
 
     async def mailbox_json(self, request: web.Request) -> web.Response:
         return web.json_response({"messages": mailbox.messages()})
+
+    async def aws(self, request: web.Request) -> web.Response:
+        if self.aws_details is None:
+            return _error(503, "internal", "eClinic is still starting; try again in a few seconds.")
+        return web.json_response(self.aws_details)
 
     async def rest(self, request: web.Request) -> web.Response:
         if not self._ready():

@@ -4,7 +4,8 @@ It turns each connect, message and disconnect into the event API Gateway sends
 (`requestContext` with `routeKey`, `eventType`, `connectionId`, `domainName`, `stage`, and
 `queryStringParameters` on connect), calls the same handlers, and serves the management API
 (`POST`/`GET`/`DELETE /@connections/{id}`, 410 when gone). A handler's refusal of `$connect`
-refuses the handshake: the socket never opens.
+refuses the handshake: the socket never opens. The management API carries no credentials; the
+local gateway serves it behind `local.host_guard` (loopback `Host` only), as every `/_local` route.
 
 Handlers run on a pool of threads, like several warm Lambda containers; one connection's
 messages are handled one after another, in order.
