@@ -11,11 +11,13 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
+from aws_cdk import custom_resources as cr
 from chalice.cdk import Chalice
 from constructs import Construct
 
@@ -29,6 +31,7 @@ from chalicelib.store.models import (
     TaskModel,
 )
 from eclinic_infra.operations import Operations
+from eclinic_infra.protection import ApiProtection
 from eclinic_infra.tables import table_for
 from eclinic_infra.worker import MediaWorkers, WorkerSizing
 
@@ -52,6 +55,27 @@ TABLES = {
 }
 WS_STAGE = "api"
 REST_STAGE = "api"
+# The logical IDs `chalice package` gives the APIs (the SAM transform makes the REST stage).
+REST_API = "RestAPI"
+WS_API_STAGE = "WebsocketAPIStage"
+# The append-only table: the functions may add and read its items, never change or remove one.
+AUDIT_TABLE = "audit"
+AUDIT_DENIED = (
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+)
+# Every function's log group keeps its events this long, as the media workers' does (worker.py).
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+# Stage throttling defaults (requests per second, steady and burst), overridable by context.
+THROTTLING_DEFAULTS = {
+    "rest_rate_limit": 100,
+    "rest_burst_limit": 200,
+    "ws_rate_limit": 200,
+    "ws_burst_limit": 500,
+}
 
 
 class EclinicStack(cdk.Stack):
@@ -82,6 +106,25 @@ class EclinicStack(cdk.Stack):
             type="String",
             default="",
             description="Who gets alarms (empty: subscribe later).",
+        )
+        require_mfa = cdk.CfnParameter(
+            self,
+            "RequireMfa",
+            type="String",
+            allowed_values=["false", "true"],
+            default="false",
+            description="true: every clinician must set up and use a TOTP app to sign in (MFA ON); "
+            "false: TOTP is optional.",
+        )
+        auth_rate_limit = cdk.CfnParameter(
+            self,
+            "AuthRateLimit",
+            type="Number",
+            default=100,
+            min_value=10,
+            max_value=2_000_000_000,
+            description="Requests per 5 minutes one IP address may make to /api/auth/ "
+            "(sign-in, challenge, forgotten and reset passwords) before WAF blocks it.",
         )
 
         # -- data ----------------------------------------------------------------------------
@@ -126,8 +169,12 @@ class EclinicStack(cdk.Stack):
                 require_uppercase=True,
                 require_symbols=True,
             ),
-            mfa=cognito.Mfa.OPTIONAL,
+            mfa=cognito.Mfa.OPTIONAL,  # or ON: the RequireMfa parameter, below
             mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
+            # A changed email stays unverified, and the old one in place, until its code is
+            # confirmed: nobody takes a colleague's address by typing it in.
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            keep_original=cognito.KeepOriginalAttrs(email=True),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             feature_plan=cognito.FeaturePlan.PLUS,
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
@@ -140,7 +187,17 @@ class EclinicStack(cdk.Stack):
             id_token_validity=cdk.Duration.hours(1),
             prevent_user_existence_errors=True,
             read_attributes=cognito.ClientAttributes().with_standard_attributes(email=True, fullname=True),
+            # Email and name identify a clinician (the audit trail shows them): only an
+            # administrator sets them. Cognito reads an empty list as "every standard attribute",
+            # so the list names one attribute nothing reads.
+            write_attributes=cognito.ClientAttributes().with_standard_attributes(locale=True),
         )
+        mfa_required = cdk.CfnCondition(
+            self, "MfaRequired", expression=cdk.Fn.condition_equals(require_mfa.value_as_string, "true")
+        )
+        pool = self.user_pool.node.default_child
+        assert isinstance(pool, cognito.CfnUserPool)
+        pool.mfa_configuration = cdk.Fn.condition_if(mfa_required.logical_id, "ON", "OPTIONAL").to_string()
         for group in str(self.node.try_get_context("author_groups") or "").split(","):
             if ":" in group:
                 group_id, name = group.split(":", 1)
@@ -184,11 +241,10 @@ class EclinicStack(cdk.Stack):
         self.turn_secret = secretsmanager.Secret(
             self,
             "TurnCredential",
-            description="TURN credential for browsers (username, credential): your TURN service's.",
+            description="The secret shared with the TURN servers (coturn's static-auth-secret): each "
+            "call's short-lived TURN credentials are made from it.",
             generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template='{"username": "eclinic"}',  # noqa: S106 - a user name, not a secret
-                generate_string_key="credential",
-                exclude_punctuation=True,
+                exclude_punctuation=True, password_length=48
             ),
         )
         self.worker_secret = secretsmanager.Secret(
@@ -240,7 +296,7 @@ class EclinicStack(cdk.Stack):
                 },
             },
         )
-        rest_api_id = self.chalice.get_resource("RestAPI").ref
+        rest_api_id = self.chalice.get_resource(REST_API).ref
         ws_api_id = self.chalice.get_resource("WebsocketAPI").ref
         self.page_url = _api_url("https", rest_api_id, REST_STAGE)
         self.ws_url = _api_url("wss", ws_api_id, WS_STAGE)
@@ -263,13 +319,40 @@ class EclinicStack(cdk.Stack):
             ),
         )
         self._grant_functions(ws_api_id)
-        # The clinician's page fetches a screenshot to save it: GET from the API's domain. Naming the
-        # REST API itself here would be a cycle (bucket -> API -> function -> bucket).
-        self.bucket.add_cors_rule(
-            allowed_methods=[s3.HttpMethods.GET],
-            allowed_origins=[
-                cdk.Fn.join("", ["https://*.execute-api.", cdk.Aws.REGION, ".", cdk.Aws.URL_SUFFIX])
-            ],
+        # Each function logs to a group of its own with a retention (Lambda's implicit
+        # /aws/lambda/... group would keep everything forever); the function waits for it.
+        self.function_logs: dict[str, logs.LogGroup] = {}
+        for name in FUNCTIONS:
+            log_group = logs.LogGroup(
+                self, f"{name}Logs", retention=LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY
+            )
+            self.chalice.get_resource(name).add_property_override(
+                "LoggingConfig", {"LogGroup": log_group.log_group_name}
+            )
+            self.function_logs[name] = log_group
+        self.api_origin = cdk.Fn.join(
+            "", ["https://", rest_api_id, ".execute-api.", cdk.Aws.REGION, ".", cdk.Aws.URL_SUFFIX]
+        )
+        self.files_cors = self._files_cors(self.api_origin)
+
+        # -- in front of the APIs ---------------------------------------------------------------------
+        throttling = {
+            key: float(self.node.try_get_context(key) or default)
+            for key, default in THROTTLING_DEFAULTS.items()
+        }
+        self.protection = ApiProtection(
+            self,
+            "Protection",
+            name=f"eclinic-{stage}-api",
+            rest_api=self.chalice.get_resource(REST_API),
+            rest_api_logical_id=REST_API,
+            rest_stage=REST_STAGE,
+            ws_stage=self.chalice.get_resource(WS_API_STAGE),
+            auth_requests_per_window=auth_rate_limit,
+            rest_rate=throttling["rest_rate_limit"],
+            rest_burst=int(throttling["rest_burst_limit"]),
+            ws_rate=throttling["ws_rate_limit"],
+            ws_burst=int(throttling["ws_burst_limit"]),
         )
 
         # -- media workers ---------------------------------------------------------------------------
@@ -307,9 +390,45 @@ class EclinicStack(cdk.Stack):
         )
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.operations.topic.topic_arn)
 
+    def _files_cors(self, origin: str) -> cr.AwsCustomResource:
+        """The clinician's page fetches a screenshot to save it: GET from the REST API's own origin,
+        and no other. The bucket's CorsConfiguration cannot name the API (bucket -> API ->
+        function -> bucket is a cycle), so a custom resource puts the rule once both exist."""
+        put_cors = cr.AwsSdkCall(
+            service="S3",
+            action="putBucketCors",
+            parameters={
+                "Bucket": self.bucket.bucket_name,
+                "CORSConfiguration": {
+                    "CORSRules": [
+                        {"AllowedMethods": ["GET"], "AllowedOrigins": [origin], "MaxAgeSeconds": 3600}
+                    ]
+                },
+            },
+            physical_resource_id=cr.PhysicalResourceId.of("files-cors"),
+        )
+        return cr.AwsCustomResource(
+            self,
+            "FilesCors",
+            on_create=put_cors,
+            on_update=put_cors,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["s3:PutBucketCORS"], resources=[self.bucket.bucket_arn])]
+            ),
+            install_latest_aws_sdk=False,
+            log_group=logs.LogGroup(
+                self, "FilesCorsLogs", retention=LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY
+            ),
+        )
+
     def _grant_functions(self, ws_api_id: str) -> None:
         """Exactly what chalicelib calls, on exactly these resources."""
-        table_arns = [t.table_arn for t in self.tables.values()]
+
+        def with_indexes(arns: list[str]) -> list[str]:
+            return [*arns, *(f"{arn}/index/*" for arn in arns)]
+
+        audit_arn = self.tables[AUDIT_TABLE].table_arn
+        table_arns = [t.table_arn for suffix, t in self.tables.items() if suffix != AUDIT_TABLE]
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
@@ -322,7 +441,23 @@ class EclinicStack(cdk.Stack):
                     "dynamodb:ConditionCheckItem",
                     "dynamodb:DescribeTable",
                 ],
-                resources=[*table_arns, *(f"{arn}/index/*" for arn in table_arns)],
+                resources=with_indexes(table_arns),
+            )
+        )
+        # The audit trail is append-only: a new item (a conditional Put, alone or inside
+        # TransactWriteItems, which IAM checks as PutItem) and reads. Nothing that changes or
+        # removes an item, and an explicit Deny so that no later grant can add it.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable"],
+                resources=with_indexes([audit_arn]),
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=[*AUDIT_DENIED],
+                resources=with_indexes([audit_arn]),
             )
         )
         self.role.add_to_policy(
@@ -367,6 +502,12 @@ class EclinicStack(cdk.Stack):
                     self.bucket.arn_for_objects("screenshots/*"),
                     self.bucket.arn_for_objects("documents/*"),
                 ],
+            )
+        )
+        # A picture the worker put after the patient's consent expired is deleted (and that audited).
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:DeleteObject"], resources=[self.bucket.arn_for_objects("screenshots/*")]
             )
         )
         self.role.add_to_policy(

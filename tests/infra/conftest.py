@@ -78,3 +78,56 @@ def container_environment(
     }
     environment.update({s["Name"]: placeholder for s in container.get("Secrets", [])})
     return environment
+
+
+def rendered(value: Any) -> Any:
+    """A template value as a string where it is one: Fn::Join, Ref and Fn::GetAtt become text with
+    `${Name}` / `${Name.Attribute}` where CloudFormation puts the value (as Fn::Sub writes them)."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, argument),) = value.items()
+        if key == "Ref":
+            return "${" + argument + "}"
+        if key == "Fn::GetAtt":
+            return "${" + ".".join(argument) + "}"
+        if key == "Fn::Join":
+            separator, parts = argument
+            return separator.join(str(rendered(part)) for part in parts)
+        if key == "Fn::Sub" and isinstance(argument, str):
+            return argument
+    if isinstance(value, list):
+        return [rendered(v) for v in value]
+    return value
+
+
+def evaluated(template: dict[str, Any], value: Any, parameters: dict[str, str]) -> Any:
+    """A value as CloudFormation would deploy it with these parameter values (the others at their
+    defaults): Ref to a parameter, Fn::If, Fn::Equals, Fn::Not and Condition resolved."""
+
+    def parameter(name: str) -> Any:
+        return parameters.get(name, template["Parameters"][name].get("Default"))
+
+    def condition(name: str) -> bool:
+        return bool(evaluate(template["Conditions"][name]))
+
+    def evaluate(v: Any) -> Any:
+        if isinstance(v, dict) and len(v) == 1:
+            ((key, argument),) = v.items()
+            if key == "Ref" and argument in template.get("Parameters", {}):
+                return parameter(argument)
+            if key == "Fn::If":
+                name, when_true, when_false = argument
+                return evaluate(when_true if condition(name) else when_false)
+            if key == "Fn::Equals":
+                left, right = (evaluate(a) for a in argument)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not evaluate(argument[0])
+            if key == "Condition":
+                return condition(argument)
+        if isinstance(v, list):
+            return [evaluate(x) for x in v]
+        if isinstance(v, dict):
+            return {k: evaluate(x) for k, x in v.items()}
+        return v
+
+    return evaluate(value)
