@@ -255,7 +255,9 @@ def page(template: str, root: str) -> Response:
     return Response(
         body=pages.render(template, root=root, ws_url=settings.ws_url),
         status_code=200,
-        headers=pages.security_headers(settings.ws_url, settings.files_origin),
+        headers=pages.security_headers(
+            settings.ws_url, app.current_request.headers.get("host", ""), settings.files_origin
+        ),
     )
 
 

@@ -37,9 +37,13 @@ def asset(name: str) -> Asset | None:
     return Asset(body=path.read_text(encoding="utf-8"), content_type=content_type)
 
 
-def security_headers(connect_to: str | None, files_origin: str) -> dict[str, str | list[str]]:
-    """`files_origin` serves the short-lived screenshot links (S3, or moto's S3 locally)."""
-    connect = "'self' ws: wss: " + files_origin + (f" {connect_to}" if connect_to else "")
+def security_headers(ws_url: str | None, page_host: str, files_origin: str) -> dict[str, str | list[str]]:
+    """The page may connect to its own origin (the REST API), to the one WebSocket URL it is
+    given (the same host's /ws when none is configured: the local run), and to `files_origin`,
+    which serves the short-lived screenshot links (S3, or moto's S3 locally). Nowhere else: a
+    script that got in could not send what it read to a host of its own."""
+    websocket = ws_url or f"ws://{page_host}/ws wss://{page_host}/ws"
+    connect = f"'self' {websocket} {files_origin}"
     return {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-store",
