@@ -256,7 +256,7 @@ def page(template: str, root: str) -> Response:
         body=pages.render(template, root=root, ws_url=settings.ws_url),
         status_code=200,
         headers=pages.security_headers(
-            settings.ws_url, app.current_request.headers.get("host", ""), settings.files_origin
+            settings.ws_url, current_request().headers.get("host", ""), settings.files_origin
         ),
     )
 
