@@ -11,7 +11,6 @@ import os
 import uuid
 from typing import Any
 
-import boto3
 import pytest
 
 import app as eclinic
@@ -25,13 +24,7 @@ ADA = "ada@clinic.example"
 
 def impostor(api: Api, aws: AwsStack, group: str) -> tuple[str, str]:
     """A new clinician of `group` who has changed her email to Ada's: (her id token, her sub)."""
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=aws.endpoint,
-        region_name=os.environ["AWS_REGION"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    cognito = aws.client("cognito-idp")
     pool, client = os.environ["ECLINIC_USER_POOL_ID"], os.environ["ECLINIC_USER_POOL_CLIENT_ID"]
     email = f"mallory.{uuid.uuid4().hex[:8]}@clinic.example"
     aws_standin.add_clinician(cognito, pool, email, "Mallory", [group])
@@ -111,13 +104,7 @@ def test_an_email_changed_to_a_colleagues_gets_nothing_of_theirs(
 
 
 def test_a_token_whose_email_is_not_verified_is_refused(api: Api, aws: AwsStack) -> None:
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=aws.endpoint,
-        region_name=os.environ["AWS_REGION"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    cognito = aws.client("cognito-idp")
     email = f"unverified.{uuid.uuid4().hex[:8]}@clinic.example"
     pool = os.environ["ECLINIC_USER_POOL_ID"]
     aws_standin.add_clinician(cognito, pool, email, "Una Verified", ["cardiology"])
