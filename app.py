@@ -100,7 +100,6 @@ def appointment_json(appointment: Any) -> dict[str, Any]:
 
 @api("/api/auth/login", methods=("POST",))
 def login() -> Response:
-    from chalicelib import representations
     from chalicelib.domain import rules
 
     body = rules.require_object(request_body())
@@ -108,16 +107,119 @@ def login() -> Response:
     password = body.get("password")
     if not isinstance(password, str) or not password:
         raise ValidationFailed("Password is required.", "password")
+    return login_answer(services().identity.login(email, password, caller()))
+
+
+def caller() -> Any:
+    from chalicelib.auth.cognito import Caller
+
+    identity = current_request().context.get("identity") or {}
+    return Caller(ip_address=str(identity.get("sourceIp") or ""))
+
+
+def login_answer(result: Any) -> Response:
+    """A login's 200: the tokens and user, or the challenge the caller must answer next."""
+    from chalicelib import representations
+    from chalicelib.auth.cognito import Challenge
+
+    if isinstance(result, Challenge):
+        return json_response({"challenge": result.name, "session": result.session})
     svc = services()
-    result = svc.identity.login(email, password)
     user = svc.tokens.verify(result.id_token)
     return json_response(
         {
             "id_token": result.id_token,
             "expires_in": result.expires_in,
             "user": representations.user(user, dict(svc.identity.group_names())),
+            # Beyond API.md: Cognito's access token, which only `/api/me/mfa*` take (in the body).
+            "access_token": result.access_token,
         }
     )
+
+
+def optional_text(body: Any, field: str, limit: int = 256) -> str:
+    value = body.get(field)
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValidationFailed(f"{field} must be a text of at most {limit} characters.", field)
+    return value
+
+
+@api("/api/auth/challenge", methods=("POST",))
+def login_challenge() -> Response:
+    from chalicelib.domain import rules
+
+    body = rules.require_object(request_body())
+    email = rules.text(body, "email", "Email", 320)
+    session = optional_text(body, "session", 4096)
+    if not session:
+        raise Unauthorized("That session is not valid any more; log in again.")
+    new_password = optional_text(body, "new_password")
+    code = optional_text(body, "code", 16)
+    if not new_password and not code:
+        raise ValidationFailed("Give the new password or the code.", "new_password")
+    return login_answer(services().identity.respond(email, session, new_password, code, caller()))
+
+
+@api("/api/auth/forgot", methods=("POST",))
+def forgot_password() -> Response:
+    from chalicelib.domain import rules
+
+    body = rules.require_object(request_body())
+    services().identity.forgot(rules.text(body, "email", "Email", 320))
+    return json_response({}, 202)
+
+
+@api("/api/auth/reset", methods=("POST",))
+def reset_password() -> Response:
+    from chalicelib.domain import rules
+
+    body = rules.require_object(request_body())
+    email = rules.text(body, "email", "Email", 320)
+    code = optional_text(body, "code", 16).strip()
+    if not code:
+        raise ValidationFailed("The code from the mail is required.", "code")
+    new_password = optional_text(body, "new_password")
+    if not new_password:
+        raise ValidationFailed("A new password is required.", "new_password")
+    services().identity.reset(email, code, new_password)
+    return json_response({})
+
+
+def access_token(body: Any) -> str:
+    """Cognito's TOTP calls need the access token from login (`access_token` in the body)."""
+    token = optional_text(body, "access_token", 8192).strip()
+    if not token:
+        raise Unauthorized("Log in again to set up an authenticator app.")
+    return token
+
+
+@api("/api/me/mfa", methods=("POST",))
+def start_mfa() -> Response:
+    from urllib.parse import quote, urlencode
+
+    from chalicelib.domain import rules
+
+    user = clinician()
+    body = rules.require_object(request_body())
+    secret = services().identity.start_totp(access_token(body), user.id)
+    query = urlencode({"secret": secret, "issuer": "eClinic"})
+    uri = f"otpauth://totp/{quote('eClinic:' + user.email)}?{query}"
+    return json_response({"secret": secret, "otpauth_uri": uri})
+
+
+@api("/api/me/mfa/verify", methods=("POST",))
+def verify_mfa() -> Response:
+    from chalicelib.domain import rules
+
+    user = clinician()
+    body = rules.require_object(request_body())
+    code = optional_text(body, "code", 16).strip()
+    if not code:
+        raise ValidationFailed("The code from the authenticator app is required.", "code")
+    services().identity.verify_totp(access_token(body), user.id, code)
+    return json_response({"mfa": True})
 
 
 @api("/api/me")

@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 
 from chalicelib import aws
-from chalicelib.auth.cognito import CognitoIdentityProvider, IdentityProvider
+from chalicelib.auth.cognito import CognitoIdentityProvider, IdentityProvider, LocalResetCodes
 from chalicelib.auth.tokens import CognitoTokenVerifier
 from chalicelib.auth.turn_credentials import turn_credentials
 from chalicelib.config import Settings
@@ -54,8 +54,13 @@ def build(settings: Settings) -> Services:
     if not settings.ws_management_url:
         raise RuntimeError("ECLINIC_WS_MANAGEMENT_URL must name the WebSocket API's management endpoint")
     bind_models(settings)
+    mailer = SesMailer(aws.client(settings, "ses"), settings.ses_configuration_set)
     identity = CognitoIdentityProvider(
-        aws.client(settings, "cognito-idp"), settings.user_pool_id, settings.user_pool_client_id
+        aws.client(settings, "cognito-idp"),
+        settings.user_pool_id,
+        settings.user_pool_client_id,
+        # Only against the local stand-in (moto neither mails nor checks reset codes).
+        local_reset=LocalResetCodes(mailer, settings.mail_sender) if settings.endpoint_url else None,
     )
     tokens = CognitoTokenVerifier(settings.jwks_url, settings.token_issuer, settings.user_pool_client_id)
     repository = DynamoAppointmentRepository(settings.region, settings.endpoint_url)
@@ -68,7 +73,7 @@ def build(settings: Settings) -> Services:
     )
     appointments = AppointmentService(
         repository=repository,
-        mailer=SesMailer(aws.client(settings, "ses"), settings.ses_configuration_set),
+        mailer=mailer,
         events=EventBridgePublisher(
             aws.client(settings, "events"), settings.event_bus, settings.event_source
         ),

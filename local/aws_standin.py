@@ -34,6 +34,8 @@ def start(port: int = 0) -> StandIn:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
+    # moto checks authenticator-app (TOTP) codes only when asked to; all users share one secret.
+    os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
     serialize_dynamodb_writes()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -142,6 +144,7 @@ def _create_user_pool(cognito: Any) -> tuple[str, str]:
         Policies={"PasswordPolicy": {"MinimumLength": 12}},
         AutoVerifiedAttributes=["email"],
         AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+        MfaConfiguration="OPTIONAL",  # as the stack's default: TOTP for whoever sets it up
     )["UserPool"]
     app_client = cognito.create_user_pool_client(
         UserPoolId=pool["Id"],

@@ -1,45 +1,171 @@
 """Clinician login and author-group names, from the Cognito user pool.
 
-Login is USER_PASSWORD_AUTH with the pool's app client. Author groups are the pool's groups;
-their display names are the groups' descriptions, read once and kept for a few minutes.
+Login is USER_PASSWORD_AUTH with the pool's app client. A login may answer a challenge instead
+of tokens (an operator-created user sets a password first; one with an authenticator app gives
+its code); `respond` answers it. Author groups are the pool's groups; their display names are
+the groups' descriptions, read once and kept for a few minutes.
+
+Password reset: on AWS Cognito mails the code and checks it. moto does neither (it hands the
+code back in a response header and accepts any code), so in the local run `LocalResetCodes`
+mails moto's code through the app's mailer and checks it (a hash, 15 minutes, 5 tries).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any, Protocol
 
-from chalicelib.errors import RateLimited, ServiceUnavailable, Unauthorized
+from chalicelib.errors import RateLimited, ServiceUnavailable, Unauthorized, ValidationFailed
 
 GROUP_NAMES_TTL_SECONDS = 300
+RESET_CODE_TTL_SECONDS = 15 * 60
+RESET_CODE_TRIES = 5
 _BAD_LOGIN = "Email or password is incorrect."
+_BAD_CHALLENGE = "That code or session is not valid any more; log in again."
+_BAD_RESET_CODE = "That code is wrong or has expired; ask for a new one."
+_TOO_WEAK = "The new password is too weak for the password policy; choose a longer one."
+_UNAVAILABLE = "Login is not available right now; try again shortly."
+_BAD_TOTP = "That code is not the authenticator app's current one."
+_RELOGIN_FOR_MFA = "Log in again to set up an authenticator app."
+_MOTO_CODE_HEADER = "x-moto-forgot-password-confirmation-code"
+
+# Cognito's challenge names and the contract's.
+CHALLENGES = {"NEW_PASSWORD_REQUIRED": "new_password_required", "SOFTWARE_TOKEN_MFA": "mfa_code"}
 
 
 @dataclass(frozen=True)
 class LoginResult:
     id_token: str
     expires_in: int
+    access_token: str = ""
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """What the contract calls `challenge` (`new_password_required`, `mfa_code`) and its session."""
+
+    name: str
+    session: str
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, for Cognito's risk checks (UserContextData)."""
+
+    ip_address: str = ""
 
 
 class IdentityProvider(Protocol):
-    def login(self, email: str, password: str) -> LoginResult: ...
+    def login(self, email: str, password: str, caller: Caller = ...) -> LoginResult | Challenge: ...
+
+    def respond(
+        self, email: str, session: str, new_password: str, code: str, caller: Caller = ...
+    ) -> LoginResult | Challenge: ...
+
+    def forgot(self, email: str) -> None: ...
+
+    def reset(self, email: str, code: str, new_password: str) -> None: ...
+
+    def start_totp(self, access_token: str, user_id: str) -> str: ...
+
+    def verify_totp(self, access_token: str, user_id: str, code: str) -> None: ...
 
     def group_names(self) -> Mapping[str, str]: ...
 
 
+class LocalResetCodes:
+    """The local run's stand-in for Cognito's reset mail and code check (in memory, per run)."""
+
+    def __init__(self, mailer: Any, sender: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self._mailer = mailer
+        self._sender = sender
+        self._clock = clock
+        self._key = secrets.token_bytes(32)
+        self._lock = threading.Lock()
+        self._codes: dict[str, tuple[bytes, float, int]] = {}
+
+    def _digest(self, email: str, code: str) -> bytes:
+        return hmac.new(self._key, f"{email.lower()}\n{code}".encode(), hashlib.sha256).digest()
+
+    def issue(self, email: str, code: str) -> None:
+        with self._lock:
+            self._codes[email.lower()] = (
+                self._digest(email, code),
+                self._clock() + RESET_CODE_TTL_SECONDS,
+                0,
+            )
+        message = EmailMessage()
+        message["From"] = self._sender
+        message["To"] = email
+        message["Subject"] = "Your eClinic password reset code"
+        message.set_content(
+            f"Your password reset code is {code}.\n\nIt is valid for 15 minutes. If you did not ask "
+            "to reset your password, ignore this mail.\n"
+        )
+        self._mailer.send(message)
+
+    def check(self, email: str, code: str) -> None:
+        """Raises ValidationFailed (`code`) unless `code` is the live one; a right code is used up."""
+        with self._lock:
+            entry = self._codes.get(email.lower())
+            if entry is None:
+                raise ValidationFailed(_BAD_RESET_CODE, "code")
+            digest, expires_at, tries = entry
+            if self._clock() > expires_at or tries >= RESET_CODE_TRIES:
+                del self._codes[email.lower()]
+                raise ValidationFailed(_BAD_RESET_CODE, "code")
+            if not hmac.compare_digest(digest, self._digest(email, code)):
+                self._codes[email.lower()] = (digest, expires_at, tries + 1)
+                raise ValidationFailed(_BAD_RESET_CODE, "code")
+            del self._codes[email.lower()]
+
+
+def _error_code(exc: Any) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
 class CognitoIdentityProvider:
-    def __init__(self, cognito_client: Any, user_pool_id: str, client_id: str) -> None:
+    def __init__(
+        self,
+        cognito_client: Any,
+        user_pool_id: str,
+        client_id: str,
+        local_reset: LocalResetCodes | None = None,
+    ) -> None:
         self._cognito = cognito_client
         self._pool_id = user_pool_id
         self._client_id = client_id
+        self._local_reset = local_reset
         self._lock = threading.Lock()
         self._names: dict[str, str] = {}
         self._names_read_at = 0.0
 
-    def login(self, email: str, password: str) -> LoginResult:
+    @staticmethod
+    def _context(caller: Caller) -> dict[str, Any]:
+        return {"UserContextData": {"IpAddress": caller.ip_address}} if caller.ip_address else {}
+
+    def _answer(self, answer: Mapping[str, Any]) -> LoginResult | Challenge:
+        result = answer.get("AuthenticationResult")
+        if result:
+            return LoginResult(
+                id_token=result["IdToken"],
+                expires_in=int(result["ExpiresIn"]),
+                access_token=str(result.get("AccessToken", "")),
+            )
+        name = CHALLENGES.get(str(answer.get("ChallengeName", "")))
+        if name is None or not answer.get("Session"):
+            # A challenge (MFA setup, SMS) that this app does not offer.
+            raise Unauthorized("Your account needs attention; ask your administrator.")
+        return Challenge(name=name, session=str(answer["Session"]))
+
+    def login(self, email: str, password: str, caller: Caller = Caller()) -> LoginResult | Challenge:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -47,21 +173,184 @@ class CognitoIdentityProvider:
                 AuthFlow="USER_PASSWORD_AUTH",
                 ClientId=self._client_id,
                 AuthParameters={"USERNAME": email, "PASSWORD": password},
+                **self._context(caller),
             )
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = _error_code(exc)
             if code in ("NotAuthorizedException", "UserNotFoundException", "InvalidParameterException"):
                 raise Unauthorized(_BAD_LOGIN) from exc
             if code in ("TooManyRequestsException", "LimitExceededException"):
                 raise RateLimited("Too many login attempts; wait a minute and try again.") from exc
-            raise ServiceUnavailable("Login is not available right now; try again shortly.") from exc
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
         except BotoCoreError as exc:
-            raise ServiceUnavailable("Login is not available right now; try again shortly.") from exc
-        result = answer.get("AuthenticationResult")
-        if not result:
-            # A challenge (new password, MFA setup) that this page does not handle yet.
-            raise Unauthorized("Your account needs attention; ask your administrator.")
-        return LoginResult(id_token=result["IdToken"], expires_in=int(result["ExpiresIn"]))
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        return self._answer(answer)
+
+    def respond(
+        self, email: str, session: str, new_password: str, code: str, caller: Caller = Caller()
+    ) -> LoginResult | Challenge:
+        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+        if new_password:
+            name, responses = "NEW_PASSWORD_REQUIRED", {"USERNAME": email, "NEW_PASSWORD": new_password}
+        elif code:
+            name, responses = "SOFTWARE_TOKEN_MFA", {"USERNAME": email, "SOFTWARE_TOKEN_MFA_CODE": code}
+        else:
+            raise ValidationFailed("Give the new password or the code.", "new_password")
+        try:
+            answer = self._cognito.respond_to_auth_challenge(
+                ClientId=self._client_id,
+                ChallengeName=name,
+                Session=session,
+                ChallengeResponses=responses,
+                **self._context(caller),
+            )
+        except ParamValidationError as exc:  # a session too short or long to be one
+            raise Unauthorized(_BAD_CHALLENGE) from exc
+        except ClientError as exc:
+            error = _error_code(exc)
+            if error == "InvalidPasswordException":
+                raise ValidationFailed(_TOO_WEAK, "new_password") from exc
+            if error in ("TooManyRequestsException", "LimitExceededException"):
+                raise RateLimited("Too many attempts; wait a minute and try again.") from exc
+            if error in (
+                "NotAuthorizedException",
+                "CodeMismatchException",
+                "ExpiredCodeException",
+                "ResourceNotFoundException",  # moto: an unknown or used session
+                "UserNotFoundException",
+                "InvalidParameterException",
+            ):
+                raise Unauthorized(_BAD_CHALLENGE) from exc
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        return self._answer(answer)
+
+    def forgot(self, email: str) -> None:
+        """Starts a reset; says nothing about whether the address is a user's."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self._cognito.forgot_password(ClientId=self._client_id, Username=email)
+        except ClientError as exc:
+            if _error_code(exc) in ("TooManyRequestsException", "LimitExceededException"):
+                raise RateLimited("Too many attempts; wait a minute and try again.") from exc
+            return  # unknown user, unverified address, ...: the same answer as success
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        if self._local_reset is not None:
+            header = str(
+                answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(_MOTO_CODE_HEADER) or ""
+            )
+            code = header.rpartition(":")[2].strip()
+            if code.isdigit():  # a known user; for others moto sends "...:None" or nothing
+                self._local_reset.issue(email, code)
+
+    def _check_policy(self, password: str) -> None:
+        """moto does not apply the pool's password policy on reset; the local run does it here."""
+        policy = (
+            self._cognito.describe_user_pool(UserPoolId=self._pool_id)["UserPool"]
+            .get("Policies", {})
+            .get("PasswordPolicy", {})
+        )
+        checks = [
+            len(password) >= int(policy.get("MinimumLength", 8)),
+            not policy.get("RequireUppercase") or any(c.isupper() for c in password),
+            not policy.get("RequireLowercase") or any(c.islower() for c in password),
+            not policy.get("RequireNumbers") or any(c.isdigit() for c in password),
+            not policy.get("RequireSymbols") or any(not c.isalnum() for c in password),
+        ]
+        if not all(checks):
+            raise ValidationFailed(_TOO_WEAK, "new_password")
+
+    def reset(self, email: str, code: str, new_password: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+        if self._local_reset is not None:
+            self._check_policy(new_password)
+            self._local_reset.check(email, code)
+        try:
+            self._cognito.confirm_forgot_password(
+                ClientId=self._client_id, Username=email, ConfirmationCode=code, Password=new_password
+            )
+        except ParamValidationError as exc:
+            raise ValidationFailed(_BAD_RESET_CODE, "code") from exc
+        except ClientError as exc:
+            error = _error_code(exc)
+            if error == "InvalidPasswordException":
+                raise ValidationFailed(_TOO_WEAK, "new_password") from exc
+            if error in ("TooManyRequestsException", "LimitExceededException"):
+                raise RateLimited("Too many attempts; wait a minute and try again.") from exc
+            if error in (
+                "CodeMismatchException",
+                "ExpiredCodeException",
+                "UserNotFoundException",
+                "NotAuthorizedException",
+                "InvalidParameterException",
+            ):
+                raise ValidationFailed(_BAD_RESET_CODE, "code") from exc
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
+
+    def _own_access_token(self, access_token: str, user_id: str) -> None:
+        """The access token must be valid and the same user's as the ID token's (`sub`)."""
+        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+        try:
+            answer = self._cognito.get_user(AccessToken=access_token)
+        except (ClientError, ParamValidationError) as exc:
+            raise Unauthorized(_RELOGIN_FOR_MFA) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        attributes = {a["Name"]: a["Value"] for a in answer.get("UserAttributes", [])}
+        if not user_id or attributes.get("sub") != user_id:
+            raise Unauthorized(_RELOGIN_FOR_MFA)
+
+    def start_totp(self, access_token: str, user_id: str) -> str:
+        """Starts authenticator-app setup; returns the shared secret (base32)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._own_access_token(access_token, user_id)
+        try:
+            answer = self._cognito.associate_software_token(AccessToken=access_token)
+        except ClientError as exc:
+            if _error_code(exc) == "NotAuthorizedException":
+                raise Unauthorized(_RELOGIN_FOR_MFA) from exc
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        return str(answer["SecretCode"])
+
+    def verify_totp(self, access_token: str, user_id: str, code: str) -> None:
+        """Checks the app's first code and makes TOTP the user's MFA: login then asks for it."""
+        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+        self._own_access_token(access_token, user_id)
+        try:
+            answer = self._cognito.verify_software_token(
+                AccessToken=access_token, UserCode=code, FriendlyDeviceName="eClinic"
+            )
+            if answer.get("Status") != "SUCCESS":
+                raise ValidationFailed(_BAD_TOTP, "code")
+            self._cognito.set_user_mfa_preference(
+                AccessToken=access_token,
+                SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True},
+            )
+        except ParamValidationError as exc:  # not six digits
+            raise ValidationFailed(_BAD_TOTP, "code") from exc
+        except ClientError as exc:
+            error = _error_code(exc)
+            if error in ("CodeMismatchException", "EnableSoftwareTokenMFAException"):
+                raise ValidationFailed(_BAD_TOTP, "code") from exc
+            if error in ("InvalidParameterException",):  # no setup started
+                raise ValidationFailed("Start the authenticator setup first.", "code") from exc
+            if error == "NotAuthorizedException":
+                raise Unauthorized(_RELOGIN_FOR_MFA) from exc
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
 
     def group_names(self) -> Mapping[str, str]:
         with self._lock:
@@ -77,17 +366,81 @@ class CognitoIdentityProvider:
 
 
 class StaticIdentityProvider:
-    """A fake for unit tests: fixed accounts and group names."""
+    """A fake for unit tests: fixed accounts and group names.
 
-    def __init__(self, tokens: Mapping[tuple[str, str], str], names: Mapping[str, str]) -> None:
+    `temporary` accounts answer login with `new_password_required`; the session is then a
+    one-use random string. Reset codes are kept in `reset_codes` (what Cognito would mail).
+    """
+
+    def __init__(
+        self,
+        tokens: Mapping[tuple[str, str], str],
+        names: Mapping[str, str],
+        temporary: Mapping[tuple[str, str], str] | None = None,
+        min_length: int = 12,
+    ) -> None:
         self._tokens = dict(tokens)
         self._names = dict(names)
+        self._temporary = dict(temporary or {})  # (email, temporary password) -> token after
+        self._sessions: dict[str, tuple[str, str]] = {}
+        self._min_length = min_length
+        self.reset_codes: dict[str, str] = {}
+        # TOTP: the access token of user `u` is "access-u"; the one right code is 123456.
+        self.totp_secrets: dict[str, str] = {}
+        self.mfa_users: set[str] = set()
 
-    def login(self, email: str, password: str) -> LoginResult:
+    def login(self, email: str, password: str, caller: Caller = Caller()) -> LoginResult | Challenge:
+        if (email, password) in self._temporary:
+            session = secrets.token_urlsafe(32)
+            self._sessions[session] = (email, self._temporary[(email, password)])
+            return Challenge(name="new_password_required", session=session)
         token = self._tokens.get((email, password))
         if token is None:
             raise Unauthorized(_BAD_LOGIN)
         return LoginResult(id_token=token, expires_in=3600)
+
+    def respond(
+        self, email: str, session: str, new_password: str, code: str, caller: Caller = Caller()
+    ) -> LoginResult | Challenge:
+        owner = self._sessions.get(session)
+        if owner is None or owner[0] != email or not new_password:
+            raise Unauthorized(_BAD_CHALLENGE)
+        if len(new_password) < self._min_length:
+            raise ValidationFailed(_TOO_WEAK, "new_password")
+        del self._sessions[session]
+        self._tokens[(email, new_password)] = owner[1]
+        return LoginResult(id_token=owner[1], expires_in=3600)
+
+    def _known(self, email: str) -> bool:
+        return any(known == email for known, _ in self._tokens)
+
+    def forgot(self, email: str) -> None:
+        if self._known(email):
+            self.reset_codes[email] = f"{secrets.randbelow(10**6):06d}"
+
+    def reset(self, email: str, code: str, new_password: str) -> None:
+        if len(new_password) < self._min_length:
+            raise ValidationFailed(_TOO_WEAK, "new_password")
+        expected = self.reset_codes.get(email)
+        if expected is None or not hmac.compare_digest(expected, code):
+            raise ValidationFailed(_BAD_RESET_CODE, "code")
+        del self.reset_codes[email]
+        token = next(t for (known, _), t in self._tokens.items() if known == email)
+        self._tokens = {k: v for k, v in self._tokens.items() if k[0] != email}
+        self._tokens[(email, new_password)] = token
+
+    def start_totp(self, access_token: str, user_id: str) -> str:
+        if access_token != f"access-{user_id}":
+            raise Unauthorized(_RELOGIN_FOR_MFA)
+        self.totp_secrets[user_id] = "JBSWY3DPEHPK3PXP"
+        return self.totp_secrets[user_id]
+
+    def verify_totp(self, access_token: str, user_id: str, code: str) -> None:
+        if access_token != f"access-{user_id}":
+            raise Unauthorized(_RELOGIN_FOR_MFA)
+        if user_id not in self.totp_secrets or code != "123456":
+            raise ValidationFailed(_BAD_TOTP, "code")
+        self.mfa_users.add(user_id)
 
     def group_names(self) -> Mapping[str, str]:
         return dict(self._names)

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import pytest
 
 from chalicelib import aws as aws_clients
-from chalicelib.auth.cognito import CognitoIdentityProvider
+from chalicelib.auth.cognito import CognitoIdentityProvider, LoginResult
 from chalicelib.config import Settings
 from chalicelib.errors import Unauthorized
 from chalicelib.events.publisher import EventBridgePublisher
@@ -77,6 +77,7 @@ def test_cognito_login_and_group_names(aws: AwsStack) -> None:
         aws_clients.client(settings, "cognito-idp"), settings.user_pool_id, settings.user_pool_client_id
     )
     result = identity.login("ada@clinic.example", "Clinic-Demo-2026!")
+    assert isinstance(result, LoginResult)
     assert result.id_token.count(".") == 2 and result.expires_in > 0
     assert identity.group_names() == {"cardiology": "Cardiology", "dermatology": "Dermatology"}
     for email, password in (("ada@clinic.example", "wrong"), ("nobody@clinic.example", "Clinic-Demo-2026!")):

@@ -55,31 +55,112 @@ function logout(message) {
 
 // -- login --------------------------------------------------------------------------------
 
+// The form has three steps: email and password; a challenge login answered (a new password
+// for an operator-created account, or an authenticator code); a password reset (code from the
+// mail and a new password).
+const login = { step: "password", session: null };
+
+function loginStep(step, { challenge, message } = {}) {
+  login.step = step;
+  const needsPassword = step === "password";
+  const needsCode = step === "reset" || challenge === "mfa_code";
+  const needsNew = step === "reset" || challenge === "new_password_required";
+  $("login-password").closest(".form-row").hidden = !needsPassword;
+  $("login-code-row").hidden = !needsCode;
+  $("login-new-password-row").hidden = !needsNew;
+  $("login-code-label").textContent = step === "reset" ? "Code from the mail we sent you" : "Code from your authenticator app";
+  $("login-email").readOnly = !needsPassword;
+  $("login-forgot").hidden = !needsPassword;
+  $("login-submit").textContent = step === "reset" ? "Set new password" : needsPassword ? "Log in" : "Continue";
+  $("login-code").value = "";
+  $("login-new-password").value = "";
+  const error = $("login-error");
+  error.textContent = message || "";
+  error.hidden = !message;
+  (needsCode ? $("login-code") : needsNew ? $("login-new-password") : $("login-password")).focus();
+}
+
+async function loginRequest(email) {
+  if (login.step === "password") {
+    const password = $("login-password").value;
+    if (!email || !password) throw new Error("Enter your email address and your password.");
+    return api("auth/login", { method: "POST", body: { email, password } });
+  }
+  const code = $("login-code").value.trim();
+  const newPassword = $("login-new-password").value;
+  if (login.step === "reset") {
+    if (!code || !newPassword) throw new Error("Enter the code from the mail and a new password.");
+    await api("auth/reset", { method: "POST", body: { email, code, new_password: newPassword } });
+    return null;
+  }
+  const body = { email, session: login.session };
+  if (login.challenge === "mfa_code") body.code = code;
+  else body.new_password = newPassword;
+  if (!body.code && !body.new_password) throw new Error(login.challenge === "mfa_code" ? "Enter the code from your authenticator app." : "Choose a new password.");
+  return api("auth/challenge", { method: "POST", body });
+}
+
 $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const error = $("login-error");
   error.hidden = true;
   const email = $("login-email").value.trim();
-  const password = $("login-password").value;
-  if (!email || !password) {
-    error.textContent = "Enter your email address and your password.";
-    error.hidden = false;
-    return;
-  }
   $("login-submit").disabled = true;
   try {
-    const answer = await api("auth/login", { method: "POST", body: { email, password } });
+    const answer = await loginRequest(email);
+    if (answer === null) {
+      $("login-password").value = "";
+      loginStep("password", { message: "Your password has been changed. Log in with the new one." });
+      return;
+    }
+    if (answer.challenge) {
+      login.session = answer.session;
+      login.challenge = answer.challenge;
+      loginStep("challenge", {
+        challenge: answer.challenge,
+        message: answer.challenge === "mfa_code"
+          ? "Enter the 6-digit code from your authenticator app."
+          : "Choose a new password for your account.",
+      });
+      return;
+    }
     state.token = answer.id_token;
     sessionStorage.setItem(TOKEN_KEY, state.token);
     $("login-password").value = "";
+    if (login.step !== "password") loginStep("password");
     await start(answer.user);
   } catch (exc) {
+    if (exc instanceof ApiError && exc.status === 401 && login.step === "challenge") {
+      $("login-password").value = "";
+      loginStep("password", { message: "That code was wrong or the login took too long. Log in again." });
+      return;
+    }
     error.textContent = exc instanceof ApiError && exc.status === 401
       ? "Email or password is incorrect. Check both and try again."
       : exc.message;
     error.hidden = false;
   } finally {
     $("login-submit").disabled = false;
+  }
+});
+
+$("login-forgot").addEventListener("click", async (event) => {
+  event.preventDefault();
+  const email = $("login-email").value.trim();
+  if (!email) {
+    const error = $("login-error");
+    error.textContent = "Enter your email address first; we will mail you a code to reset your password.";
+    error.hidden = false;
+    $("login-email").focus();
+    return;
+  }
+  try {
+    await api("auth/forgot", { method: "POST", body: { email } });
+    loginStep("reset", { message: "If that address has an account, we have mailed it a code. Enter it with a new password." });
+  } catch (exc) {
+    const error = $("login-error");
+    error.textContent = exc.message;
+    error.hidden = false;
   }
 });
 

@@ -1,0 +1,190 @@
+"""First login (NEW_PASSWORD_REQUIRED) and password reset against moto's Cognito."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Api, claims_of
+from tests.conftest import AwsStack
+
+TEMPORARY = "Temporary-Pass-2026!"
+CHOSEN = "Chosen-Password-2026!"
+
+
+@pytest.fixture
+def operator_created(aws: AwsStack) -> str:
+    """A clinician an operator created with a temporary password, as the console does."""
+    email = f"new-{uuid.uuid4().hex[:8]}@clinic.example"
+    cognito = aws.client("cognito-idp")
+    pool_id = aws.env["ECLINIC_USER_POOL_ID"]
+    cognito.admin_create_user(
+        UserPoolId=pool_id,
+        Username=email,
+        TemporaryPassword=TEMPORARY,
+        UserAttributes=[
+            {"Name": "email", "Value": email},
+            {"Name": "email_verified", "Value": "true"},
+            {"Name": "name", "Value": "Nia New"},
+        ],
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName="cardiology")
+    return email
+
+
+def login(api: Api, email: str, password: str) -> Any:
+    return api.call("POST", "/api/auth/login", body={"email": email, "password": password})
+
+
+def test_first_login_sets_a_password_through_the_challenge(api: Api, operator_created: str) -> None:
+    email = operator_created
+    answer = login(api, email, TEMPORARY)
+    assert answer.status_code == 200, answer.body
+    assert answer.json_body["challenge"] == "new_password_required"
+    session = answer.json_body["session"]
+    assert "id_token" not in answer.json_body
+
+    weak = api.call(
+        "POST", "/api/auth/challenge", body={"email": email, "session": session, "new_password": "short"}
+    )
+    assert weak.status_code == 400 and weak.json_body["error"]["field"] == "new_password", weak.body
+
+    done = api.call(
+        "POST", "/api/auth/challenge", body={"email": email, "session": session, "new_password": CHOSEN}
+    )
+    assert done.status_code == 200, done.body
+    assert claims_of(done.json_body["id_token"])["email"] == email
+    assert done.json_body["user"]["email"] == email and done.json_body["expires_in"] > 0
+
+    again = login(api, email, CHOSEN)
+    assert again.status_code == 200 and "id_token" in again.json_body, again.body
+    assert login(api, email, TEMPORARY).status_code == 401
+
+
+@pytest.mark.parametrize("session", ["x" * 40, "short", ""])
+def test_a_wrong_or_stale_session_is_401(api: Api, operator_created: str, session: str) -> None:
+    answer = api.call(
+        "POST",
+        "/api/auth/challenge",
+        body={"email": operator_created, "session": session, "new_password": CHOSEN},
+    )
+    assert answer.status_code == 401, answer.body
+    assert "id_token" not in answer.json_body
+
+
+def test_a_used_session_is_401(api: Api, operator_created: str) -> None:
+    session = login(api, operator_created, TEMPORARY).json_body["session"]
+    body = {"email": operator_created, "session": session, "new_password": CHOSEN}
+    assert api.call("POST", "/api/auth/challenge", body=body).status_code == 200
+    assert api.call("POST", "/api/auth/challenge", body=body).status_code == 401
+
+
+def reset_mails(email: str) -> list[dict[str, Any]]:
+    from local import mailbox
+
+    return [m for m in mailbox.messages() if email in m["to"] and "reset" in m["subject"].lower()]
+
+
+def test_forgot_and_reset(api: Api, operator_created: str) -> None:
+    email = operator_created
+    # Settle the first login, so the user is an ordinary confirmed one.
+    session = login(api, email, TEMPORARY).json_body["session"]
+    body = {"email": email, "session": session, "new_password": CHOSEN}
+    assert api.call("POST", "/api/auth/challenge", body=body).status_code == 200
+
+    unknown = api.call("POST", "/api/auth/forgot", body={"email": "nobody-here@clinic.example"})
+    assert unknown.status_code == 202 and unknown.json_body == {}
+    assert not reset_mails("nobody-here@clinic.example")
+
+    known = api.call("POST", "/api/auth/forgot", body={"email": email})
+    assert known.status_code == 202 and known.json_body == {}
+    mails = reset_mails(email)
+    assert len(mails) == 1
+    code = re.search(r"\b(\d{6})\b", mails[0]["text"])
+    assert code is not None
+    right = code.group(1)
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
+
+    def reset(code: str, password: str) -> Any:
+        return api.call(
+            "POST", "/api/auth/reset", body={"email": email, "code": code, "new_password": password}
+        )
+
+    bad = reset(wrong, "Reset-Password-2026!")
+    assert bad.status_code == 400 and bad.json_body["error"]["field"] == "code", bad.body
+    weak = reset(right, "short")
+    assert weak.status_code == 400 and weak.json_body["error"]["field"] == "new_password", weak.body
+
+    good = reset(right, "Reset-Password-2026!")
+    assert good.status_code == 200 and good.json_body == {}, good.body
+    assert login(api, email, "Reset-Password-2026!").status_code == 200
+    assert login(api, email, CHOSEN).status_code == 401
+    # The code is used up.
+    assert reset(right, "Another-Password-2026!").json_body["error"]["field"] == "code"
+
+
+def test_reset_without_forgot_is_400_code(api: Api) -> None:
+    answer = api.call(
+        "POST",
+        "/api/auth/reset",
+        body={"email": "ada@clinic.example", "code": "123456", "new_password": "Reset-Password-2026!"},
+    )
+    assert answer.status_code == 400 and answer.json_body["error"]["field"] == "code", answer.body
+    assert login(api, "ada@clinic.example", "Clinic-Demo-2026!").status_code == 200
+
+
+def current_totp(secret: str) -> str:
+    import base64
+    import time
+
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.twofactor.totp import TOTP
+
+    if time.time() % 30 > 27:  # moto accepts only the current step: do not straddle one
+        time.sleep(3.5)
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    return TOTP(key, 6, SHA1(), 30, enforce_key_length=False).generate(time.time()).decode()  # noqa: S303 (RFC 6238)
+
+
+def test_totp_setup_then_login_asks_for_the_code(api: Api, aws: AwsStack, operator_created: str) -> None:
+    email = operator_created
+    cognito = aws.client("cognito-idp")
+    cognito.admin_set_user_password(
+        UserPoolId=aws.env["ECLINIC_USER_POOL_ID"], Username=email, Password=CHOSEN, Permanent=True
+    )
+    first = login(api, email, CHOSEN).json_body
+    token, access = first["id_token"], first["access_token"]
+
+    assert api.call("POST", "/api/me/mfa", body={"access_token": access}).status_code == 401
+    other = api.token("ada@clinic.example")  # another clinician's ID token with this access token
+    assert api.call("POST", "/api/me/mfa", body={"access_token": access}, token=other).status_code == 401
+    assert api.call("POST", "/api/me/mfa", body={}, token=token).status_code == 401
+
+    started = api.call("POST", "/api/me/mfa", body={"access_token": access}, token=token)
+    assert started.status_code == 200, started.body
+    secret = started.json_body["secret"]
+    assert started.json_body["otpauth_uri"].startswith("otpauth://totp/eClinic%3A")
+    assert f"secret={secret}" in started.json_body["otpauth_uri"]
+
+    right = current_totp(secret)
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
+    bad = api.call("POST", "/api/me/mfa/verify", body={"access_token": access, "code": wrong}, token=token)
+    assert bad.status_code == 400 and bad.json_body["error"]["field"] == "code", bad.body
+    assert login(api, email, CHOSEN).json_body.get("id_token")  # MFA not on yet
+
+    good = api.call("POST", "/api/me/mfa/verify", body={"access_token": access, "code": right}, token=token)
+    assert good.status_code == 200 and good.json_body == {"mfa": True}, good.body
+
+    challenge = login(api, email, CHOSEN).json_body
+    assert challenge["challenge"] == "mfa_code" and "id_token" not in challenge
+    body = {"email": email, "session": challenge["session"], "code": wrong}
+    assert api.call("POST", "/api/auth/challenge", body=body).status_code == 401
+
+    challenge = login(api, email, CHOSEN).json_body
+    body = {"email": email, "session": challenge["session"], "code": current_totp(secret)}
+    done = api.call("POST", "/api/auth/challenge", body=body)
+    assert done.status_code == 200 and claims_of(done.json_body["id_token"])["email"] == email, done.body

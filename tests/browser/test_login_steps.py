@@ -1,0 +1,78 @@
+"""First login with a temporary password, and a password reset, driven in Chromium."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import boto3
+import requests
+from playwright.sync_api import Browser, expect
+
+from tests.browser.conftest import PageErrors, new_page
+from tests.local.conftest import LocalRun
+
+TEMPORARY = "Temporary-Pass-2026!"
+
+
+def operator_creates(run: LocalRun) -> str:
+    aws = requests.get(run.url("/_local/aws"), timeout=10).json()
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=aws["endpoint_url"],
+        region_name=aws["region"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    email = f"new-{uuid.uuid4().hex[:8]}@clinic.example"
+    cognito.admin_create_user(
+        UserPoolId=aws["user_pool_id"],
+        Username=email,
+        TemporaryPassword=TEMPORARY,
+        UserAttributes=[
+            {"Name": "email", "Value": email},
+            {"Name": "email_verified", "Value": "true"},
+            {"Name": "name", "Value": "Nia New"},
+        ],
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_add_user_to_group(UserPoolId=aws["user_pool_id"], Username=email, GroupName="cardiology")
+    return email
+
+
+def test_first_login_then_forgot_and_reset(
+    browser: Browser, local_run: LocalRun, page_errors: PageErrors
+) -> None:
+    email = operator_creates(local_run)
+    page = new_page(browser, page_errors)
+    page.goto(local_run.base_url + "/")
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-password").fill(TEMPORARY)
+    page.get_by_test_id("login-submit").click()
+    new_password = page.get_by_test_id("login-new-password")
+    expect(new_password).to_be_visible()
+    expect(page.get_by_test_id("login-code")).to_be_hidden()
+    new_password.fill("short")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_role("alert")).to_contain_text("password policy")
+    new_password.fill("Chosen-Password-2026!")
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("invite-button").wait_for()
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-forgot").click()
+    code_field = page.get_by_test_id("login-code")
+    expect(code_field).to_be_visible()
+    messages = requests.get(local_run.url("/_local/mailbox.json"), timeout=10).json()["messages"]
+    mail = next(m for m in messages if m["to"] == [email] and "reset" in m["subject"].lower())
+    match = re.search(r"\b(\d{6})\b", mail["text"])
+    assert match
+    code_field.fill(match.group(1))
+    page.get_by_test_id("login-new-password").fill("Reset-Password-2026!")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_role("alert")).to_contain_text("password has been changed")
+    page.get_by_test_id("login-password").fill("Reset-Password-2026!")
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("invite-button").wait_for()
+    assert not page_errors.errors
