@@ -163,7 +163,16 @@ def _create_user_pool(cognito: Any) -> tuple[str, str]:
     return pool["Id"], app_client["ClientId"]
 
 
-def add_clinician(cognito: Any, pool_id: str, email: str, name: str, groups: list[str]) -> None:
+def add_clinician(
+    cognito: Any,
+    pool_id: str,
+    email: str,
+    name: str,
+    groups: list[str],
+    temporary_password: str | None = None,
+) -> None:
+    """A clinician as an operator creates one. With a temporary password (as the console gives),
+    their first login must set a password of their own; without, they get the demo password."""
     cognito.admin_create_user(
         UserPoolId=pool_id,
         Username=email,
@@ -173,9 +182,11 @@ def add_clinician(cognito: Any, pool_id: str, email: str, name: str, groups: lis
             {"Name": "name", "Value": name},
         ],
         MessageAction="SUPPRESS",
+        **({"TemporaryPassword": temporary_password} if temporary_password else {}),
     )
-    cognito.admin_set_user_password(
-        UserPoolId=pool_id, Username=email, Password=demo.DEMO_PASSWORD, Permanent=True
-    )
+    if not temporary_password:
+        cognito.admin_set_user_password(
+            UserPoolId=pool_id, Username=email, Password=demo.DEMO_PASSWORD, Permanent=True
+        )
     for group in groups:
         cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)

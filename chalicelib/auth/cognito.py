@@ -131,6 +131,18 @@ def _error_code(exc: Any) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+_THROTTLED = ("TooManyRequestsException", "LimitExceededException")
+
+
+def _password_refused_or_throttled(error: str, exc: Exception) -> None:
+    """What answering a challenge and resetting a password have in common: the pool's
+    password policy (400 on `new_password`) and Cognito's own throttling (429)."""
+    if error == "InvalidPasswordException":
+        raise ValidationFailed(_TOO_WEAK, "new_password") from exc
+    if error in _THROTTLED:
+        raise RateLimited("Too many attempts; wait a minute and try again.") from exc
+
+
 class CognitoIdentityProvider:
     def __init__(
         self,
@@ -179,7 +191,7 @@ class CognitoIdentityProvider:
             code = _error_code(exc)
             if code in ("NotAuthorizedException", "UserNotFoundException", "InvalidParameterException"):
                 raise Unauthorized(_BAD_LOGIN) from exc
-            if code in ("TooManyRequestsException", "LimitExceededException"):
+            if code in _THROTTLED:
                 raise RateLimited("Too many login attempts; wait a minute and try again.") from exc
             raise ServiceUnavailable(_UNAVAILABLE) from exc
         except BotoCoreError as exc:
@@ -209,10 +221,7 @@ class CognitoIdentityProvider:
             raise Unauthorized(_BAD_CHALLENGE) from exc
         except ClientError as exc:
             error = _error_code(exc)
-            if error == "InvalidPasswordException":
-                raise ValidationFailed(_TOO_WEAK, "new_password") from exc
-            if error in ("TooManyRequestsException", "LimitExceededException"):
-                raise RateLimited("Too many attempts; wait a minute and try again.") from exc
+            _password_refused_or_throttled(error, exc)
             if error in (
                 "NotAuthorizedException",
                 "CodeMismatchException",
@@ -234,7 +243,7 @@ class CognitoIdentityProvider:
         try:
             answer = self._cognito.forgot_password(ClientId=self._client_id, Username=email)
         except ClientError as exc:
-            if _error_code(exc) in ("TooManyRequestsException", "LimitExceededException"):
+            if _error_code(exc) in _THROTTLED:
                 raise RateLimited("Too many attempts; wait a minute and try again.") from exc
             return  # unknown user, unverified address, ...: the same answer as success
         except BotoCoreError as exc:
@@ -278,10 +287,7 @@ class CognitoIdentityProvider:
             raise ValidationFailed(_BAD_RESET_CODE, "code") from exc
         except ClientError as exc:
             error = _error_code(exc)
-            if error == "InvalidPasswordException":
-                raise ValidationFailed(_TOO_WEAK, "new_password") from exc
-            if error in ("TooManyRequestsException", "LimitExceededException"):
-                raise RateLimited("Too many attempts; wait a minute and try again.") from exc
+            _password_refused_or_throttled(error, exc)
             if error in (
                 "CodeMismatchException",
                 "ExpiredCodeException",

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from local import aws_standin
 from tests.api.conftest import Api, claims_of
 from tests.conftest import AwsStack
 
@@ -19,20 +20,10 @@ CHOSEN = "Chosen-Password-2026!"
 def operator_created(aws: AwsStack) -> str:
     """A clinician an operator created with a temporary password, as the console does."""
     email = f"new-{uuid.uuid4().hex[:8]}@clinic.example"
-    cognito = aws.client("cognito-idp")
     pool_id = aws.env["ECLINIC_USER_POOL_ID"]
-    cognito.admin_create_user(
-        UserPoolId=pool_id,
-        Username=email,
-        TemporaryPassword=TEMPORARY,
-        UserAttributes=[
-            {"Name": "email", "Value": email},
-            {"Name": "email_verified", "Value": "true"},
-            {"Name": "name", "Value": "Nia New"},
-        ],
-        MessageAction="SUPPRESS",
+    aws_standin.add_clinician(
+        aws.client("cognito-idp"), pool_id, email, "Nia New", ["cardiology"], temporary_password=TEMPORARY
     )
-    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName="cardiology")
     return email
 
 

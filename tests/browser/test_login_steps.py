@@ -9,6 +9,7 @@ import boto3
 import requests
 from playwright.sync_api import Browser, expect
 
+from local import aws_standin
 from tests.browser.conftest import PageErrors, new_page
 from tests.local.conftest import LocalRun
 
@@ -25,18 +26,9 @@ def operator_creates(run: LocalRun) -> str:
         aws_secret_access_key="testing",
     )
     email = f"new-{uuid.uuid4().hex[:8]}@clinic.example"
-    cognito.admin_create_user(
-        UserPoolId=aws["user_pool_id"],
-        Username=email,
-        TemporaryPassword=TEMPORARY,
-        UserAttributes=[
-            {"Name": "email", "Value": email},
-            {"Name": "email_verified", "Value": "true"},
-            {"Name": "name", "Value": "Nia New"},
-        ],
-        MessageAction="SUPPRESS",
+    aws_standin.add_clinician(
+        cognito, aws["user_pool_id"], email, "Nia New", ["cardiology"], temporary_password=TEMPORARY
     )
-    cognito.admin_add_user_to_group(UserPoolId=aws["user_pool_id"], Username=email, GroupName="cardiology")
     return email
 
 
