@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 
-import boto3
 import requests
 from playwright.sync_api import Browser, expect
 
@@ -17,14 +16,7 @@ TEMPORARY = "Temporary-Pass-2026!"
 
 
 def operator_creates(run: LocalRun) -> str:
-    aws = requests.get(run.url("/_local/aws"), timeout=10).json()
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=aws["endpoint_url"],
-        region_name=aws["region"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    cognito, aws = run.cognito()
     email = f"new-{uuid.uuid4().hex[:8]}@clinic.example"
     aws_standin.add_clinician(
         cognito, aws["user_pool_id"], email, "Nia New", ["cardiology"], temporary_password=TEMPORARY

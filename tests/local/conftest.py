@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -32,6 +33,21 @@ class LocalRun:
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def cognito(self) -> tuple[Any, dict[str, str]]:
+        """A Cognito client on the run's AWS stand-in, as an operator's own tools would make
+        it from `/_local/aws`, and what that route said."""
+        import boto3
+
+        aws = requests.get(self.url("/_local/aws"), timeout=10).json()
+        client = boto3.client(
+            "cognito-idp",
+            endpoint_url=aws["endpoint_url"],
+            region_name=aws["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # the stand-in takes any credentials
+        )
+        return client, aws
 
 
 @pytest.fixture(scope="session")

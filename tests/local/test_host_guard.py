@@ -4,7 +4,6 @@ operator uses it (API.md, "The local run"; the README's "Add a clinician as an o
 from __future__ import annotations
 
 import uuid
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -99,22 +98,8 @@ def test_the_rest_of_the_run_is_not_guarded(local_run: LocalRun) -> None:
     assert call(local_run, "GET", "/api/nothing-here", host).status_code == 404
 
 
-def cognito(run: LocalRun) -> tuple[Any, dict[str, str]]:
-    import boto3
-
-    aws = requests.get(run.url("/_local/aws"), timeout=10).json()
-    client = boto3.client(
-        "cognito-idp",
-        endpoint_url=aws["endpoint_url"],
-        region_name=aws["region"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # the stand-in takes any credentials
-    )
-    return client, aws
-
-
 def test_local_aws_names_the_stand_in_and_the_pool(local_run: LocalRun) -> None:
-    client, aws = cognito(local_run)
+    client, aws = local_run.cognito()
     assert urlsplit(aws["endpoint_url"]).hostname == "127.0.0.1" and aws["region"] == "us-east-1"
     users = client.list_users(UserPoolId=aws["user_pool_id"])["Users"]
     emails = {a["Value"] for u in users for a in u["Attributes"] if a["Name"] == "email"}
@@ -125,7 +110,7 @@ def test_local_aws_names_the_stand_in_and_the_pool(local_run: LocalRun) -> None:
 
 def test_an_operator_adds_a_clinician_who_then_logs_in(local_run: LocalRun) -> None:
     """The README's how-to, step by step."""
-    client, aws = cognito(local_run)
+    client, aws = local_run.cognito()
     pool = aws["user_pool_id"]
     email = f"dora.{uuid.uuid4().hex[:8]}@clinic.example"
     password = "Dora-Cardio-2026!"  # a test's own account in the stand-in
