@@ -81,6 +81,10 @@ def request_body(limit: int = JSON_BODY_MAX) -> Any:
     return json_input.loads(raw, "The request body")
 
 
+def query_params() -> dict[str, str]:
+    return dict(current_request().query_params or {})
+
+
 def clinician() -> Any:
     header = current_request().headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -283,8 +287,8 @@ def audit_trail(appointment_id: str) -> Response:
     from chalicelib import representations
 
     user = clinician()
-    events = services().appointments.audit_trail(user, appointment_id)
-    return json_response({"events": [representations.audit_event(e) for e in events]})
+    page, more = services().appointments.audit_page(user, appointment_id, query_params())
+    return json_response({"events": [representations.audit_event(e) for e in page.items], **more})
 
 
 @api("/api/appointments/{appointment_id}/documents", methods=("POST",))
@@ -318,15 +322,16 @@ def visit_chat_history(token: str) -> Response:
 
     svc = services()
     appointment = svc.appointments.visit(token)
-    history = svc.live.chat_history_for_patient(appointment)
-    return json_response({"messages": [representations.chat(m) for m in history]})
+    page, more = svc.live.chat_page_for_patient(appointment, query_params())
+    return json_response({"messages": [representations.chat(m) for m in page.items], **more})
 
 
 @api("/api/visit/{token}/documents")
 def visit_documents(token: str) -> Response:
     svc = services()
     appointment = svc.appointments.visit(token)
-    return json_response({"documents": svc.media.patient_documents(appointment)})
+    documents, more = svc.media.patient_documents_page(appointment, query_params())
+    return json_response({"documents": documents, **more})
 
 
 @api("/api/visit/{token}/documents/{document_id}")
@@ -343,8 +348,8 @@ def chat_history(appointment_id: str) -> Response:
     from chalicelib import representations
 
     user = clinician()
-    history = services().appointments.chat_history(user, appointment_id)
-    return json_response({"messages": [representations.chat(m) for m in history]})
+    page, more = services().appointments.chat_page(user, appointment_id, query_params())
+    return json_response({"messages": [representations.chat(m) for m in page.items], **more})
 
 
 # -- pages ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from chalicelib.domain.document import Document
 from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
 from chalicelib.domain.task import Task
 from chalicelib.domain.timeutil import iso_utc, iso_utc_precise, parse_instant
+from chalicelib.paging import Page
 from chalicelib.store.models import (
     MAX_POOL_CONNECTIONS,
     AppointmentModel,
@@ -86,18 +87,22 @@ class DynamoAppointmentRepository:
         return stored
 
     def audit_trail(self, appointment_id: str) -> Sequence[AuditEvent]:
-        return [
-            AuditEvent(
-                appointment_id=item.appointment_id,
-                at=parse_instant(item.at),
-                actor=item.actor,
-                action=item.action,
-                from_status=Status(item.from_status),
-                to_status=Status(item.to_status),
-                actor_email=item.actor_email,
+        return [_audit_event(item) for item in AuditEventModel.query(appointment_id, consistent_read=True)]
+
+    def audit_page(self, appointment_id: str, limit: int, after: str | None) -> Page[AuditEvent]:
+        start = (
+            None if after is None else {"appointment_id": {"S": appointment_id}, "event_key": {"S": after}}
+        )
+        # One more than asked tells whether another page exists, so the last page has no `next`.
+        items = list(
+            AuditEventModel.query(
+                appointment_id, consistent_read=True, limit=limit + 1, last_evaluated_key=start
             )
-            for item in AuditEventModel.query(appointment_id, consistent_read=True)
-        ]
+        )
+        more = len(items) > limit
+        return Page(
+            items=[_audit_event(i) for i in items[:limit]], after=items[limit - 1].event_key if more else None
+        )
 
     def add_task(self, task: Task, audit: AuditEvent) -> None:
         item = TaskModel(
@@ -124,17 +129,21 @@ class DynamoAppointmentRepository:
         self._write_with_audit(item, ChatMessageModel.message_key.does_not_exist(), audit)
 
     def chat_history(self, appointment_id: str) -> Sequence[ChatMessage]:
-        return [
-            ChatMessage(
-                id=item.id,
-                appointment_id=item.appointment_id,
-                sender_role=item.sender_role,
-                sender_name=item.sender_name,
-                text=item.text,
-                at=parse_instant(item.at),
+        return [_chat(item) for item in ChatMessageModel.query(appointment_id, consistent_read=True)]
+
+    def chat_page(self, appointment_id: str, limit: int, after: str | None) -> Page[ChatMessage]:
+        start = (
+            None if after is None else {"appointment_id": {"S": appointment_id}, "message_key": {"S": after}}
+        )
+        items = list(
+            ChatMessageModel.query(
+                appointment_id, consistent_read=True, limit=limit + 1, last_evaluated_key=start
             )
-            for item in ChatMessageModel.query(appointment_id, consistent_read=True)
-        ]
+        )
+        more = len(items) > limit
+        return Page(
+            items=[_chat(i) for i in items[:limit]], after=items[limit - 1].message_key if more else None
+        )
 
     def appointments_on_worker(self, worker_id: str) -> list[str]:
         return [item.id for item in AppointmentModel.worker_index.query(worker_id)]
@@ -184,6 +193,15 @@ class DynamoAppointmentRepository:
         ]
         return sorted(found, key=lambda d: (d.created_at, d.id))
 
+    def documents_page(self, appointment_id: str, limit: int, after: str | None) -> Page[Document]:
+        # The table's sort key is the document id, not its time: the page is cut from the
+        # sorted list, and a position is `created_at#id` of the last document answered.
+        found = list(self.documents(appointment_id))
+        keys = [f"{iso_utc_precise(d.created_at)}#{d.id}" for d in found]
+        start = 0 if after is None else next((n for n, k in enumerate(keys) if k > after), len(keys))
+        more = start + limit < len(found)
+        return Page(items=found[start : start + limit], after=keys[start + limit - 1] if more else None)
+
     def _write_with_audit(self, item: Any, condition: Any, audit: AuditEvent) -> None:
         try:
             with self._transaction() as tx:
@@ -212,6 +230,29 @@ class DynamoAppointmentRepository:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise ConcurrentUpdate(item.id) from exc
             raise
+
+
+def _audit_event(item: AuditEventModel) -> AuditEvent:
+    return AuditEvent(
+        appointment_id=item.appointment_id,
+        at=parse_instant(item.at),
+        actor=item.actor,
+        action=item.action,
+        from_status=Status(item.from_status),
+        to_status=Status(item.to_status),
+        actor_email=item.actor_email,
+    )
+
+
+def _chat(item: ChatMessageModel) -> ChatMessage:
+    return ChatMessage(
+        id=item.id,
+        appointment_id=item.appointment_id,
+        sender_role=item.sender_role,
+        sender_name=item.sender_name,
+        text=item.text,
+        at=parse_instant(item.at),
+    )
 
 
 def _optional_time(value: datetime | None) -> str | None:

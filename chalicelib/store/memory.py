@@ -6,13 +6,30 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import TypeVar
 
 from chalicelib.domain.appointment import Appointment, AuditEvent
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.document import Document
 from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
 from chalicelib.domain.task import Task
+from chalicelib.errors import ValidationFailed
+from chalicelib.paging import Page
 from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult
+
+T = TypeVar("T")
+
+
+def _page(items: Sequence[T], limit: int, after: str | None) -> Page[T]:
+    """Pages a list; a position is the index of the last item answered, like a sort key."""
+    start = 0
+    if after is not None:
+        if not after.isdigit():
+            raise ValidationFailed("The cursor is not valid.", "cursor")
+        start = int(after) + 1
+    chunk = list(items[start : start + limit])
+    more = start + limit < len(items)
+    return Page(items=chunk, after=str(start + limit - 1) if more else None)
 
 
 class InMemoryAppointmentRepository:
@@ -60,6 +77,9 @@ class InMemoryAppointmentRepository:
     def audit_trail(self, appointment_id: str) -> Sequence[AuditEvent]:
         return [e for e in self.audit if e.appointment_id == appointment_id]
 
+    def audit_page(self, appointment_id: str, limit: int, after: str | None) -> Page[AuditEvent]:
+        return _page(self.audit_trail(appointment_id), limit, after)
+
     def add_task(self, task: Task, audit: AuditEvent) -> None:
         with self._lock:
             self.tasks.append(task)
@@ -76,6 +96,9 @@ class InMemoryAppointmentRepository:
 
     def chat_history(self, appointment_id: str) -> Sequence[ChatMessage]:
         return [m for m in self.chat if m.appointment_id == appointment_id]
+
+    def chat_page(self, appointment_id: str, limit: int, after: str | None) -> Page[ChatMessage]:
+        return _page(self.chat_history(appointment_id), limit, after)
 
     def appointments_on_worker(self, worker_id: str) -> list[str]:
         return [a.id for a in self.appointments.values() if a.media_worker_id == worker_id]
@@ -108,3 +131,6 @@ class InMemoryAppointmentRepository:
 
     def documents(self, appointment_id: str) -> Sequence[Document]:
         return [d for d in self.docs if d.appointment_id == appointment_id]
+
+    def documents_page(self, appointment_id: str, limit: int, after: str | None) -> Page[Document]:
+        return _page(self.documents(appointment_id), limit, after)

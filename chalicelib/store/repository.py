@@ -17,6 +17,7 @@ from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.document import Document
 from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
 from chalicelib.domain.task import Task
+from chalicelib.paging import Page
 
 
 class ConcurrentUpdate(Exception):
@@ -45,6 +46,10 @@ class AppointmentRepository(Protocol):
 
     def audit_trail(self, appointment_id: str) -> Sequence[AuditEvent]: ...
 
+    def audit_page(self, appointment_id: str, limit: int, after: str | None) -> Page[AuditEvent]:
+        """At most `limit` events, oldest first, after the position `after` of an earlier page."""
+        ...
+
     def add_task(self, task: Task, audit: AuditEvent) -> None: ...
 
     def record(self, audit: AuditEvent) -> None:
@@ -54,6 +59,8 @@ class AppointmentRepository(Protocol):
     def add_chat(self, message: ChatMessage, audit: AuditEvent) -> None: ...
 
     def chat_history(self, appointment_id: str) -> Sequence[ChatMessage]: ...
+
+    def chat_page(self, appointment_id: str, limit: int, after: str | None) -> Page[ChatMessage]: ...
 
     def appointments_on_worker(self, worker_id: str) -> list[str]: ...
 
@@ -70,3 +77,5 @@ class AppointmentRepository(Protocol):
     def add_document(self, document: Document, audit: AuditEvent) -> None: ...
 
     def documents(self, appointment_id: str) -> Sequence[Document]: ...
+
+    def documents_page(self, appointment_id: str, limit: int, after: str | None) -> Page[Document]: ...

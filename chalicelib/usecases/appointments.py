@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from chalicelib import metrics, representations
+from chalicelib import metrics, paging, representations
 from chalicelib.auth import patient_links
 from chalicelib.domain import rules
 from chalicelib.domain.appointment import (
@@ -32,6 +32,7 @@ from chalicelib.events.publisher import EventPublisher
 from chalicelib.logs import logger
 from chalicelib.mail import compose
 from chalicelib.mail.mailer import Mailer, MailRejected
+from chalicelib.paging import Page
 from chalicelib.store.repository import AppointmentRepository, ConcurrentUpdate, ScheduleResult
 
 WRITE_ATTEMPTS = 5
@@ -51,6 +52,15 @@ class AppointmentNotifier(Protocol):
 class NoNotifier:
     def appointment_changed(self, before: Appointment, after: Appointment, audit: AuditEvent | None) -> None:
         return None
+
+
+def chat_page(
+    repo: AppointmentRepository, appointment: Appointment, query: Mapping[str, str] | None
+) -> tuple[Page[ChatMessage], dict[str, str]]:
+    """One page of an appointment's chat, oldest first; the cursor is bound to the appointment."""
+    wanted = paging.request(query, appointment.id)
+    page = repo.chat_page(appointment.id, wanted.limit, wanted.after)
+    return page, paging.next_cursor(page, appointment.id)
 
 
 def utc_now() -> datetime:
@@ -179,6 +189,21 @@ class AppointmentService:
     def chat_history(self, actor: Clinician, appointment_id: str) -> Sequence[ChatMessage]:
         self._visible(actor, appointment_id)
         return self._repo.chat_history(appointment_id)
+
+    def audit_page(
+        self, actor: Clinician, appointment_id: str, query: Mapping[str, str] | None
+    ) -> tuple[Page[AuditEvent], dict[str, str]]:
+        """One page of the audit trail and what the answer carries beside it (`next`)."""
+        appointment = self._visible(actor, appointment_id)
+        wanted = paging.request(query, appointment.id)
+        page = self._repo.audit_page(appointment.id, wanted.limit, wanted.after)
+        return page, paging.next_cursor(page, appointment.id)
+
+    def chat_page(
+        self, actor: Clinician, appointment_id: str, query: Mapping[str, str] | None
+    ) -> tuple[Page[ChatMessage], dict[str, str]]:
+        appointment = self._visible(actor, appointment_id)
+        return chat_page(self._repo, appointment, query)
 
     def now(self) -> datetime:
         return self._clock()

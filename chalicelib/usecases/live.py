@@ -20,6 +20,7 @@ from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
 from chalicelib.errors import EclinicError, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
 from chalicelib.logs import logger
+from chalicelib.paging import Page
 from chalicelib.realtime import messages
 from chalicelib.realtime.broadcast import Broadcaster
 from chalicelib.realtime.connections import (
@@ -33,7 +34,7 @@ from chalicelib.realtime.connections import (
     patient_channel,
 )
 from chalicelib.store.repository import AppointmentRepository
-from chalicelib.usecases.appointments import AppointmentService
+from chalicelib.usecases.appointments import AppointmentService, chat_page
 from chalicelib.usecases.media import MediaService
 from chalicelib.usecases.participants import clinician_of, running_session
 
@@ -148,6 +149,11 @@ class LiveService:
 
     def chat_history_for_patient(self, appointment: Appointment) -> list[ChatMessage]:
         return list(self._repo.chat_history(appointment.id))
+
+    def chat_page_for_patient(
+        self, appointment: Appointment, query: Mapping[str, str] | None
+    ) -> tuple[Page[ChatMessage], dict[str, str]]:
+        return chat_page(self._repo, appointment, query)
 
     # -- messages ----------------------------------------------------------------------
 

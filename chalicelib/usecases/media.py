@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib import metrics, representations
+from chalicelib import metrics, paging, representations
 from chalicelib.auth.turn_credentials import TurnCredentials
 from chalicelib.domain.appointment import Appointment, AuditEvent, Status
 from chalicelib.domain.clinician import Clinician
@@ -364,6 +364,14 @@ class MediaService:
 
     def patient_documents(self, appointment: Appointment) -> list[dict[str, Any]]:
         return [self.document_json(d) for d in self._repo.documents(appointment.id)]
+
+    def patient_documents_page(
+        self, appointment: Appointment, query: Mapping[str, str] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """One page of the patient's documents, oldest first, and the answer's `next`."""
+        wanted = paging.request(query, appointment.id)
+        page = self._repo.documents_page(appointment.id, wanted.limit, wanted.after)
+        return [self.document_json(d) for d in page.items], paging.next_cursor(page, appointment.id)
 
     def patient_document_link(self, appointment: Appointment, document_id: str) -> str:
         for document in self._repo.documents(appointment.id):
