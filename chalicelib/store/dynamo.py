@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import heapq
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -35,6 +35,8 @@ from chalicelib.store.models import (
     TaskModel,
 )
 from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult
+
+T = TypeVar("T")
 
 # Real DynamoDB also cancels a transaction that races another on the same item.
 _RETRYABLE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
@@ -90,19 +92,7 @@ class DynamoAppointmentRepository:
         return [_audit_event(item) for item in AuditEventModel.query(appointment_id, consistent_read=True)]
 
     def audit_page(self, appointment_id: str, limit: int, after: str | None) -> Page[AuditEvent]:
-        start = (
-            None if after is None else {"appointment_id": {"S": appointment_id}, "event_key": {"S": after}}
-        )
-        # One more than asked tells whether another page exists, so the last page has no `next`.
-        items = list(
-            AuditEventModel.query(
-                appointment_id, consistent_read=True, limit=limit + 1, last_evaluated_key=start
-            )
-        )
-        more = len(items) > limit
-        return Page(
-            items=[_audit_event(i) for i in items[:limit]], after=items[limit - 1].event_key if more else None
-        )
+        return _page(AuditEventModel, "event_key", appointment_id, limit, after, _audit_event)
 
     def add_task(self, task: Task, audit: AuditEvent) -> None:
         item = TaskModel(
@@ -132,18 +122,7 @@ class DynamoAppointmentRepository:
         return [_chat(item) for item in ChatMessageModel.query(appointment_id, consistent_read=True)]
 
     def chat_page(self, appointment_id: str, limit: int, after: str | None) -> Page[ChatMessage]:
-        start = (
-            None if after is None else {"appointment_id": {"S": appointment_id}, "message_key": {"S": after}}
-        )
-        items = list(
-            ChatMessageModel.query(
-                appointment_id, consistent_read=True, limit=limit + 1, last_evaluated_key=start
-            )
-        )
-        more = len(items) > limit
-        return Page(
-            items=[_chat(i) for i in items[:limit]], after=items[limit - 1].message_key if more else None
-        )
+        return _page(ChatMessageModel, "message_key", appointment_id, limit, after, _chat)
 
     def appointments_on_worker(self, worker_id: str) -> list[str]:
         return [item.id for item in AppointmentModel.worker_index.query(worker_id)]
@@ -230,6 +209,25 @@ class DynamoAppointmentRepository:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise ConcurrentUpdate(item.id) from exc
             raise
+
+
+def _page(
+    model: Any,
+    range_key: str,
+    appointment_id: str,
+    limit: int,
+    after: str | None,
+    convert: Callable[[Any], T],
+) -> Page[T]:
+    """One page of an appointment's items, in range-key order, from just after `after`."""
+    start = None if after is None else {"appointment_id": {"S": appointment_id}, range_key: {"S": after}}
+    # One more than asked tells whether another page exists, so the last page has no `next`.
+    items = list(model.query(appointment_id, consistent_read=True, limit=limit + 1, last_evaluated_key=start))
+    more = len(items) > limit
+    return Page(
+        items=[convert(i) for i in items[:limit]],
+        after=getattr(items[limit - 1], range_key) if more else None,
+    )
 
 
 def _audit_event(item: AuditEventModel) -> AuditEvent:
