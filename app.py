@@ -85,12 +85,16 @@ def query_params() -> dict[str, str]:
     return dict(current_request().query_params or {})
 
 
-def clinician() -> Any:
+def bearer_token() -> str:
     header = current_request().headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Log in to continue.")
-    return services().tokens.verify(token.strip())
+    return token.strip()
+
+
+def clinician() -> Any:
+    return services().tokens.verify(bearer_token())
 
 
 def appointment_json(appointment: Any) -> dict[str, Any]:
@@ -111,34 +115,50 @@ def login() -> Response:
     password = body.get("password")
     if not isinstance(password, str) or not password:
         raise ValidationFailed("Password is required.", "password")
-    return login_answer(services().identity.login(email, password, caller()))
+    return login_answer(services().identity.login(email, password, caller()), email)
 
 
 def caller() -> Any:
     from chalicelib.auth.cognito import Caller
 
-    identity = current_request().context.get("identity") or {}
-    return Caller(ip_address=str(identity.get("sourceIp") or ""))
+    request = current_request()
+    identity = request.context.get("identity") or {}
+    return Caller(
+        ip_address=str(identity.get("sourceIp") or ""),
+        user_agent=str(identity.get("userAgent") or request.headers.get("user-agent") or ""),
+        server_name=str(request.headers.get("host") or ""),
+        server_path=str(request.context.get("path") or ""),
+    )
 
 
-def login_answer(result: Any) -> Response:
+def login_answer(result: Any, email: str) -> Response:
     """A login's 200: the tokens and user, or the challenge the caller must answer next."""
     from chalicelib import representations
     from chalicelib.auth.cognito import Challenge
 
     if isinstance(result, Challenge):
-        return json_response({"challenge": result.name, "session": result.session})
+        body = {"challenge": result.name, "session": result.session}
+        if result.secret:  # `mfa_setup`, beyond API.md: what the authenticator app scans
+            body.update(authenticator_setup(result.secret, email))
+        return json_response(body)
     svc = services()
     user = svc.tokens.verify(result.id_token)
+    svc.access_tokens.keep(result.id_token, result.access_token, result.expires_in)
     return json_response(
         {
             "id_token": result.id_token,
             "expires_in": result.expires_in,
             "user": representations.user(user, dict(svc.identity.group_names())),
-            # Beyond API.md: Cognito's access token, which only `/api/me/mfa*` take (in the body).
-            "access_token": result.access_token,
         }
     )
+
+
+def authenticator_setup(secret: str, account: str) -> dict[str, str]:
+    """`secret` and `otpauth_uri` of the contract, and (beyond it) `qr_code`, an image data URI."""
+    from chalicelib.auth import authenticator
+
+    uri = authenticator.otpauth_uri(secret, account)
+    return {"secret": secret, "otpauth_uri": uri, "qr_code": authenticator.qr_code_data_uri(uri)}
 
 
 def optional_text(body: Any, field: str, limit: int = 256) -> str:
@@ -163,7 +183,7 @@ def login_challenge() -> Response:
     code = optional_text(body, "code", 16)
     if not new_password and not code:
         raise ValidationFailed("Give the new password or the code.", "new_password")
-    return login_answer(services().identity.respond(email, session, new_password, code, caller()))
+    return login_answer(services().identity.respond(email, session, new_password, code, caller()), email)
 
 
 @api("/api/auth/forgot", methods=("POST",))
@@ -191,38 +211,25 @@ def reset_password() -> Response:
     return json_response({})
 
 
-def access_token(body: Any) -> str:
-    """Cognito's TOTP calls need the access token from login (`access_token` in the body)."""
-    token = optional_text(body, "access_token", 8192).strip()
-    if not token:
-        raise Unauthorized("Log in again to set up an authenticator app.")
-    return token
-
-
 @api("/api/me/mfa", methods=("POST",))
 def start_mfa() -> Response:
-    from urllib.parse import quote, urlencode
-
-    from chalicelib.domain import rules
-
     user = clinician()
-    body = rules.require_object(request_body())
-    secret = services().identity.start_totp(access_token(body), user.id)
-    query = urlencode({"secret": secret, "issuer": "eClinic"})
-    uri = f"otpauth://totp/{quote('eClinic:' + user.email)}?{query}"
-    return json_response({"secret": secret, "otpauth_uri": uri})
+    svc = services()
+    secret = svc.identity.start_totp(svc.access_tokens.open(bearer_token()))
+    return json_response(authenticator_setup(secret, user.email))
 
 
 @api("/api/me/mfa/verify", methods=("POST",))
 def verify_mfa() -> Response:
     from chalicelib.domain import rules
 
-    user = clinician()
+    clinician()
     body = rules.require_object(request_body())
     code = optional_text(body, "code", 16).strip()
     if not code:
         raise ValidationFailed("The code from the authenticator app is required.", "code")
-    services().identity.verify_totp(access_token(body), user.id, code)
+    svc = services()
+    svc.identity.verify_totp(svc.access_tokens.open(bearer_token()), code)
     return json_response({"mfa": True})
 
 

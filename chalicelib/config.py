@@ -25,6 +25,7 @@ class Settings:
     messages_table: str
     screenshots_table: str
     documents_table: str
+    logins_table: str
     user_pool_id: str
     user_pool_client_id: str
     jwks_url: str
@@ -81,6 +82,7 @@ class Settings:
             messages_table=prefix + "messages",
             screenshots_table=prefix + "screenshots",
             documents_table=prefix + "documents",
+            logins_table=prefix + "logins",
             user_pool_id=pool_id,
             user_pool_client_id=env.get("ECLINIC_USER_POOL_CLIENT_ID", ""),
             jwks_url=env.get("ECLINIC_JWKS_URL")

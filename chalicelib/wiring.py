@@ -10,6 +10,7 @@ import functools
 from dataclasses import dataclass
 
 from chalicelib import aws
+from chalicelib.auth.access_tokens import AccessTokenVault, DynamoSealedTokens
 from chalicelib.auth.cognito import CognitoIdentityProvider, IdentityProvider, LocalResetCodes
 from chalicelib.auth.tokens import CognitoTokenVerifier
 from chalicelib.auth.turn_credentials import turn_credentials
@@ -35,6 +36,7 @@ class Services:
     settings: Settings
     identity: IdentityProvider
     tokens: CognitoTokenVerifier
+    access_tokens: AccessTokenVault
     appointments: AppointmentService
     live: LiveService
     media: MediaService
@@ -99,6 +101,7 @@ def build(settings: Settings) -> Services:
         settings=settings,
         identity=identity,
         tokens=tokens,
+        access_tokens=AccessTokenVault(DynamoSealedTokens()),
         appointments=appointments,
         live=live,
         media=media,

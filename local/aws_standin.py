@@ -149,7 +149,7 @@ def _create_user_pool(cognito: Any) -> tuple[str, str]:
     app_client = cognito.create_user_pool_client(
         UserPoolId=pool["Id"],
         ClientName="eclinic-web",
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         # email_verified must be in the ID token: the app refuses a token whose email is not.
         ReadAttributes=["email", "email_verified", "name"],
         # Users may not change what names them (their email could become a colleague's);

@@ -1,9 +1,12 @@
 """Clinician login and author-group names, from the Cognito user pool.
 
-Login is USER_PASSWORD_AUTH with the pool's app client. A login may answer a challenge instead
-of tokens (an operator-created user sets a password first; one with an authenticator app gives
-its code); `respond` answers it. Author groups are the pool's groups; their display names are
-the groups' descriptions, read once and kept for a few minutes.
+Login is ADMIN_USER_PASSWORD_AUTH with the pool's app client, so that the caller's IP address
+and user agent reach Cognito's threat protection as ContextData (the public flow would pass
+only an IP, and only with a client secret). A login may answer a challenge instead of tokens
+(an operator-created user sets a password first; one with an authenticator app gives its code;
+where the pool requires MFA, one without an app sets it up first); `respond` answers it.
+Author groups are the pool's groups; their display names are the groups' descriptions, read
+once and kept for a few minutes.
 
 Password reset: on AWS Cognito mails the code and checks it. moto does neither (it hands the
 code back in a response header and accepts any code), so in the local run `LocalResetCodes`
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+from chalicelib.auth.access_tokens import RELOGIN_FOR_MFA
 from chalicelib.errors import RateLimited, ServiceUnavailable, Unauthorized, ValidationFailed
 
 GROUP_NAMES_TTL_SECONDS = 300
@@ -33,11 +37,18 @@ _BAD_RESET_CODE = "That code is wrong or has expired; ask for a new one."
 _TOO_WEAK = "The new password is too weak for the password policy; choose a longer one."
 _UNAVAILABLE = "Login is not available right now; try again shortly."
 _BAD_TOTP = "That code is not the authenticator app's current one."
-_RELOGIN_FOR_MFA = "Log in again to set up an authenticator app."
 _MOTO_CODE_HEADER = "x-moto-forgot-password-confirmation-code"
 
-# Cognito's challenge names and the contract's.
-CHALLENGES = {"NEW_PASSWORD_REQUIRED": "new_password_required", "SOFTWARE_TOKEN_MFA": "mfa_code"}
+# Cognito's challenge names and the contract's; `mfa_setup` is beyond API.md (a pool that
+# requires MFA makes a user without an authenticator app set one up during login).
+CHALLENGES = {
+    "NEW_PASSWORD_REQUIRED": "new_password_required",
+    "SOFTWARE_TOKEN_MFA": "mfa_code",
+    "MFA_SETUP": "mfa_setup",
+}
+# The session this app hands out for `mfa_setup` carries this prefix, so that its code goes to
+# VerifySoftwareToken rather than to the SOFTWARE_TOKEN_MFA challenge.
+_SETUP_SESSION = "mfa-setup."
 
 
 @dataclass(frozen=True)
@@ -49,17 +60,22 @@ class LoginResult:
 
 @dataclass(frozen=True)
 class Challenge:
-    """What the contract calls `challenge` (`new_password_required`, `mfa_code`) and its session."""
+    """What the contract calls `challenge` (`new_password_required`, `mfa_code`) and its session;
+    for `mfa_setup`, the authenticator app's new secret besides."""
 
     name: str
     session: str
+    secret: str = ""
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling, for Cognito's risk checks (UserContextData)."""
+    """Who is calling, for Cognito's threat protection (ContextData)."""
 
     ip_address: str = ""
+    user_agent: str = ""
+    server_name: str = ""
+    server_path: str = ""
 
 
 class IdentityProvider(Protocol):
@@ -73,9 +89,9 @@ class IdentityProvider(Protocol):
 
     def reset(self, email: str, code: str, new_password: str) -> None: ...
 
-    def start_totp(self, access_token: str, user_id: str) -> str: ...
+    def start_totp(self, access_token: str) -> str: ...
 
-    def verify_totp(self, access_token: str, user_id: str, code: str) -> None: ...
+    def verify_totp(self, access_token: str, code: str) -> None: ...
 
     def group_names(self) -> Mapping[str, str]: ...
 
@@ -161,7 +177,17 @@ class CognitoIdentityProvider:
 
     @staticmethod
     def _context(caller: Caller) -> dict[str, Any]:
-        return {"UserContextData": {"IpAddress": caller.ip_address}} if caller.ip_address else {}
+        if not caller.ip_address:
+            return {}
+        headers = [{"headerName": "User-Agent", "headerValue": caller.user_agent[:1024]}]
+        return {
+            "ContextData": {
+                "IpAddress": caller.ip_address,
+                "ServerName": caller.server_name or "eclinic",
+                "ServerPath": caller.server_path or "/api/auth/login",
+                "HttpHeaders": headers if caller.user_agent else [],
+            }
+        }
 
     def _answer(self, answer: Mapping[str, Any]) -> LoginResult | Challenge:
         result = answer.get("AuthenticationResult")
@@ -173,17 +199,35 @@ class CognitoIdentityProvider:
             )
         name = CHALLENGES.get(str(answer.get("ChallengeName", "")))
         if name is None or not answer.get("Session"):
-            # A challenge (MFA setup, SMS) that this app does not offer.
+            # A challenge (SMS, a custom one) that this app does not offer.
             raise Unauthorized("Your account needs attention; ask your administrator.")
+        if name == "mfa_setup":
+            return self._start_setup(str(answer["Session"]))
         return Challenge(name=name, session=str(answer["Session"]))
+
+    def _start_setup(self, session: str) -> Challenge:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            setup = self._cognito.associate_software_token(Session=session)
+        except ClientError as exc:
+            raise Unauthorized(_BAD_CHALLENGE) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        return Challenge(
+            name="mfa_setup",
+            session=_SETUP_SESSION + str(setup.get("Session") or session),
+            secret=str(setup["SecretCode"]),
+        )
 
     def login(self, email: str, password: str, caller: Caller = Caller()) -> LoginResult | Challenge:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            answer = self._cognito.initiate_auth(
-                AuthFlow="USER_PASSWORD_AUTH",
+            answer = self._cognito.admin_initiate_auth(
+                UserPoolId=self._pool_id,
                 ClientId=self._client_id,
+                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
                 AuthParameters={"USERNAME": email, "PASSWORD": password},
                 **self._context(caller),
             )
@@ -203,21 +247,31 @@ class CognitoIdentityProvider:
     ) -> LoginResult | Challenge:
         from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-        if new_password:
-            name, responses = "NEW_PASSWORD_REQUIRED", {"USERNAME": email, "NEW_PASSWORD": new_password}
-        elif code:
-            name, responses = "SOFTWARE_TOKEN_MFA", {"USERNAME": email, "SOFTWARE_TOKEN_MFA_CODE": code}
-        else:
-            raise ValidationFailed("Give the new password or the code.", "new_password")
         try:
-            answer = self._cognito.respond_to_auth_challenge(
+            if session.startswith(_SETUP_SESSION) and code:
+                # The new app's first code proves the setup; the MFA_SETUP answer then logs in.
+                verified = self._cognito.verify_software_token(
+                    Session=session.removeprefix(_SETUP_SESSION), UserCode=code, FriendlyDeviceName="eClinic"
+                )
+                if verified.get("Status") != "SUCCESS":
+                    raise Unauthorized(_BAD_CHALLENGE)
+                name, responses = "MFA_SETUP", {"USERNAME": email}
+                session = str(verified.get("Session") or session.removeprefix(_SETUP_SESSION))
+            elif new_password:
+                name, responses = "NEW_PASSWORD_REQUIRED", {"USERNAME": email, "NEW_PASSWORD": new_password}
+            elif code:
+                name, responses = "SOFTWARE_TOKEN_MFA", {"USERNAME": email, "SOFTWARE_TOKEN_MFA_CODE": code}
+            else:
+                raise ValidationFailed("Give the new password or the code.", "new_password")
+            answer = self._cognito.admin_respond_to_auth_challenge(
+                UserPoolId=self._pool_id,
                 ClientId=self._client_id,
                 ChallengeName=name,
                 Session=session,
                 ChallengeResponses=responses,
                 **self._context(caller),
             )
-        except ParamValidationError as exc:  # a session too short or long to be one
+        except ParamValidationError as exc:  # a session or code too short or long to be one
             raise Unauthorized(_BAD_CHALLENGE) from exc
         except ClientError as exc:
             error = _error_code(exc)
@@ -226,6 +280,7 @@ class CognitoIdentityProvider:
                 "NotAuthorizedException",
                 "CodeMismatchException",
                 "ExpiredCodeException",
+                "EnableSoftwareTokenMFAException",
                 "ResourceNotFoundException",  # moto: an unknown or used session
                 "UserNotFoundException",
                 "InvalidParameterException",
@@ -300,40 +355,24 @@ class CognitoIdentityProvider:
         except BotoCoreError as exc:
             raise ServiceUnavailable(_UNAVAILABLE) from exc
 
-    def _own_access_token(self, access_token: str, user_id: str) -> None:
-        """The access token must be valid and the same user's as the ID token's (`sub`)."""
-        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
-
-        try:
-            answer = self._cognito.get_user(AccessToken=access_token)
-        except (ClientError, ParamValidationError) as exc:
-            raise Unauthorized(_RELOGIN_FOR_MFA) from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
-        attributes = {a["Name"]: a["Value"] for a in answer.get("UserAttributes", [])}
-        if not user_id or attributes.get("sub") != user_id:
-            raise Unauthorized(_RELOGIN_FOR_MFA)
-
-    def start_totp(self, access_token: str, user_id: str) -> str:
+    def start_totp(self, access_token: str) -> str:
         """Starts authenticator-app setup; returns the shared secret (base32)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        self._own_access_token(access_token, user_id)
         try:
             answer = self._cognito.associate_software_token(AccessToken=access_token)
         except ClientError as exc:
             if _error_code(exc) == "NotAuthorizedException":
-                raise Unauthorized(_RELOGIN_FOR_MFA) from exc
+                raise Unauthorized(RELOGIN_FOR_MFA) from exc
             raise ServiceUnavailable(_UNAVAILABLE) from exc
         except BotoCoreError as exc:
             raise ServiceUnavailable(_UNAVAILABLE) from exc
         return str(answer["SecretCode"])
 
-    def verify_totp(self, access_token: str, user_id: str, code: str) -> None:
+    def verify_totp(self, access_token: str, code: str) -> None:
         """Checks the app's first code and makes TOTP the user's MFA: login then asks for it."""
         from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-        self._own_access_token(access_token, user_id)
         try:
             answer = self._cognito.verify_software_token(
                 AccessToken=access_token, UserCode=code, FriendlyDeviceName="eClinic"
@@ -353,7 +392,7 @@ class CognitoIdentityProvider:
             if error in ("InvalidParameterException",):  # no setup started
                 raise ValidationFailed("Start the authenticator setup first.", "code") from exc
             if error == "NotAuthorizedException":
-                raise Unauthorized(_RELOGIN_FOR_MFA) from exc
+                raise Unauthorized(RELOGIN_FOR_MFA) from exc
             raise ServiceUnavailable(_UNAVAILABLE) from exc
         except BotoCoreError as exc:
             raise ServiceUnavailable(_UNAVAILABLE) from exc
@@ -391,9 +430,15 @@ class StaticIdentityProvider:
         self._sessions: dict[str, tuple[str, str]] = {}
         self._min_length = min_length
         self.reset_codes: dict[str, str] = {}
-        # TOTP: the access token of user `u` is "access-u"; the one right code is 123456.
+        # TOTP: each login gets a random access token; the one right code is 123456.
+        self._access: dict[str, str] = {}  # access token -> email
         self.totp_secrets: dict[str, str] = {}
         self.mfa_users: set[str] = set()
+
+    def _logged_in(self, email: str, id_token: str) -> LoginResult:
+        access = secrets.token_urlsafe(16)
+        self._access[access] = email
+        return LoginResult(id_token=id_token, expires_in=3600, access_token=access)
 
     def login(self, email: str, password: str, caller: Caller = Caller()) -> LoginResult | Challenge:
         if (email, password) in self._temporary:
@@ -403,7 +448,7 @@ class StaticIdentityProvider:
         token = self._tokens.get((email, password))
         if token is None:
             raise Unauthorized(_BAD_LOGIN)
-        return LoginResult(id_token=token, expires_in=3600)
+        return self._logged_in(email, token)
 
     def respond(
         self, email: str, session: str, new_password: str, code: str, caller: Caller = Caller()
@@ -415,7 +460,7 @@ class StaticIdentityProvider:
             raise ValidationFailed(_TOO_WEAK, "new_password")
         del self._sessions[session]
         self._tokens[(email, new_password)] = owner[1]
-        return LoginResult(id_token=owner[1], expires_in=3600)
+        return self._logged_in(email, owner[1])
 
     def _known(self, email: str) -> bool:
         return any(known == email for known, _ in self._tokens)
@@ -435,18 +480,19 @@ class StaticIdentityProvider:
         self._tokens = {k: v for k, v in self._tokens.items() if k[0] != email}
         self._tokens[(email, new_password)] = token
 
-    def start_totp(self, access_token: str, user_id: str) -> str:
-        if access_token != f"access-{user_id}":
-            raise Unauthorized(_RELOGIN_FOR_MFA)
-        self.totp_secrets[user_id] = "JBSWY3DPEHPK3PXP"
-        return self.totp_secrets[user_id]
+    def start_totp(self, access_token: str) -> str:
+        if access_token not in self._access:
+            raise Unauthorized(RELOGIN_FOR_MFA)
+        self.totp_secrets[self._access[access_token]] = "JBSWY3DPEHPK3PXP"
+        return "JBSWY3DPEHPK3PXP"
 
-    def verify_totp(self, access_token: str, user_id: str, code: str) -> None:
-        if access_token != f"access-{user_id}":
-            raise Unauthorized(_RELOGIN_FOR_MFA)
-        if user_id not in self.totp_secrets or code != "123456":
+    def verify_totp(self, access_token: str, code: str) -> None:
+        email = self._access.get(access_token)
+        if email is None:
+            raise Unauthorized(RELOGIN_FOR_MFA)
+        if email not in self.totp_secrets or code != "123456":
             raise ValidationFailed(_BAD_TOTP, "code")
-        self.mfa_users.add(user_id)
+        self.mfa_users.add(email)
 
     def group_names(self) -> Mapping[str, str]:
         return dict(self._names)

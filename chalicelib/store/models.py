@@ -203,6 +203,18 @@ class DocumentModel(Model):
     created_at = UnicodeAttribute()
 
 
+class SealedAccessTokenModel(Model):
+    """Cognito's access token of one login, sealed with a key that only that login's ID token
+    gives (chalicelib/auth/access_tokens.py): what the table holds opens nothing on its own."""
+
+    class Meta:
+        table_name = "eclinic-logins"
+
+    lookup = UnicodeAttribute(hash_key=True)
+    sealed = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
 # A local run or a test drives many threads through one process; Lambda needs far fewer.
 MAX_POOL_CONNECTIONS = 32
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -213,6 +225,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ChatMessageModel,
     ScreenshotModel,
     DocumentModel,
+    SealedAccessTokenModel,
 )
 
 
@@ -226,6 +239,7 @@ def bind_models(settings: Settings) -> None:
         ChatMessageModel: settings.messages_table,
         ScreenshotModel: settings.screenshots_table,
         DocumentModel: settings.documents_table,
+        SealedAccessTokenModel: settings.logins_table,
     }
     for model, table_name in names.items():
         model.Meta.table_name = table_name

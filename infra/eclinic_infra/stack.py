@@ -28,6 +28,7 @@ from chalicelib.store.models import (
     ConnectionModel,
     DocumentModel,
     ScreenshotModel,
+    SealedAccessTokenModel,
     TaskModel,
 )
 from eclinic_infra.operations import Operations
@@ -52,6 +53,7 @@ TABLES = {
     "messages": ChatMessageModel,
     "screenshots": ScreenshotModel,
     "documents": DocumentModel,
+    "logins": SealedAccessTokenModel,
 }
 WS_STAGE = "api"
 REST_STAGE = "api"
@@ -182,7 +184,9 @@ class EclinicStack(cdk.Stack):
         )
         self.web_client = self.user_pool.add_client(
             "Web",
-            auth_flows=cognito.AuthFlow(user_password=True),
+            # Only the API logs in (AdminInitiateAuth, with the caller's ContextData), behind
+            # the WAF's rate rule: no public password or SRP flow to call Cognito with directly.
+            auth_flows=cognito.AuthFlow(admin_user_password=True),
             generate_secret=False,
             id_token_validity=cdk.Duration.hours(1),
             prevent_user_existence_errors=True,
@@ -493,7 +497,14 @@ class EclinicStack(cdk.Stack):
             )
         )
         self.role.add_to_policy(
-            iam.PolicyStatement(actions=["cognito-idp:ListGroups"], resources=[self.user_pool.user_pool_arn])
+            iam.PolicyStatement(
+                actions=[
+                    "cognito-idp:ListGroups",
+                    "cognito-idp:AdminInitiateAuth",
+                    "cognito-idp:AdminRespondToAuthChallenge",
+                ],
+                resources=[self.user_pool.user_pool_arn],
+            )
         )
         self.role.add_to_policy(
             iam.PolicyStatement(

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from local import aws_standin
-from tests.api.conftest import Api, claims_of
+from tests.api.conftest import Api, claims_of, with_claims
 from tests.conftest import AwsStack
+from tests.totp import current_totp
 
 TEMPORARY = "Temporary-Pass-2026!"
 CHOSEN = "Chosen-Password-2026!"
@@ -128,46 +129,34 @@ def test_reset_without_forgot_is_400_code(api: Api) -> None:
     assert login(api, "ada@clinic.example", "Clinic-Demo-2026!").status_code == 200
 
 
-def current_totp(secret: str) -> str:
-    import base64
-    import time
-
-    from cryptography.hazmat.primitives.hashes import SHA1
-    from cryptography.hazmat.primitives.twofactor.totp import TOTP
-
-    if time.time() % 30 > 27:  # moto accepts only the current step: do not straddle one
-        time.sleep(3.5)
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
-    return TOTP(key, 6, SHA1(), 30, enforce_key_length=False).generate(time.time()).decode()  # noqa: S303 (RFC 6238)
-
-
 def test_totp_setup_then_login_asks_for_the_code(api: Api, aws: AwsStack, operator_created: str) -> None:
     email = operator_created
     cognito = aws.client("cognito-idp")
     cognito.admin_set_user_password(
         UserPoolId=aws.env["ECLINIC_USER_POOL_ID"], Username=email, Password=CHOSEN, Permanent=True
     )
-    first = login(api, email, CHOSEN).json_body
-    token, access = first["id_token"], first["access_token"]
+    token = login(api, email, CHOSEN).json_body["id_token"]
+    assert "access_token" not in login(api, email, CHOSEN).json_body  # kept server-side, sealed
 
-    assert api.call("POST", "/api/me/mfa", body={"access_token": access}).status_code == 401
-    other = api.token("ada@clinic.example")  # another clinician's ID token with this access token
-    assert api.call("POST", "/api/me/mfa", body={"access_token": access}, token=other).status_code == 401
-    assert api.call("POST", "/api/me/mfa", body={}, token=token).status_code == 401
+    assert api.call("POST", "/api/me/mfa").status_code == 401
+    # The same user's claims, validly signed, but not an ID token a login issued here.
+    forged = with_claims(token, jti=uuid.uuid4().hex)
+    assert api.call("POST", "/api/me/mfa", token=forged).status_code == 401
 
-    started = api.call("POST", "/api/me/mfa", body={"access_token": access}, token=token)
+    started = api.call("POST", "/api/me/mfa", token=token)
     assert started.status_code == 200, started.body
     secret = started.json_body["secret"]
     assert started.json_body["otpauth_uri"].startswith("otpauth://totp/eClinic%3A")
     assert f"secret={secret}" in started.json_body["otpauth_uri"]
+    assert started.json_body["qr_code"].startswith("data:image/svg+xml")
 
     right = current_totp(secret)
     wrong = f"{(int(right) + 1) % 10**6:06d}"
-    bad = api.call("POST", "/api/me/mfa/verify", body={"access_token": access, "code": wrong}, token=token)
+    bad = api.call("POST", "/api/me/mfa/verify", body={"code": wrong}, token=token)
     assert bad.status_code == 400 and bad.json_body["error"]["field"] == "code", bad.body
     assert login(api, email, CHOSEN).json_body.get("id_token")  # MFA not on yet
 
-    good = api.call("POST", "/api/me/mfa/verify", body={"access_token": access, "code": right}, token=token)
+    good = api.call("POST", "/api/me/mfa/verify", body={"code": right}, token=token)
     assert good.status_code == 200 and good.json_body == {"mfa": True}, good.body
 
     challenge = login(api, email, CHOSEN).json_body
@@ -177,5 +166,45 @@ def test_totp_setup_then_login_asks_for_the_code(api: Api, aws: AwsStack, operat
 
     challenge = login(api, email, CHOSEN).json_body
     body = {"email": email, "session": challenge["session"], "code": current_totp(secret)}
+    done = api.call("POST", "/api/auth/challenge", body=body)
+    assert done.status_code == 200 and claims_of(done.json_body["id_token"])["email"] == email, done.body
+
+
+@pytest.fixture
+def mfa_required(aws: AwsStack) -> Any:
+    """The pool as the stack's RequireMfa=true sets it (MFA on, authenticator apps only)."""
+    cognito = aws.client("cognito-idp")
+    pool_id = aws.env["ECLINIC_USER_POOL_ID"]
+    cognito.set_user_pool_mfa_config(
+        UserPoolId=pool_id, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="ON"
+    )
+    yield
+    cognito.set_user_pool_mfa_config(
+        UserPoolId=pool_id, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="OPTIONAL"
+    )
+
+
+def test_where_mfa_is_required_first_login_sets_up_the_app(
+    api: Api, operator_created: str, mfa_required: None
+) -> None:
+    email = operator_created
+    first = login(api, email, TEMPORARY).json_body
+    body = {"email": email, "session": first["session"], "new_password": CHOSEN}
+    setup = api.call("POST", "/api/auth/challenge", body=body)
+    assert setup.status_code == 200, setup.body
+    assert setup.json_body["challenge"] == "mfa_setup" and "id_token" not in setup.json_body
+    secret = setup.json_body["secret"]
+    assert f"secret={secret}" in setup.json_body["otpauth_uri"]
+    assert setup.json_body["qr_code"].startswith("data:image/svg+xml")
+
+    right = current_totp(secret)
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
+    body = {"email": email, "session": setup.json_body["session"], "code": wrong}
+    assert api.call("POST", "/api/auth/challenge", body=body).status_code == 401
+    # A setup session is Cognito's session with this app's prefix; a made-up one is refused.
+    body = {"email": email, "session": "mfa-setup.not-a-session", "code": right}
+    assert api.call("POST", "/api/auth/challenge", body=body).status_code == 401
+
+    body = {"email": email, "session": setup.json_body["session"], "code": current_totp(secret)}
     done = api.call("POST", "/api/auth/challenge", body=body)
     assert done.status_code == 200 and claims_of(done.json_body["id_token"])["email"] == email, done.body

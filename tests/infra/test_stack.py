@@ -117,6 +117,7 @@ def test_the_functions_get_exactly_their_grants(synthesized: dict[str, Any]) -> 
     needed = {
         "ses:SendRawEmail", "events:PutEvents", "execute-api:ManageConnections", "dynamodb:Query",
         "secretsmanager:GetSecretValue", "ssm:GetParameter", "cognito-idp:ListGroups", "s3:PutObject",
+        "cognito-idp:AdminInitiateAuth", "cognito-idp:AdminRespondToAuthChallenge",
     }  # fmt: skip
     assert needed <= granted
     assert not [a for a in granted if a.endswith(":*")]
@@ -140,7 +141,9 @@ def test_clinicians_pool(synthesized: dict[str, Any]) -> None:
     # Optional TOTP unless the RequireMfa parameter says otherwise (test_security).
     assert evaluated(template, properties["MfaConfiguration"], {}) == "OPTIONAL"
     (client,) = resources(template, "AWS::Cognito::UserPoolClient").values()
-    assert "ALLOW_USER_PASSWORD_AUTH" in client["Properties"]["ExplicitAuthFlows"]
+    flows = client["Properties"]["ExplicitAuthFlows"]
+    assert "ALLOW_ADMIN_USER_PASSWORD_AUTH" in flows and "ALLOW_USER_PASSWORD_AUTH" not in flows
+    assert "ALLOW_USER_SRP_AUTH" not in flows
     groups = {
         g["Properties"]["GroupName"]: g["Properties"]["Description"]
         for g in resources(template, "AWS::Cognito::UserPoolGroup").values()
@@ -243,7 +246,14 @@ def test_key_properties_with_cdk_assertions(synthesized: dict[str, Any]) -> None
     from aws_cdk.assertions import Match, Template
 
     template = Template.from_stack(synthesized["stack"])
-    template.resource_count_is("AWS::DynamoDB::Table", 7)
+    template.resource_count_is("AWS::DynamoDB::Table", 8)
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": PREFIX + "logins",
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+        },
+    )
     template.has_resource_properties(
         "AWS::DynamoDB::Table",
         {

@@ -99,3 +99,19 @@ def test_s3_file_store_deletes_what_it_put(aws: AwsStack) -> None:
     store.delete("screenshots/a/never-there.jpg")  # not an error
     listed = s3.list_objects_v2(Bucket=settings.files_bucket, Prefix="screenshots/a/")
     assert listed.get("KeyCount", 0) == 0
+
+
+def test_sealed_access_tokens_in_dynamodb(aws: AwsStack) -> None:
+    from chalicelib.auth.access_tokens import AccessTokenVault, DynamoSealedTokens
+    from chalicelib.store.models import SealedAccessTokenModel
+
+    vault = AccessTokenVault(DynamoSealedTokens())
+    id_token = f"id-token-{time.time_ns()}"
+    before = {item.lookup for item in SealedAccessTokenModel.scan()}
+    vault.keep(id_token, "the-access-token", expires_in=3600)
+    assert vault.open(id_token) == "the-access-token"
+    (item,) = [i for i in SealedAccessTokenModel.scan() if i.lookup not in before]
+    assert id_token not in item.lookup and "the-access-token" not in item.sealed
+    assert abs(item.expires_at.timestamp() - time.time() - 3600) < 60
+    with pytest.raises(Unauthorized):
+        vault.open(id_token + "x")

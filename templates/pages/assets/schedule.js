@@ -34,6 +34,7 @@ function showView(name) {
   $("session-view").hidden = name !== "session";
   const signedIn = name !== "login";
   $("who").hidden = !signedIn;
+  $("mfa-button").hidden = !signedIn;
   $("logout").hidden = !signedIn;
 }
 
@@ -56,14 +57,29 @@ function logout(message) {
 // -- login --------------------------------------------------------------------------------
 
 // The form has three steps: email and password; a challenge login answered (a new password
-// for an operator-created account, or an authenticator code); a password reset (code from the
-// mail and a new password).
+// for an operator-created account, an authenticator code, or, where the clinic requires
+// two-step login, setting up the app); a password reset (code from the mail and a new password).
 const login = { step: "password", session: null };
+const CODE_CHALLENGES = new Set(["mfa_code", "mfa_setup"]);
 
-function loginStep(step, { challenge, message } = {}) {
+// What an authenticator app scans (the QR code the server drew) and the same key as text, for
+// an app that cannot scan or one on this very phone.
+function renderAuthenticator(container, setup) {
+  container.replaceChildren(
+    el("p", { class: "hint", text: "Scan this code with your authenticator app, or type the key below into it." }),
+    el("img", { src: setup.qr_code, alt: "QR code for your authenticator app", width: 200, height: 200 }),
+    el("p", {}, "Key: ", el("code", { testid: "mfa-secret", text: setup.secret.replace(/(.{4})(?=.)/g, "$1 ") })),
+    el("p", {}, el("a", { href: setup.otpauth_uri, text: "Open in an authenticator app on this device" })),
+  );
+  container.hidden = false;
+}
+
+function loginStep(step, { challenge, message, setup } = {}) {
   login.step = step;
   const needsPassword = step === "password";
-  const needsCode = step === "reset" || challenge === "mfa_code";
+  const needsCode = step === "reset" || CODE_CHALLENGES.has(challenge);
+  if (setup) renderAuthenticator($("login-authenticator"), setup);
+  else $("login-authenticator").hidden = true;
   const needsNew = step === "reset" || challenge === "new_password_required";
   $("login-password").closest(".form-row").hidden = !needsPassword;
   $("login-code-row").hidden = !needsCode;
@@ -94,9 +110,9 @@ async function loginRequest(email) {
     return null;
   }
   const body = { email, session: login.session };
-  if (login.challenge === "mfa_code") body.code = code;
+  if (CODE_CHALLENGES.has(login.challenge)) body.code = code;
   else body.new_password = newPassword;
-  if (!body.code && !body.new_password) throw new Error(login.challenge === "mfa_code" ? "Enter the code from your authenticator app." : "Choose a new password.");
+  if (!body.code && !body.new_password) throw new Error(body.code === undefined ? "Choose a new password." : "Enter the code from your authenticator app.");
   return api("auth/challenge", { method: "POST", body });
 }
 
@@ -116,11 +132,15 @@ $("login-form").addEventListener("submit", async (event) => {
     if (answer.challenge) {
       login.session = answer.session;
       login.challenge = answer.challenge;
+      const messages = {
+        mfa_code: "Enter the 6-digit code from your authenticator app.",
+        mfa_setup: "Your practice requires two-step login. Add eClinic to an authenticator app on your phone, then enter the code it shows.",
+        new_password_required: "Choose a new password for your account.",
+      };
       loginStep("challenge", {
         challenge: answer.challenge,
-        message: answer.challenge === "mfa_code"
-          ? "Enter the 6-digit code from your authenticator app."
-          : "Choose a new password for your account.",
+        message: messages[answer.challenge],
+        setup: answer.challenge === "mfa_setup" ? answer : undefined,
       });
       return;
     }
@@ -165,6 +185,58 @@ $("login-forgot").addEventListener("click", async (event) => {
 });
 
 $("logout").addEventListener("click", () => logout("You have logged out."));
+
+// -- two-step login (authenticator app) ------------------------------------------------------
+
+function mfaError(message) {
+  const error = $("mfa-error");
+  error.textContent = message || "";
+  error.hidden = !message;
+}
+
+$("mfa-button").addEventListener("click", async () => {
+  const dialog = $("mfa-dialog");
+  $("mfa-form").reset();
+  mfaError("");
+  $("mfa-authenticator").replaceChildren(el("p", { class: "hint", text: "Preparing your key…" }));
+  $("mfa-submit").disabled = true;
+  dialog.showModal();
+  try {
+    renderAuthenticator($("mfa-authenticator"), await api("me/mfa", { method: "POST", token: state.token }));
+    $("mfa-submit").disabled = false;
+    $("mfa-code").focus();
+  } catch (exc) {
+    $("mfa-authenticator").replaceChildren();
+    mfaError(exc instanceof ApiError && exc.status === 401
+      ? "To set up two-step login, log out and log in again, then try once more."
+      : exc.message);
+  }
+});
+
+$("mfa-cancel").addEventListener("click", () => $("mfa-dialog").close());
+
+$("mfa-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const code = $("mfa-code").value.trim();
+  if (!/^[0-9]{6}$/.test(code)) {
+    mfaError("Enter the 6-digit code your authenticator app shows now.");
+    $("mfa-code").focus();
+    return;
+  }
+  $("mfa-submit").disabled = true;
+  try {
+    await api("me/mfa/verify", { method: "POST", body: { code }, token: state.token });
+    $("mfa-dialog").close();
+    toast("Two-step login is on. From your next login, eClinic asks for a code from the app.");
+  } catch (exc) {
+    mfaError(exc instanceof ApiError && exc.status === 400
+      ? "That code is not the one the app shows now. Enter the current code (it changes every 30 seconds)."
+      : exc.message);
+    $("mfa-code").select();
+  } finally {
+    $("mfa-submit").disabled = false;
+  }
+});
 
 async function start(user) {
   state.user = user;
