@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-PARTS = ("foundation", "live", "media")
+PARTS = ("foundation", "live", "media", "login")
 
 
 def main() -> None:
@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=20)
     parser.add_argument("--cpu-seconds", type=float, default=30)
     parser.add_argument("--max-visits", type=int, default=40)
+    parser.add_argument("--logins", type=int, default=50)
     args = parser.parse_args()
     unknown = set(args.parts) - set(PARTS)
     if unknown:
@@ -44,6 +45,11 @@ def main() -> None:
 
         figures["media"] = media.run(args.calls, args.shots, args.cpu_seconds, args.max_visits)
         print(json.dumps({"media": figures["media"]}, indent=2), flush=True)
+    if "login" in args.parts:
+        from bench import login
+
+        figures["login"] = login.run(args.logins)
+        print(json.dumps({"login": figures["login"]}, indent=2), flush=True)
 
 
 if __name__ == "__main__":

@@ -103,6 +103,19 @@ def details(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def operator_client(described: Mapping[str, str], service: str) -> Any:
+    """A boto3 client on the stand-in, made as an operator would from what `/_local/aws` said."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=described["endpoint_url"],
+        region_name=described["region"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 (the stand-in takes any credentials)
+    )
+
+
 def bootstrap(env: MutableMapping[str, str]) -> None:
     """Creates every resource the app needs and adds the pool ids to `env`."""
     import boto3

@@ -37,16 +37,10 @@ class LocalRun:
     def cognito(self) -> tuple[Any, dict[str, str]]:
         """A Cognito client on the run's AWS stand-in, as an operator's own tools would make
         it from `/_local/aws`, and what that route said."""
-        import boto3
+        from local import aws_standin
 
         aws = requests.get(self.url("/_local/aws"), timeout=10).json()
-        client = boto3.client(
-            "cognito-idp",
-            endpoint_url=aws["endpoint_url"],
-            region_name=aws["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # the stand-in takes any credentials
-        )
+        client = aws_standin.operator_client(aws, "cognito-idp")
         return client, aws
 
 
