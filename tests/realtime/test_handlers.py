@@ -153,3 +153,40 @@ def test_deeply_nested_messages_are_a_validation_error_and_the_socket_stays_usab
     assert recorder.to(ada)[-1] == {"type": "pong"}
     state = api.as_("ada@clinic.example", "GET", f"/api/appointments/{created['id']}").json_body
     assert state["status"] == "waiting" and state["taken_by"] is None
+
+
+def test_a_clinician_socket_ends_when_its_token_expires(api: Api, recorder: Any) -> None:
+    import time
+
+    from tests.api.conftest import with_claims
+
+    connection = new_id()
+    # Ada's own claims, signed with moto's key, expiring in two seconds.
+    short_lived = with_claims(api.token("ada@clinic.example"), exp=int(time.time()) + 2)
+    assert (
+        eclinic.ws_connect(event("connect", connection, {"id_token": short_lived}), None)["statusCode"] == 200
+    )
+    eclinic.ws_message(event("message", connection, body={"type": "ping"}), None)
+    assert recorder.to(connection)[-1] == {"type": "pong"}
+
+    time.sleep(2.5)
+    eclinic.ws_message(event("message", connection, body={"type": "ping"}), None)
+    assert recorder.to(connection)[-1]["type"] == "error"
+    assert recorder.to(connection)[-1]["code"] == "unauthorized"
+    assert connection in recorder.deleted
+    refused = eclinic.ws_connect(event("connect", new_id(), {"id_token": short_lived}), None)
+    assert refused["statusCode"] == 401
+
+
+def test_a_browser_socket_may_send_twenty_messages_in_ten_seconds(api: Api, recorder: Any) -> None:
+    connection = new_id()
+    token = api.token("ada@clinic.example")
+    assert eclinic.ws_connect(event("connect", connection, {"id_token": token}), None)["statusCode"] == 200
+    unknown = {"type": "take", "appointment_id": "no-such-appointment"}
+    for _ in range(20):
+        eclinic.ws_message(event("message", connection, body=unknown), None)
+        eclinic.ws_message(event("message", connection, body={"type": "ping"}), None)  # not counted
+    assert [m["code"] for m in recorder.to(connection) if m["type"] == "error"] == ["not_found"] * 20
+    eclinic.ws_message(event("message", connection, body=unknown), None)
+    assert recorder.to(connection)[-1]["code"] == "rate_limited"
+    assert recorder.to(connection)[-1]["ref"] == "take"
