@@ -6,7 +6,7 @@ import re
 import uuid
 
 import requests
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from local import aws_standin
 from tests.browser.conftest import PageErrors, new_page
@@ -25,15 +25,19 @@ def operator_creates(run: LocalRun) -> str:
     return email
 
 
+def submit_login(page: Page, email: str, password: str) -> None:
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+
+
 def test_first_login_then_forgot_and_reset(
     browser: Browser, local_run: LocalRun, page_errors: PageErrors
 ) -> None:
     email = operator_creates(local_run)
     page = new_page(browser, page_errors)
     page.goto(local_run.base_url + "/")
-    page.get_by_test_id("login-email").fill(email)
-    page.get_by_test_id("login-password").fill(TEMPORARY)
-    page.get_by_test_id("login-submit").click()
+    submit_login(page, email, TEMPORARY)
     new_password = page.get_by_test_id("login-new-password")
     expect(new_password).to_be_visible()
     expect(page.get_by_test_id("login-code")).to_be_hidden()
@@ -70,9 +74,7 @@ def test_new_clinician_turns_on_two_step_login_and_logs_in_with_a_code(
     chosen = "Chosen-Password-2026!"
     page = new_page(browser, page_errors, width=390, height=844)  # a phone
     page.goto(local_run.base_url + "/")
-    page.get_by_test_id("login-email").fill(email)
-    page.get_by_test_id("login-password").fill(TEMPORARY)
-    page.get_by_test_id("login-submit").click()
+    submit_login(page, email, TEMPORARY)
     page.get_by_test_id("login-new-password").fill(chosen)
     page.get_by_test_id("login-submit").click()
     page.get_by_test_id("invite-button").wait_for()
@@ -92,9 +94,7 @@ def test_new_clinician_turns_on_two_step_login_and_logs_in_with_a_code(
     expect(page.get_by_test_id("toast-region")).to_contain_text("Two-step login is on")
 
     page.get_by_role("button", name="Log out").click()
-    page.get_by_test_id("login-email").fill(email)
-    page.get_by_test_id("login-password").fill(chosen)
-    page.get_by_test_id("login-submit").click()
+    submit_login(page, email, chosen)
     code = page.get_by_test_id("login-code")
     expect(code).to_be_visible()
     expect(page.get_by_test_id("login-password")).to_be_hidden()

@@ -101,17 +101,9 @@ def test_fake_totp_needs_a_logins_access_token_and_the_right_code() -> None:
     assert fake.mfa_users == {"a@x.example"}
 
 
-class FrozenClock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_vault_opens_only_with_the_id_token_that_kept_the_access_token() -> None:
     store = MemorySealedTokens()
-    clock = FrozenClock()
+    clock = Clock()
     vault = AccessTokenVault(store, clock)
     vault.keep("id-token-one", "access-one", expires_in=3600)
     vault.keep("id-token-two", "access-two", expires_in=3600)
@@ -126,7 +118,7 @@ def test_vault_opens_only_with_the_id_token_that_kept_the_access_token() -> None
 
 def test_vault_refuses_an_expired_or_tampered_entry() -> None:
     store = MemorySealedTokens()
-    clock = FrozenClock()
+    clock = Clock()
     vault = AccessTokenVault(store, clock)
     vault.keep("id-a", "access-a", expires_in=60)
     vault.keep("id-b", "access-b", expires_in=3600)
