@@ -90,7 +90,7 @@ def bearer_token() -> str:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Log in to continue.")
-    return token.strip()
+    return str(token).strip()
 
 
 def clinician() -> Any:
@@ -245,8 +245,8 @@ def me() -> Response:
 def list_appointments() -> Response:
     user = clinician()
     query: dict[str, str] = dict(current_request().query_params or {})
-    result = services().appointments.schedule(user, query)
-    return json_response({"appointments": [appointment_json(a) for a in result.appointments]})
+    result, more = services().appointments.schedule(user, query)
+    return json_response({"appointments": [appointment_json(a) for a in result.appointments], **more})
 
 
 @api("/api/appointments", methods=("POST",))
@@ -308,7 +308,8 @@ def send_document(appointment_id: str) -> Response:
 @api("/api/appointments/{appointment_id}/screenshots")
 def list_screenshots(appointment_id: str) -> Response:
     user = clinician()
-    return json_response({"screenshots": services().media.screenshots(user, appointment_id)})
+    shots, more = services().media.screenshots(user, appointment_id, query_params())
+    return json_response({"screenshots": shots, **more})
 
 
 # -- patient ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 MAX_LIMIT = 100
 _MAX_CURSOR = 2048
-_BAD_CURSOR = "The cursor is not valid; pass the `next` value of the previous page unchanged."
+BAD_CURSOR = "The cursor is not valid; pass the `next` value of the previous page unchanged."
 
 
 @dataclass(frozen=True)
@@ -55,14 +55,14 @@ def encode(scope: str, after: str) -> str:
 
 def decode(cursor: str, scope: str) -> str:
     if not cursor or len(cursor) > _MAX_CURSOR or not cursor.isascii():
-        raise ValidationFailed(_BAD_CURSOR, "cursor")
+        raise ValidationFailed(BAD_CURSOR, "cursor")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         if base64.urlsafe_b64encode(raw).decode().rstrip("=") != cursor:
             raise ValueError("not canonical")
         value = json.loads(raw.decode())
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
-        raise ValidationFailed(_BAD_CURSOR, "cursor") from exc
+        raise ValidationFailed(BAD_CURSOR, "cursor") from exc
     if (
         not isinstance(value, dict)
         or set(value) != {"s", "k"}
@@ -71,8 +71,16 @@ def decode(cursor: str, scope: str) -> str:
         or len(value["k"]) > 1024
         or value["s"] != scope
     ):
-        raise ValidationFailed(_BAD_CURSOR, "cursor")
+        raise ValidationFailed(BAD_CURSOR, "cursor")
     return value["k"]
+
+
+def cut(items: Sequence[T], position: Callable[[T], str], limit: int, after: str | None) -> Page[T]:
+    """One page of a list sorted by `position`: at most `limit` items after the position `after`,
+    for lists that are read whole (short ones, or those whose table sorts by something else)."""
+    remaining = [item for item in items if after is None or position(item) > after]
+    more = len(remaining) > limit
+    return Page(items=remaining[:limit], after=position(remaining[limit - 1]) if more else None)
 
 
 def next_cursor(page: Page[T], scope: str) -> dict[str, str]:

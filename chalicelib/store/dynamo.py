@@ -18,6 +18,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib import paging
 from chalicelib.domain.appointment import Appointment, AuditEvent, Invite, InviteStatus, Status
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.document import Document
@@ -34,7 +35,7 @@ from chalicelib.store.models import (
     ScreenshotModel,
     TaskModel,
 )
-from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult
+from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult, schedule_position
 
 T = TypeVar("T")
 
@@ -71,17 +72,36 @@ class DynamoAppointmentRepository:
             return self.get(key.id)
         return None
 
-    def schedule(self, groups: Iterable[str], start: datetime, end: datetime) -> ScheduleResult:
+    def schedule(
+        self,
+        groups: Iterable[str],
+        start: datetime,
+        end: datetime,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> ScheduleResult:
+        # Each group's Query starts at the page's first possible start and stops after one more
+        # than the page can hold, so a page reads about `limit` items per group, not the window.
+        lower = iso_utc(start) if after is None else max(iso_utc(start), after.partition("#")[0])
+        wanted = None if limit is None else limit + 1
         per_group: list[list[Appointment]] = []
         items_read = 0
         for group in sorted(set(groups)):
             results = AppointmentModel.schedule_index.query(
-                group, AppointmentModel.starts_at.between(iso_utc(start), iso_utc(end))
+                group, AppointmentModel.starts_at.between(lower, iso_utc(end)), page_size=wanted
             )
-            per_group.append([_from_model(item) for item in results])
+            found: list[Appointment] = []
+            for item in results:
+                appointment = _from_model(item)
+                if after is not None and schedule_position(appointment) <= after:
+                    continue
+                found.append(appointment)
+                if len(found) == wanted:
+                    break
+            per_group.append(found)
             items_read += results.page_iter.total_scanned_count
-        merged = list(heapq.merge(*per_group, key=lambda a: (a.starts_at, a.id)))
-        return ScheduleResult(appointments=merged, items_read=items_read)
+        merged = list(heapq.merge(*per_group, key=schedule_position))
+        return _schedule_page(merged, items_read, limit)
 
     def save(self, appointment: Appointment, expected_version: int, audit: AuditEvent | None) -> Appointment:
         stored = replace(appointment, version=expected_version + 1)
@@ -175,11 +195,7 @@ class DynamoAppointmentRepository:
     def documents_page(self, appointment_id: str, limit: int, after: str | None) -> Page[Document]:
         # The table's sort key is the document id, not its time: the page is cut from the
         # sorted list, and a position is `created_at#id` of the last document answered.
-        found = list(self.documents(appointment_id))
-        keys = [f"{iso_utc_precise(d.created_at)}#{d.id}" for d in found]
-        start = 0 if after is None else next((n for n, k in enumerate(keys) if k > after), len(keys))
-        more = start + limit < len(found)
-        return Page(items=found[start : start + limit], after=keys[start + limit - 1] if more else None)
+        return paging.cut(self.documents(appointment_id), _document_position, limit, after)
 
     def _write_with_audit(self, item: Any, condition: Any, audit: AuditEvent) -> None:
         try:
@@ -209,6 +225,17 @@ class DynamoAppointmentRepository:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise ConcurrentUpdate(item.id) from exc
             raise
+
+
+def _schedule_page(merged: list[Appointment], items_read: int, limit: int | None) -> ScheduleResult:
+    if limit is None or len(merged) <= limit:
+        return ScheduleResult(appointments=merged, items_read=items_read)
+    page = merged[:limit]
+    return ScheduleResult(appointments=page, items_read=items_read, after=schedule_position(page[-1]))
+
+
+def _document_position(document: Document) -> str:
+    return f"{iso_utc_precise(document.created_at)}#{document.id}"
 
 
 def _page(

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
+from chalicelib import paging
 from chalicelib.domain.appointment import Appointment, AuditEvent
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.document import Document
@@ -15,7 +16,7 @@ from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
 from chalicelib.domain.task import Task
 from chalicelib.errors import ValidationFailed
 from chalicelib.paging import Page
-from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult
+from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult, schedule_position
 
 T = TypeVar("T")
 
@@ -55,13 +56,21 @@ class InMemoryAppointmentRepository:
     def by_link_hash(self, token_hash: str) -> Appointment | None:
         return next((a for a in self.appointments.values() if a.link_token_hash == token_hash), None)
 
-    def schedule(self, groups: Iterable[str], start: datetime, end: datetime) -> ScheduleResult:
+    def schedule(
+        self,
+        groups: Iterable[str],
+        start: datetime,
+        end: datetime,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> ScheduleResult:
         wanted = set(groups)
         found = sorted(
             (a for a in self.appointments.values() if a.group in wanted and start <= a.starts_at <= end),
-            key=lambda a: (a.starts_at, a.id),
+            key=schedule_position,
         )
-        return ScheduleResult(appointments=found, items_read=len(found))
+        page = paging.cut(found, schedule_position, limit or len(found) or 1, after)
+        return ScheduleResult(appointments=list(page.items), items_read=len(found), after=page.after)
 
     def save(self, appointment: Appointment, expected_version: int, audit: AuditEvent | None) -> Appointment:
         with self._lock:

@@ -17,6 +17,7 @@ from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.document import Document
 from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
 from chalicelib.domain.task import Task
+from chalicelib.domain.timeutil import iso_utc
 from chalicelib.paging import Page
 
 
@@ -28,6 +29,12 @@ class ConcurrentUpdate(Exception):
 class ScheduleResult:
     appointments: list[Appointment]
     items_read: int  # what storage examined to answer: equals len(appointments) for a Query
+    after: str | None = None  # the last one's `schedule_position`, when a limit left more
+
+
+def schedule_position(appointment: Appointment) -> str:
+    """Where an appointment stands in a schedule: its start (as stored, whole seconds) and id."""
+    return f"{iso_utc(appointment.starts_at)}#{appointment.id}"
 
 
 class AppointmentRepository(Protocol):
@@ -37,7 +44,17 @@ class AppointmentRepository(Protocol):
 
     def by_link_hash(self, token_hash: str) -> Appointment | None: ...
 
-    def schedule(self, groups: Iterable[str], start: datetime, end: datetime) -> ScheduleResult: ...
+    def schedule(
+        self,
+        groups: Iterable[str],
+        start: datetime,
+        end: datetime,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> ScheduleResult:
+        """The groups' appointments from `start` to `end` by `schedule_position`; with `limit`,
+        at most that many, after the position `after` of an earlier page."""
+        ...
 
     def save(self, appointment: Appointment, expected_version: int, audit: AuditEvent | None) -> Appointment:
         """Store `appointment` if its stored version is still `expected_version`; returns it

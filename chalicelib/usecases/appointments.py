@@ -7,6 +7,8 @@ new state (usually IllegalTransition, a 409) and never overwrites the winner.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +29,8 @@ from chalicelib.domain.appointment import (
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.task import Task
-from chalicelib.errors import Conflict, Gone, NotFound
+from chalicelib.domain.timeutil import iso_utc
+from chalicelib.errors import Conflict, Gone, NotFound, ValidationFailed
 from chalicelib.events.publisher import EventPublisher
 from chalicelib.logs import logger
 from chalicelib.mail import compose
@@ -36,6 +39,8 @@ from chalicelib.paging import Page
 from chalicelib.store.repository import AppointmentRepository, ConcurrentUpdate, ScheduleResult
 
 WRITE_ATTEMPTS = 5
+# What `schedule_position` makes: the start as stored and the appointment's id.
+_SCHEDULE_POSITION = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z#[A-Za-z0-9_-]{1,64}")
 # A change returns the new appointment and its audit event, or the same appointment and None
 # when there is nothing to do (for example a second tab of a patient who is already waiting).
 Change = Callable[[Appointment], tuple[Appointment, AuditEvent | None]]
@@ -132,13 +137,19 @@ class AppointmentService:
         metrics.count("AppointmentsCreated")
         return self._send_invitation(appointment, actor)
 
-    def schedule(self, actor: Clinician, query: Mapping[str, str]) -> ScheduleResult:
+    def schedule(self, actor: Clinician, query: Mapping[str, str]) -> tuple[ScheduleResult, dict[str, str]]:
+        """One page of the schedule and what the answer carries beside it (`next`)."""
         start, end = rules.schedule_range(query, self._clock())
         group = query.get("group")
         if group:
             actor.require_member(group)
-            return self._repo.schedule([group], start, end)
-        return self._repo.schedule(actor.groups, start, end)
+        groups = [group] if group else sorted(actor.groups)
+        scope = _schedule_scope(start, end, groups)
+        wanted = paging.request(query, scope)
+        if wanted.after is not None and not _SCHEDULE_POSITION.fullmatch(wanted.after):
+            raise ValidationFailed(paging.BAD_CURSOR, "cursor")
+        result = self._repo.schedule(groups, start, end, wanted.limit, wanted.after)
+        return result, paging.next_cursor(paging.Page(result.appointments, result.after), scope)
 
     def get(self, actor: Clinician, appointment_id: str) -> Appointment:
         return self._visible(actor, appointment_id)
@@ -288,3 +299,9 @@ class AppointmentService:
             sender=self._sender,
             now=self._clock(),
         )
+
+
+def _schedule_scope(start: datetime, end: datetime, groups: Sequence[str]) -> str:
+    """What a schedule cursor is bound to: the same bounds and groups, or it is refused."""
+    query = f"{iso_utc(start)}|{iso_utc(end)}|{','.join(groups)}"
+    return "schedule:" + hashlib.sha256(query.encode()).hexdigest()[:32]

@@ -20,6 +20,7 @@ from chalicelib.domain.appointment import Appointment, AuditEvent, Status
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.document import Document, new_document
 from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
+from chalicelib.domain.timeutil import iso_utc_precise
 from chalicelib.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from chalicelib.files.storage import FileStore
 from chalicelib.logs import logger
@@ -311,13 +312,15 @@ class MediaService:
 
     # -- REST ------------------------------------------------------------------------------
 
-    def screenshots(self, actor: Clinician, appointment_id: str) -> list[dict[str, Any]]:
-        self._appointments.get(actor, appointment_id)
-        return [
-            self.screenshot_json(s)
-            for s in self._repo.screenshots(appointment_id)
-            if s.status is ScreenshotStatus.STORED
-        ]
+    def screenshots(
+        self, actor: Clinician, appointment_id: str, query: Mapping[str, str] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """One page of the stored screenshots, oldest first, and the answer's `next`."""
+        appointment = self._appointments.get(actor, appointment_id)
+        wanted = paging.request(query, appointment.id)
+        stored = [s for s in self._repo.screenshots(appointment.id) if s.status is ScreenshotStatus.STORED]
+        page = paging.cut(stored, _screenshot_position, wanted.limit, wanted.after)
+        return [self.screenshot_json(s) for s in page.items], paging.next_cursor(page, appointment.id)
 
     def screenshot_json(self, shot: Screenshot) -> dict[str, Any]:
         assert shot.key and shot.filename and shot.taken_at
@@ -493,3 +496,7 @@ def _in_session_of(connection: Connection, appointment: Appointment) -> bool:
     if connection.role is Role.PATIENT:
         return connection.subject == appointment.id
     return connection.role is Role.CLINICIAN and appointment.held_by(connection.subject)
+
+
+def _screenshot_position(shot: Screenshot) -> str:
+    return f"{iso_utc_precise(shot.requested_at)}#{shot.id}"

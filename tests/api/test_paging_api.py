@@ -98,3 +98,72 @@ def test_chat_history_routes_take_limit_and_cursor(api: Api) -> None:
     for path in [f"/api/appointments/{created['id']}/messages", f"/api/visit/{token}/messages"]:
         answer = api.as_(ADA, "GET", path + "?cursor=bad")
         assert answer.status_code == 400 and answer.json_body["error"]["field"] == "cursor"
+
+
+def test_the_schedule_is_paged_and_the_cursor_is_bound_to_its_query(api: Api) -> None:
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import quote
+
+    # A window of its own, far enough ahead that no other test's appointments fall into it.
+    day = datetime(2027, 1, 4, 9, tzinfo=UTC) + timedelta(days=uuid.uuid4().int % 300)
+    made = [api.invite(starts_at=(day + timedelta(minutes=15 * (n // 2))).isoformat()) for n in range(5)]
+    window = f"from={quote(day.isoformat())}&to={quote((day + timedelta(hours=3)).isoformat())}"
+    path = f"/api/appointments?{window}"
+    whole = api.as_(ADA, "GET", path).json_body
+    assert "next" not in whole and {a["id"] for a in whole["appointments"]} == {a["id"] for a in made}
+
+    items: list[Any] = []
+    query = "&limit=2"
+    while True:
+        answer = api.as_(ADA, "GET", path + query)
+        assert answer.status_code == 200 and len(answer.json_body["appointments"]) <= 2, answer.body
+        items.extend(answer.json_body["appointments"])
+        if "next" not in answer.json_body:
+            break
+        query = f"&limit=2&cursor={answer.json_body['next']}"
+    assert items == whole["appointments"]
+
+    cursor = api.as_(ADA, "GET", path + "&limit=2").json_body["next"]
+    other_window = f"from={quote(day.isoformat())}&to={quote((day + timedelta(hours=4)).isoformat())}"
+    for elsewhere in (
+        f"/api/appointments?{other_window}&cursor={cursor}",
+        f"/api/appointments?{window}&cursor=garbage!",
+    ):
+        answer = api.as_(ADA, "GET", elsewhere)
+        assert answer.status_code == 400 and answer.json_body["error"]["field"] == "cursor", elsewhere
+    # A well-formed cursor for this query whose position is not one is refused too.
+    scope = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["s"]
+    forged = base64.urlsafe_b64encode(json.dumps({"s": scope, "k": "x"}).encode()).decode().rstrip("=")
+    answer = api.as_(ADA, "GET", f"{path}&cursor={forged}")
+    assert answer.status_code == 400 and answer.json_body["error"]["field"] == "cursor"
+
+
+def test_screenshots_are_paged(api: Api) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.config import Settings
+    from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
+    from chalicelib.store.dynamo import DynamoAppointmentRepository
+
+    created = api.invite()
+    settings = Settings.from_env()
+    repo = DynamoAppointmentRepository(settings.region, settings.endpoint_url)
+    appointment = repo.get(created["id"])
+    assert appointment is not None
+    now = datetime.now(UTC)
+    for n in range(5):
+        at = now + timedelta(seconds=n)
+        status = ScreenshotStatus.DENIED if n == 2 else ScreenshotStatus.STORED  # not listed
+        shot = Screenshot(id=f"shot-{n}", appointment_id=appointment.id, requested_by="ada",
+                          requested_at=at, status=status, key=f"screenshots/{appointment.id}/shot-{n}.jpg",
+                          filename=f"shot-{n}.jpg", width=640, height=480, taken_at=at)  # fmt: skip
+        repo.add_screenshot(shot, appointment.record("screenshot_stored", "ada", at))
+    path = f"/api/appointments/{created['id']}/screenshots"
+    whole = api.as_(ADA, "GET", path).json_body
+    assert [s["id"] for s in whole["screenshots"]] == ["shot-0", "shot-1", "shot-3", "shot-4"]
+    items, pages = walk(api, path, "screenshots", 3)
+    assert [s["id"] for s in items] == ["shot-0", "shot-1", "shot-3", "shot-4"] and pages == 2
+    other = api.invite()
+    cursor = api.as_(ADA, "GET", path + "?limit=1").json_body["next"]
+    answer = api.as_(ADA, "GET", f"/api/appointments/{other['id']}/screenshots?cursor={cursor}")
+    assert answer.status_code == 400 and answer.json_body["error"]["field"] == "cursor"

@@ -123,11 +123,11 @@ def test_schedule_is_the_callers_groups_in_order(world: FakeWorld) -> None:
     later = service.invite(ADA, invite_body(starts_at="2026-11-27T10:00:00Z"))
     sooner = service.invite(ADA, invite_body(starts_at="2026-11-26T12:00:00Z"))
     service.invite(CYD, invite_body(group="dermatology"))
-    listed = service.schedule(BEN, {}).appointments
+    listed = service.schedule(BEN, {})[0].appointments
     assert [a.id for a in listed] == [sooner.id, later.id]
     with pytest.raises(Forbidden):
         service.schedule(BEN, {"group": "dermatology"})
-    assert len(service.schedule(CYD, {"group": "dermatology"}).appointments) == 1
+    assert len(service.schedule(CYD, {"group": "dermatology"})[0].appointments) == 1
 
 
 def test_task_is_stored_published_and_audited(world: FakeWorld) -> None:

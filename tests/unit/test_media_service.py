@@ -235,7 +235,8 @@ def test_screenshot_granted_captured_and_listed(world: FakeWorld) -> None:
     (ready,) = pushed(world, "ada-1", "screenshot_ready")
     assert ready["screenshot"]["width"] == 640 and ready["screenshot"]["filename"].endswith(".jpg")
     assert ready["screenshot"]["url"].startswith("https://files.test/")
-    (listed,) = world.media().screenshots(ADA, appointment.id)
+    (listed,), more = world.media().screenshots(ADA, appointment.id)
+    assert more == {}
     assert listed["id"] == request_id
     actions = [e.action for e in world.repository.audit_trail(appointment.id)]
     assert actions[-3:] == ["screenshot_requested", "screenshot_allowed", "screenshot_stored"]
@@ -283,7 +284,7 @@ def test_a_capture_after_the_consent_expired_is_not_kept(world: FakeWorld) -> No
     assert pushed(world, "ada-1", "screenshot_failed")
     shot = world.repository.get_screenshot(appointment.id, ack["request_id"])
     assert shot is not None and shot.status is ScreenshotStatus.FAILED
-    assert world.media().screenshots(ADA, appointment.id) == []
+    assert world.media().screenshots(ADA, appointment.id) == ([], {})
     assert shot.storage_key() not in world.files.files  # deleted, not left in the bucket
     actions = [e.action for e in world.repository.audit_trail(appointment.id)]
     assert "screenshot_deleted" in actions

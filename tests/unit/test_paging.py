@@ -50,3 +50,12 @@ def test_limit_is_checked() -> None:
     for bad in ["0", "101", "x", "٣"]:
         with pytest.raises(ValidationFailed):
             paging.request({"limit": bad}, "a")
+
+
+def test_cut_pages_a_sorted_list_from_a_position() -> None:
+    items = ["a", "b", "c", "d", "e"]
+    first = paging.cut(items, str, 2, None)
+    assert list(first.items) == ["a", "b"] and first.after == "b"
+    last = paging.cut(items, str, 3, first.after)
+    assert list(last.items) == ["c", "d", "e"] and last.after is None
+    assert list(paging.cut(items, str, 2, "e").items) == []

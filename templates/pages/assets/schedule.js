@@ -277,8 +277,15 @@ async function loadSchedule() {
     from.setHours(0, 0, 0, 0);
     const to = new Date(from.getTime() + 30 * 24 * 3600 * 1000);
     const query = `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
-    const answer = await api(`appointments?${query}`, { token: state.token });
-    state.appointments = new Map(answer.appointments.map((a) => [a.id, a]));
+    // The answer comes in pages (at most 100 each); a busy clinic's month takes several.
+    const appointments = [];
+    let answer = { next: null };
+    do {
+      const cursor = answer.next ? `&cursor=${encodeURIComponent(answer.next)}` : "";
+      answer = await api(`appointments?${query}${cursor}`, { token: state.token });
+      appointments.push(...answer.appointments);
+    } while (answer.next);
+    state.appointments = new Map(appointments.map((a) => [a.id, a]));
     renderSchedule();
   } catch (exc) {
     if (exc.status === 401) return logout("Your session has expired. Please log in again.");
