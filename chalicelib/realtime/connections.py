@@ -23,6 +23,20 @@ HEARTBEAT_TIMEOUT = timedelta(seconds=90)
 # What one browser connection may send (pings excluded), as the contract says.
 MESSAGES_PER_WINDOW = 20
 MESSAGE_WINDOW = timedelta(seconds=10)
+# A patient link may open this many websockets in one window: enough for reloads and a flaky
+# phone network, while a loop of connects and disconnects is refused instead of flooding the
+# audit and every clinician's schedule.
+CONNECTS_PER_LINK = 30
+CONNECT_WINDOW = timedelta(minutes=10)
+# Of a window's connects, this many are audited one by one (`patient_connected`,
+# `patient_disconnected`); past it, one `patient_connects_collapsed` says that the link keeps
+# reconnecting, and the rest are only counted. Moves between scheduled and waiting stay audited.
+AUDITED_CONNECTS = 5
+
+
+def connect_window(now: datetime) -> int:
+    """The number of the fixed CONNECT_WINDOW that `now` falls into."""
+    return int(now.timestamp() // CONNECT_WINDOW.total_seconds())
 
 
 class Role(enum.StrEnum):
@@ -105,12 +119,31 @@ class ConnectionRegistry(Protocol):
         MESSAGES_PER_WINDOW in any MESSAGE_WINDOW."""
         ...
 
+    def count_connect(self, appointment_id: str, now: datetime) -> int | None:
+        """Counts a patient connect of the link in its CONNECT_WINDOW; returns which one it is
+        (1, 2, ...), or None (and not counted) past CONNECTS_PER_LINK."""
+        ...
+
+    def connects_in_window(self, appointment_id: str, now: datetime) -> int: ...
+
 
 class InMemoryConnectionRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.connections: dict[str, Connection] = {}
         self._sent: dict[str, list[datetime]] = {}
+        self._connects: dict[tuple[str, int], int] = {}
+
+    def count_connect(self, appointment_id: str, now: datetime) -> int | None:
+        key = (appointment_id, connect_window(now))
+        with self._lock:
+            if self._connects.get(key, 0) >= CONNECTS_PER_LINK:
+                return None
+            self._connects[key] = self._connects.get(key, 0) + 1
+            return self._connects[key]
+
+    def connects_in_window(self, appointment_id: str, now: datetime) -> int:
+        return self._connects.get((appointment_id, connect_window(now)), 0)
 
     def allow_message(self, connection: Connection, now: datetime) -> bool:
         with self._lock:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.domain.timeutil import iso_utc_precise, parse_instant
 from chalicelib.realtime.connections import (
+    CONNECT_WINDOW,
     CONNECTION_TTL,
+    CONNECTS_PER_LINK,
     MESSAGE_WINDOW,
     MESSAGES_PER_WINDOW,
     Connection,
     Role,
     channels_of,
+    connect_window,
 )
 from chalicelib.store.models import ConnectionModel
 
@@ -90,6 +93,39 @@ class DynamoConnectionRegistry:
                 if not _is_condition_failure(exc):
                     raise
         return False
+
+    def count_connect(self, appointment_id: str, now: datetime) -> int | None:
+        # One conditional ADD on the window's counter item: parallel connects (two Lambdas)
+        # are each counted once, and none passes the limit. The item expires after its window.
+        window = connect_window(now)
+        counter = ConnectionModel(*_connect_counter_key(appointment_id, window))
+        ends = datetime.fromtimestamp((window + 1) * CONNECT_WINDOW.total_seconds(), UTC)
+        try:
+            counter.update(
+                actions=[
+                    ConnectionModel.connects.add(1),
+                    ConnectionModel.expires_at.set(ends + CONNECT_WINDOW),
+                ],
+                condition=ConnectionModel.connects.does_not_exist()
+                | (ConnectionModel.connects < CONNECTS_PER_LINK),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                return None
+            raise
+        return int(counter.connects or 0)
+
+    def connects_in_window(self, appointment_id: str, now: datetime) -> int:
+        try:
+            counter = ConnectionModel.get(*_connect_counter_key(appointment_id, connect_window(now)))
+        except DoesNotExist:
+            return 0
+        return int(counter.connects or 0)
+
+
+def _connect_counter_key(appointment_id: str, window: int) -> tuple[str, str]:
+    """A channel no fan-out queries, and a range key no API Gateway connection id can be."""
+    return f"connects#{appointment_id}", f"window#{window}"
 
 
 RATE_WRITE_ATTEMPTS = 5

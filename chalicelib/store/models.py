@@ -140,6 +140,8 @@ class ConnectionModel(Model):
     # On the connection's first channel item only: when its last messages came (the rate limit).
     recent_messages = ListAttribute(of=UnicodeAttribute, null=True)
     rate_version = NumberAttribute(null=True)
+    # Only on a link's connect counter (`connects#<appointment>`, `window#<n>`): its connects.
+    connects = NumberAttribute(null=True)
     groups = ListAttribute(of=UnicodeAttribute, default=list)
     appointment_id = UnicodeAttribute(null=True)
     connected_at = UnicodeAttribute()

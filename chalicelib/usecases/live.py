@@ -25,6 +25,7 @@ from chalicelib.realtime import messages
 from chalicelib.realtime.broadcast import Broadcaster
 from chalicelib.realtime.connections import (
     ALL_PATIENTS,
+    AUDITED_CONNECTS,
     MESSAGE_WINDOW,
     MESSAGES_PER_WINDOW,
     Connection,
@@ -73,10 +74,24 @@ class LiveService:
 
     def _connect(self, connection_id: str, query: Mapping[str, str]) -> Connection:
         connection, appointment = self._identify(connection_id, query)
+        if appointment is None:
+            self._registry.add(connection)
+            return connection
+        number = self._registry.count_connect(appointment.id, connection.connected_at)
+        if number is None:
+            logger().warning("patient link over its connect limit", appointment_id=appointment.id)
+            raise RateLimited(
+                "This visit link has connected too often in the last few minutes."
+                " Wait a few minutes, then reload the page."
+            )
         self._registry.add(connection)
-        if appointment is not None:  # a patient
+        if number <= AUDITED_CONNECTS:
             self._repo.record(appointment.record("patient_connected", "patient", connection.connected_at))
-            self._patient_online(appointment.id)
+        elif number == AUDITED_CONNECTS + 1:
+            self._repo.record(
+                appointment.record("patient_connects_collapsed", "patient", connection.connected_at)
+            )
+        self._patient_online(appointment.id)
         return connection
 
     def _identify(
@@ -129,8 +144,12 @@ class LiveService:
         connection = self._registry.remove(connection_id)
         if connection is not None and connection.role is Role.PATIENT:
             appointment = self._repo.get(connection.subject)
-            if appointment is not None:
-                self._repo.record(appointment.record("patient_disconnected", "patient", self._clock()))
+            now = self._clock()
+            if (
+                appointment is not None
+                and self._registry.connects_in_window(appointment.id, now) <= AUDITED_CONNECTS
+            ):
+                self._repo.record(appointment.record("patient_disconnected", "patient", now))
             self._patient_maybe_gone(connection.subject)
 
     def sweep(self) -> int:

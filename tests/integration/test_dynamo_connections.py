@@ -59,3 +59,17 @@ def test_concurrent_messages_of_one_connection_are_counted_once_each(
         allowed = list(pool.map(lambda i: registry.allow_message(connection, NOW), range(30)))
     more = [registry.allow_message(connection, NOW) for _ in range(MESSAGES_PER_WINDOW)]
     assert sum(allowed) > 0 and sum(allowed) + sum(more) == MESSAGES_PER_WINDOW  # never one more
+
+
+def test_parallel_connects_of_one_link_never_pass_the_limit(registry: DynamoConnectionRegistry) -> None:
+    from chalicelib.realtime.connections import CONNECT_WINDOW, CONNECTS_PER_LINK
+
+    link = f"appointment-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        numbers = list(pool.map(lambda i: registry.count_connect(link, NOW), range(CONNECTS_PER_LINK + 10)))
+    counted = sorted(n for n in numbers if n is not None)
+    assert counted == list(range(1, CONNECTS_PER_LINK + 1))  # each counted once, none past the limit
+    assert numbers.count(None) == 10
+    assert registry.connects_in_window(link, NOW) == CONNECTS_PER_LINK
+    assert registry.connects_in_window(link, NOW + CONNECT_WINDOW) == 0
+    assert registry.count_connect(link, NOW + CONNECT_WINDOW) == 1

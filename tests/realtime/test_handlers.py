@@ -190,3 +190,21 @@ def test_a_browser_socket_may_send_twenty_messages_in_ten_seconds(api: Api, reco
     eclinic.ws_message(event("message", connection, body=unknown), None)
     assert recorder.to(connection)[-1]["code"] == "rate_limited"
     assert recorder.to(connection)[-1]["ref"] == "take"
+
+
+def test_a_patient_link_connecting_in_a_loop_is_refused_and_does_not_flood_the_audit(
+    api: Api, recorder: Any
+) -> None:
+    from chalicelib.realtime.connections import AUDITED_CONNECTS, CONNECTS_PER_LINK
+
+    created, token = patient_token(api, f"loop.{uuid.uuid4().hex[:8]}@example.com")
+    for _ in range(CONNECTS_PER_LINK):
+        connection = new_id()
+        assert eclinic.ws_connect(event("connect", connection, {"token": token}), None)["statusCode"] == 200
+        eclinic.ws_disconnect(event("disconnect", connection), None)
+    refused = eclinic.ws_connect(event("connect", new_id(), {"token": token}), None)
+    assert refused["statusCode"] == 429 and json.loads(refused["body"])["error"]["code"] == "rate_limited"
+    path = f"/api/appointments/{created['id']}/audit"
+    actions = [e["action"] for e in api.as_("ada@clinic.example", "GET", path).json_body["events"]]
+    assert actions.count("patient_connected") == AUDITED_CONNECTS
+    assert actions.count("patient_connects_collapsed") == 1

@@ -266,3 +266,29 @@ def test_each_connection_may_send_twenty_messages_in_ten_seconds(world: FakeWorl
     assert send(live, "ben-1", type="take", appointment_id=appointment.id) == []  # others unaffected
     world.clock.advance(timedelta(seconds=10))
     assert send(live, "ada-1", type="take", appointment_id="nope")[0]["code"] == "not_found"
+
+
+def test_a_link_that_reconnects_in_a_loop_is_collapsed_in_the_audit_then_refused(world: FakeWorld) -> None:
+    from chalicelib.errors import RateLimited
+    from chalicelib.realtime.connections import AUDITED_CONNECTS, CONNECT_WINDOW, CONNECTS_PER_LINK
+
+    live, appointment, token = setup(world)
+    before = len(world.repository.audit_trail(appointment.id))
+    for n in range(CONNECTS_PER_LINK):
+        live.connect(f"pat-{n}", {"token": token})
+        assert status_of(world, appointment) is Status.WAITING  # presence stays live
+        live.disconnect(f"pat-{n}")
+    with pytest.raises(RateLimited):
+        live.connect("pat-over", {"token": token})
+    assert world.registry.get("pat-over") is None
+    actions = [e.action for e in world.repository.audit_trail(appointment.id)[before:]]
+    assert actions.count("patient_connected") == AUDITED_CONNECTS
+    assert actions.count("patient_disconnected") == AUDITED_CONNECTS
+    assert actions.count("patient_connects_collapsed") == 1
+    # Each connect and disconnect still moves the appointment (scheduled <-> waiting), audited.
+    assert len(actions) == 2 * AUDITED_CONNECTS + 1 + 2 * CONNECTS_PER_LINK
+
+    world.clock.advance(CONNECT_WINDOW)
+    live.connect("pat-later", {"token": token})
+    assert status_of(world, appointment) is Status.WAITING
+    assert world.repository.audit_trail(appointment.id)[-2].action == "patient_connected"
