@@ -80,15 +80,17 @@ class DynamoAppointmentRepository:
         limit: int | None = None,
         after: str | None = None,
     ) -> ScheduleResult:
-        # Each group's Query starts at the page's first possible start and stops after one more
-        # than the page can hold, so a page reads about `limit` items per group, not the window.
+        # Each group's Query starts at the page's first possible start and stops one item past
+        # the page (and past any ties at its last start), so a page reads about `limit` items per
+        # group, not the window.
         lower = iso_utc(start) if after is None else max(iso_utc(start), after.partition("#")[0])
-        wanted = None if limit is None else limit + 1
+        # A later page's Query starts at the last one's start, so it reads that one again first.
+        page_size = None if limit is None else limit + (1 if after is None else 2)
         per_group: list[list[Appointment]] = []
         items_read = 0
         for group in sorted(set(groups)):
             results = AppointmentModel.schedule_index.query(
-                group, AppointmentModel.starts_at.between(lower, iso_utc(end)), page_size=wanted
+                group, AppointmentModel.starts_at.between(lower, iso_utc(end)), page_size=page_size
             )
             found: list[Appointment] = []
             for item in results:
@@ -96,8 +98,9 @@ class DynamoAppointmentRepository:
                 if after is not None and schedule_position(appointment) <= after:
                     continue
                 found.append(appointment)
-                if len(found) == wanted:
+                if limit is not None and _past_the_page(found, limit):
                     break
+            found.sort(key=schedule_position)  # the index orders by start only, not ties by id
             per_group.append(found)
             items_read += results.page_iter.total_scanned_count
         merged = list(heapq.merge(*per_group, key=schedule_position))
@@ -225,6 +228,14 @@ class DynamoAppointmentRepository:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise ConcurrentUpdate(item.id) from exc
             raise
+
+
+def _past_the_page(found: Sequence[Appointment], limit: int) -> bool:
+    """Whether one group's read (in index order) may stop: it holds more than `limit` and its
+    last start is past the `limit`-th one's. The index sorts by start only, and DynamoDB does
+    not promise an order among appointments sharing a start, so every tie the page can reach
+    is read before they are put in id order; without ties this is one item past the page."""
+    return len(found) > limit and found[-1].starts_at > found[limit - 1].starts_at
 
 
 def _schedule_page(merged: list[Appointment], items_read: int, limit: int | None) -> ScheduleResult:

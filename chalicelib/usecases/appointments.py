@@ -8,6 +8,7 @@ new state (usually IllegalTransition, a 409) and never overwrites the winner.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -29,7 +30,7 @@ from chalicelib.domain.appointment import (
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.task import Task
-from chalicelib.domain.timeutil import iso_utc
+from chalicelib.domain.timeutil import iso_utc_precise
 from chalicelib.errors import Conflict, Gone, NotFound, ValidationFailed
 from chalicelib.events.publisher import EventPublisher
 from chalicelib.logs import logger
@@ -302,6 +303,7 @@ class AppointmentService:
 
 
 def _schedule_scope(start: datetime, end: datetime, groups: Sequence[str]) -> str:
-    """What a schedule cursor is bound to: the same bounds and groups, or it is refused."""
-    query = f"{iso_utc(start)}|{iso_utc(end)}|{','.join(groups)}"
+    """What a schedule cursor is bound to: the same bounds (to the microsecond) and groups, or it
+    is refused. JSON keeps a group name holding a comma from passing for two groups."""
+    query = json.dumps([iso_utc_precise(start), iso_utc_precise(end), list(groups)])
     return "schedule:" + hashlib.sha256(query.encode()).hexdigest()[:32]

@@ -167,3 +167,135 @@ def test_screenshots_are_paged(api: Api) -> None:
     cursor = api.as_(ADA, "GET", path + "?limit=1").json_body["next"]
     answer = api.as_(ADA, "GET", f"/api/appointments/{other['id']}/screenshots?cursor={cursor}")
     assert answer.status_code == 400 and answer.json_body["error"]["field"] == "cursor"
+
+
+def _dynamo() -> Any:
+    from chalicelib.config import Settings
+    from chalicelib.store.dynamo import DynamoAppointmentRepository
+
+    settings = Settings.from_env()
+    return DynamoAppointmentRepository(settings.region, settings.endpoint_url)
+
+
+def _a_window_of_its_own() -> Any:
+    """A start for a few hours no other test books: 1 to 11 months ahead, at a random hour."""
+    from datetime import UTC, datetime, timedelta
+
+    draw = uuid.uuid4().int
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=30 + draw % 300, hours=(draw // 300) % 18, minutes=7)
+
+
+def _schedule_walk(api: Api, path: str, email: str = ADA, limit: str = "") -> tuple[list[Any], list[int]]:
+    items: list[Any] = []
+    sizes: list[int] = []
+    query = limit
+    while True:
+        answer = api.as_(email, "GET", path + query)
+        assert answer.status_code == 200, answer.body
+        assert set(answer.json_body) <= {"appointments", "next"}
+        items.extend(answer.json_body["appointments"])
+        sizes.append(len(answer.json_body["appointments"]))
+        if "next" not in answer.json_body:
+            return items, sizes
+        query = f"{limit}&cursor={answer.json_body['next']}"
+
+
+def test_a_schedule_of_more_than_a_hundred_comes_whole_and_in_order_through_the_cursor(api: Api) -> None:
+    from datetime import timedelta
+    from urllib.parse import quote
+
+    from chalicelib.store.repository import schedule_position
+    from tests.unit.factories import appointment
+
+    repo = _dynamo()
+    day = _a_window_of_its_own()
+    # 130 in the caller's group, three at each start: a page can end inside a run of ties.
+    made = [
+        appointment(
+            id=str(uuid.uuid4()),
+            group="cardiology",
+            starts_at=day + timedelta(minutes=5 * (n // 3)),
+            link_token_hash=uuid.uuid4().hex,
+            created_at=day - timedelta(days=1),
+        )
+        for n in range(130)
+    ]
+    for a in made:
+        repo.add(a, a.record("created", "ada", a.created_at))
+    expected = [a.id for a in sorted(made, key=schedule_position)]
+
+    def schedule(until: timedelta) -> str:
+        return f"/api/appointments?from={quote(day.isoformat())}&to={quote((day + until).isoformat())}"
+
+    path = schedule(timedelta(hours=6))
+
+    items, sizes = _schedule_walk(api, path)
+    assert sizes == [100, 30]  # default and greatest page: 100
+    assert [a["id"] for a in items] == expected
+    assert [a["starts_at"] for a in items] == sorted(a["starts_at"] for a in items)
+    items, sizes = _schedule_walk(api, path, limit="&limit=40")
+    assert [a["id"] for a in items] == expected and sizes == [40, 40, 40, 10]
+    # What fits in one page has no `next`, a full page included.
+    for query in ["", "&group=cardiology", "&limit=99"]:
+        exact, sizes = _schedule_walk(api, schedule(timedelta(minutes=5 * 33 - 1)) + query)
+        assert sizes == [99] and [a["id"] for a in exact] == expected[:99], query
+
+    for limit in ["0", "101", "1000", "ten", "-5", ""]:
+        answer = api.as_(ADA, "GET", f"{path}&limit={limit}")
+        assert answer.status_code == 400, limit
+        assert answer.json_body["error"] == {"code": "validation_error", "field": "limit",
+                                             "message": answer.json_body["error"]["message"]}  # fmt: skip
+
+
+def test_a_schedule_cursor_is_refused_for_another_caller_group_or_window_and_changes_nothing(
+    api: Api,
+) -> None:
+    from datetime import timedelta
+    from urllib.parse import quote
+
+    day = _a_window_of_its_own()
+    for n in range(3):
+        api.invite(starts_at=(day + timedelta(minutes=15 * n)).isoformat())
+        api.invite(
+            "cyd@clinic.example", group="dermatology", starts_at=(day + timedelta(minutes=15 * n)).isoformat()
+        )
+    window = f"from={quote(day.isoformat())}&to={quote((day + timedelta(hours=2)).isoformat())}"
+    path = f"/api/appointments?{window}"
+    before = api.as_(ADA, "GET", path).json_body
+    assert "next" not in before and len(before["appointments"]) == 3
+    cursor = api.as_(ADA, "GET", path + "&limit=1").json_body["next"]
+
+    refused = [
+        ("cyd@clinic.example", f"{path}&cursor={cursor}"),  # another caller's groups
+        (ADA, f"/api/appointments?from={quote(day.isoformat())}&cursor={cursor}"),  # the default `to`
+        (ADA, f"{path}&cursor={cursor}x"),
+        (ADA, f"{path}&cursor={cursor[:-2]}"),
+        (ADA, f"{path}&cursor="),
+        (ADA, f"{path}&cursor=" + "A" * 3000),
+    ]
+    for email, call in refused:
+        answer = api.as_(email, "GET", call)
+        assert answer.status_code == 400, call
+        assert answer.json_body["error"]["code"] == "validation_error"
+        assert answer.json_body["error"]["field"] == "cursor", call
+    # A group the caller is not in stays forbidden, whatever the cursor.
+    answer = api.as_(ADA, "GET", f"{path}&group=dermatology&cursor={cursor}")
+    assert answer.status_code == 403
+    assert api.as_(ADA, "GET", path).json_body == before
+    assert len(api.as_("cyd@clinic.example", "GET", path).json_body["appointments"]) == 3
+
+
+def test_screenshots_refuse_a_bad_cursor_or_limit(api: Api) -> None:
+    created = api.invite()
+    path = f"/api/appointments/{created['id']}/screenshots"
+    assert api.as_(ADA, "GET", path).json_body == {"screenshots": []}
+    for query in ["cursor=garbage!", "cursor=e30", "cursor=" + "x" * 5000]:
+        answer = api.as_(ADA, "GET", f"{path}?{query}")
+        assert answer.status_code == 400 and answer.json_body["error"]["field"] == "cursor", query
+    for limit in ["0", "101", "two"]:
+        answer = api.as_(ADA, "GET", f"{path}?limit={limit}")
+        assert answer.status_code == 400 and answer.json_body["error"]["field"] == "limit", limit
+    # Another clinic's appointment is not found before any cursor is read.
+    answer = api.as_("cyd@clinic.example", "GET", f"{path}?cursor=garbage!")
+    assert answer.status_code == 404

@@ -4,8 +4,10 @@ schedule by Query on the (group, starts_at) index, links by hash."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -127,3 +129,81 @@ def test_schedule_pages_across_groups_give_every_appointment_once_in_order(
     assert seen == [a.id for a in whole.appointments]
     # Each page reads at most one more than it holds per group, plus the ties at its first start.
     assert max(reads) <= 2 * (2 + 1) + 3
+
+
+class _TiesInReverse:
+    """A schedule Query's results with the appointments sharing a start in reverse id order:
+    DynamoDB's index sorts by start only and promises no order among ties (moto happens to
+    give the table's key order), so the adapter must not rely on it."""
+
+    def __init__(self, results: Any) -> None:
+        self._results = results
+        self.page_iter = results.page_iter
+
+    def __iter__(self) -> Iterator[Any]:
+        run: list[Any] = []
+        for item in self._results:
+            if run and item.starts_at != run[0].starts_at:
+                yield from sorted(run, key=lambda i: i.id, reverse=True)
+                run = []
+            run.append(item)
+        yield from sorted(run, key=lambda i: i.id, reverse=True)
+
+
+def test_schedule_pages_are_whole_when_ties_on_a_start_straddle_a_page(
+    repo: DynamoAppointmentRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store.repository import schedule_position
+
+    index = AppointmentModel.schedule_index
+    original = index.query
+    monkeypatch.setattr(index, "query", lambda *args, **kwargs: _TiesInReverse(original(*args, **kwargs)))
+    groups = [f"g-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    # Five at one start in the first group, three in the second, then a few later on.
+    starts = [(0, 0)] * 5 + [(1, 0)] * 3 + [(0, 1), (1, 1), (1, 1), (0, 2)]
+    made = [fresh(group=groups[g], starts_at=NOW + timedelta(hours=h)) for g, h in starts]
+    for a in made:
+        repo.add(a, a.record("created", "ada", NOW))
+    expected = [a.id for a in sorted(made, key=schedule_position)]
+    whole = repo.schedule(groups, NOW, NOW + timedelta(days=1))
+    assert [a.id for a in whole.appointments] == expected
+    for limit in (1, 2, 3, 4, 7, 12):
+        seen: list[str] = []
+        after = None
+        while True:
+            page = repo.schedule(groups, NOW, NOW + timedelta(days=1), limit=limit, after=after)
+            assert len(page.appointments) <= limit
+            seen.extend(a.id for a in page.appointments)
+            if page.after is None:
+                break
+            after = page.after
+        assert seen == expected, limit
+    assert repo.schedule(groups, NOW, NOW + timedelta(days=1), limit=12).after is None
+
+
+def test_schedule_without_ties_reads_one_past_the_page_per_group(repo: DynamoAppointmentRepository) -> None:
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    made = [fresh(group=group, starts_at=NOW + timedelta(minutes=15 * n)) for n in range(10)]
+    for a in made:
+        repo.add(a, a.record("created", "ada", NOW))
+    page = repo.schedule([group], NOW, NOW + timedelta(days=1), limit=3)
+    assert [a.id for a in page.appointments] == [a.id for a in made[:3]]
+    assert page.items_read == 4 and page.after is not None
+    last = repo.schedule([group], NOW, NOW + timedelta(days=1), limit=3, after=page.after)
+    assert [a.id for a in last.appointments] == [a.id for a in made[3:6]]
+    assert last.items_read == 5  # it starts at the previous page's last start, so reads that one too
+
+
+def test_screenshots_come_by_time_whatever_their_ids(repo: DynamoAppointmentRepository) -> None:
+    from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
+
+    a = fresh()
+    repo.add(a, a.record("created", "ada", NOW))
+    # The table sorts an appointment's screenshots by id; the paged list goes by time, then id.
+    for n, ident in enumerate(["z", "b", "y", "a"]):
+        at = NOW + timedelta(seconds=n // 2)
+        shot = Screenshot(id=ident, appointment_id=a.id, requested_by="ada", requested_at=at,
+                          status=ScreenshotStatus.STORED, key=f"screenshots/{a.id}/{ident}.jpg",
+                          filename=f"{ident}.jpg", width=640, height=480, taken_at=at)  # fmt: skip
+        repo.add_screenshot(shot, a.record("screenshot_stored", "ada", at))
+    assert [s.id for s in repo.screenshots(a.id)] == ["b", "z", "a", "y"]

@@ -13,6 +13,8 @@ const state = {
   live: null,
   pendingTake: null,
   openMenu: null,
+  loads: 0, // counts schedule loads: only the latest one may replace the list
+  pushedDuringLoad: null, // appointments pushed live while the schedule's pages load
 };
 
 const session = new ClinicianSession({
@@ -45,6 +47,7 @@ function logout(message) {
   if (state.live) state.live.close();
   state.live = null;
   session.close();
+  state.loads += 1; // a load still under way must not fill the list again
   state.appointments.clear();
   showBanner("live");
   showView("login");
@@ -272,6 +275,9 @@ async function onLiveState(liveState) {
 
 async function loadSchedule() {
   $("schedule-error").hidden = true;
+  const load = ++state.loads;
+  const pushed = new Map();
+  state.pushedDuringLoad = pushed;
   try {
     const from = new Date();
     from.setHours(0, 0, 0, 0);
@@ -283,16 +289,25 @@ async function loadSchedule() {
     do {
       const cursor = answer.next ? `&cursor=${encodeURIComponent(answer.next)}` : "";
       answer = await api(`appointments?${query}${cursor}`, { token: state.token });
+      if (load !== state.loads) return; // a newer load (after a reconnect) or a logout took over
       appointments.push(...answer.appointments);
     } while (answer.next);
-    state.appointments = new Map(appointments.map((a) => [a.id, a]));
+    const loaded = new Map(appointments.map((a) => [a.id, a]));
+    // A change pushed while the pages loaded may be newer than the page that held it.
+    for (const [id, a] of pushed) {
+      const read = loaded.get(id);
+      if (!read || read.updated_at <= a.updated_at) loaded.set(id, a);
+    }
+    state.appointments = loaded;
     renderSchedule();
   } catch (exc) {
+    if (load !== state.loads) return;
     if (exc.status === 401) return logout("Your session has expired. Please log in again.");
     const box = $("schedule-error");
     box.textContent = `The schedule could not be loaded: ${exc.message}`;
     box.hidden = false;
   } finally {
+    if (state.pushedDuringLoad === pushed) state.pushedDuringLoad = null;
     $("schedule-loading").hidden = true;
   }
 }
@@ -585,6 +600,7 @@ $("task-form").addEventListener("submit", async (event) => {
 // -- live updates and taking an appointment -----------------------------------------------
 
 function upsert(appointment) {
+  if (state.pushedDuringLoad) state.pushedDuringLoad.set(appointment.id, appointment);
   state.appointments.set(appointment.id, appointment);
   renderSchedule();
   session.appointmentChanged(appointment);
