@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench package synth clean chromium node
+.PHONY: run test lint typecheck unit bench package synth clean browsers-and-turn node
 
 $(STAMP): requirements.txt requirements-dev.txt media_worker/requirements.txt infra/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "eClinic needs Python 3.11 or newer")'
@@ -15,19 +15,24 @@ $(STAMP): requirements.txt requirements-dev.txt media_worker/requirements.txt in
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for the browser tests"; \
+# Debian packages, installed when the command they provide is missing: `$(call apt_install,command,package)`.
+define apt_install
+	@command -v $(1) >/dev/null 2>&1 || { \
+	  echo "Installing Debian's $(2)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(2) >/dev/null; }
+endef
+
+# Browser tests drive Debian's Chromium and Firefox ESR (Playwright's own browser downloads
+# cannot work here); the TURN tests start Debian's coturn.
+browsers-and-turn:
+	$(call apt_install,chromium,chromium)
+	$(call apt_install,firefox-esr,firefox-esr)
+	$(call apt_install,turnserver,coturn)
 
 # The CDK libraries run on Node.js (jsii); the infra tests and `make synth` need it.
 node:
-	@command -v node >/dev/null 2>&1 || { \
-	  echo "Installing Debian's nodejs for the CDK"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs >/dev/null; }
+	$(call apt_install,node,nodejs)
 
 run: $(STAMP)
 	$(BIN)/python -m local
@@ -39,7 +44,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) chromium node
+test: $(STAMP) browsers-and-turn node
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

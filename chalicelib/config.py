@@ -52,6 +52,8 @@ class Settings:
     # gets credentials of its own; on AWS named by its Secrets Manager ARN.
     turn_secret: str = ""
     turn_secret_arn: str | None = None
+    # `relay`: the pages' peer connections use relayed (TURN) candidates only; `all` (default).
+    ice_transport_policy: str = "all"
 
     @property
     def files_origin(self) -> str:
@@ -111,6 +113,7 @@ class Settings:
             turn_urls=tuple(u.strip() for u in env.get("ECLINIC_TURN_URLS", "").split(",") if u.strip()),
             turn_secret=env.get("ECLINIC_TURN_SECRET", ""),
             turn_secret_arn=env.get("ECLINIC_TURN_SECRET_ARN") or None,
+            ice_transport_policy=_ice_transport_policy(env.get("ECLINIC_ICE_TRANSPORT_POLICY") or "all"),
         )
 
     def resolved(self, secret: Callable[[str], str], parameter: Callable[[str], str]) -> Settings:
@@ -128,3 +131,15 @@ class Settings:
         if self.turn_urls and self.turn_secret_arn and not self.turn_secret:
             changes["turn_secret"] = secret(self.turn_secret_arn)
         return replace(self, **changes) if changes else self
+
+
+ICE_TRANSPORT_POLICIES = ("all", "relay")
+
+
+def _ice_transport_policy(value: str) -> str:
+    """RTCIceTransportPolicy; a wrong value stops the start rather than every call later."""
+    if value not in ICE_TRANSPORT_POLICIES:
+        raise ValueError(
+            f"ECLINIC_ICE_TRANSPORT_POLICY must be one of {', '.join(ICE_TRANSPORT_POLICIES)}, not {value!r}"
+        )
+    return value

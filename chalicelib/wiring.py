@@ -95,6 +95,7 @@ def build(settings: Settings) -> Services:
         settings.worker_secret,
         settings.ice_servers,
         turn_credentials(settings.turn_urls, settings.turn_secret),
+        ice_transport_policy=settings.ice_transport_policy,
     )
     live = LiveService(appointments, repository, registry, broadcaster, tokens, media)
     return Services(

@@ -64,6 +64,7 @@ class MediaService:
         ice_servers: Sequence[Mapping[str, object]],
         turn: TurnCredentials | None = None,
         clock: Callable[[], datetime] | None = None,
+        ice_transport_policy: str = "all",
     ) -> None:
         self._appointments = appointments
         self._repo = repository
@@ -73,6 +74,7 @@ class MediaService:
         self._worker_secret = worker_secret
         self._ice_servers = [dict(s) for s in ice_servers]
         self._turn = turn
+        self._ice_transport_policy = ice_transport_policy
         self._clock = clock or appointments.now
 
     # -- workers ---------------------------------------------------------------------------
@@ -445,6 +447,7 @@ class MediaService:
             "type": "call",
             "appointment_id": appointment.id,
             "ice_servers": self._ice_servers_for(appointment),
+            "ice_transport_policy": self._ice_transport_policy,
             "reconnect": reconnect,
         }
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +47,20 @@ class LocalRun:
 
 @pytest.fixture(scope="session")
 def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
+    with started_local_run(tmp_path_factory) as run:
+        yield run
+
+
+@contextlib.contextmanager
+def started_local_run(
+    tmp_path_factory: pytest.TempPathFactory, settings: Mapping[str, str] | None = None
+) -> Iterator[LocalRun]:
+    """`python -m local` on a free port until healthy; `settings` are further ECLINIC_* variables."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECLINIC_"))}
     env["ECLINIC_PORT"] = str(port)
     env["ECLINIC_WORKER_SECRET"] = WORKER_SECRET
+    env.update(settings or {})
     # A file, not a pipe: nobody reads a pipe during the tests, and a full one would block the run.
     log_path = tmp_path_factory.mktemp("local-run") / "output.log"
     print(f"local run output: {log_path}")
@@ -76,10 +87,12 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
     else:
         process.kill()
         raise RuntimeError("local run did not become healthy within 60 s")
-    yield run
-    process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        yield run
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

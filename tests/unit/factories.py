@@ -112,6 +112,7 @@ class FakeWorld:
     management: RecordingManagementApi = field(default_factory=RecordingManagementApi)
     files: InMemoryFileStore = field(default_factory=InMemoryFileStore)
     turn: TurnCredentials | None = None
+    ice_transport_policy: str = "all"
     token_expires_at: datetime = NOW + timedelta(hours=1)
 
     @property
@@ -131,6 +132,7 @@ class FakeWorld:
             [{"urls": ["stun:stun.test:3478"]}],
             self.turn,
             clock=self.clock,
+            ice_transport_policy=self.ice_transport_policy,
         )
 
     def live(self) -> LiveService:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from chalicelib.config import Settings
 
 
@@ -60,3 +62,10 @@ def test_the_turn_secret_comes_from_secrets_manager_and_stays_out_of_the_ice_ser
 def test_the_local_run_names_the_turn_secret_itself() -> None:
     settings = Settings.from_env({"ECLINIC_TURN_URLS": "turn:127.0.0.1:3478", "ECLINIC_TURN_SECRET": "s"})
     assert settings.resolved(secret=_never, parameter=_never).turn_secret == "s"
+
+
+def test_the_ice_transport_policy_is_all_or_relay() -> None:
+    assert Settings.from_env({}).ice_transport_policy == "all"
+    assert Settings.from_env({"ECLINIC_ICE_TRANSPORT_POLICY": "relay"}).ice_transport_policy == "relay"
+    with pytest.raises(ValueError, match="ECLINIC_ICE_TRANSPORT_POLICY"):
+        Settings.from_env({"ECLINIC_ICE_TRANSPORT_POLICY": "tcp"})

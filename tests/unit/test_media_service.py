@@ -64,6 +64,7 @@ def test_call_goes_to_the_least_loaded_worker_and_both_sides_hear_it(world: Fake
     for side in ("ada-1", "pat-1"):
         (call,) = pushed(world, side, "call")
         assert call["ice_servers"] == [{"urls": ["stun:stun.test:3478"]}]
+        assert call["ice_transport_policy"] == "all"
     assert not pushed(world, "ben-1", "call")
     assert world.repository.audit_trail(appointment.id)[-1].action == "call_assigned"
 
@@ -414,3 +415,14 @@ def test_documents_for_another_group_or_a_cancelled_appointment(world: FakeWorld
     world.service().cancel(ADA, appointment.id)
     with pytest.raises(Conflict):
         world.media().send_document(ADA, appointment.id, {"title": "x", "text": "y"})
+
+
+def test_a_relay_only_setting_reaches_both_pages_with_the_call() -> None:
+    from chalicelib.auth.turn_credentials import turn_credentials
+
+    world = FakeWorld(turn=turn_credentials(["turn:turn.test:3478"], "shared"), ice_transport_policy="relay")
+    live, appointment = in_session(world)
+    send(live, "ada-1", type="call", appointment_id=appointment.id)
+    for side in ("ada-1", "pat-1"):
+        (call,) = pushed(world, side, "call")
+        assert call["ice_transport_policy"] == "relay" and call["ice_servers"][-1]["credential"]

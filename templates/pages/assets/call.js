@@ -51,7 +51,7 @@ export class ClinicianCall extends CallSide {
     this.send({ type: "call", appointment_id: this.appointment.id });
   }
 
-  async connect(iceServers) {
+  async connect(iceServers, iceTransportPolicy) {
     if (!this.stream) return;
     if (this.link) this.link.close();
     this.screenTransceiver = null;
@@ -62,6 +62,7 @@ export class ClinicianCall extends CallSide {
     this.link = new PeerLink({
       appointmentId: this.appointment.id,
       iceServers,
+      iceTransportPolicy,
       send: this.send,
       transceivers: [[audio || "audio", "sendrecv"], [video || "video", "sendrecv"]],
       onTrack: (event) => {

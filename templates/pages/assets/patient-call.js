@@ -17,7 +17,7 @@ export class PatientCall extends CallSide {
     $("screenshot-consent-deny").addEventListener("click", () => this.consent(false));
   }
 
-  async connect(iceServers) {
+  async connect(iceServers, iceTransportPolicy) {
     const stream = this.localStream();
     if (this.link) this.link.close();
     const remote = new MediaStream();
@@ -28,6 +28,7 @@ export class PatientCall extends CallSide {
     this.link = new PeerLink({
       appointmentId: this.appointment().id,
       iceServers,
+      iceTransportPolicy,
       send: this.send,
       // audio and camera both ways; the clinician's screen share arrives on the third
       transceivers: [[audio || "audio", "sendrecv"], [video || "video", "sendrecv"], ["video", "recvonly"]],

@@ -38,13 +38,13 @@ export async function getLocalMedia() {
 export class PeerLink {
   // `transceivers` is a list of [trackOrKind, direction]; the order is the contract with the
   // worker (audio, camera, screen).
-  constructor({ appointmentId, iceServers, send, transceivers, onTrack, onState }) {
+  constructor({ appointmentId, iceServers, iceTransportPolicy, send, transceivers, onTrack, onState }) {
     this.appointmentId = appointmentId;
     // Names this RTCPeerConnection to the worker: a new one is a new peer there, not a renegotiation.
     this.peerId = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
     this.send = send;
     this.onState = onState;
-    this.pc = new RTCPeerConnection({ iceServers: iceServers || [] });
+    this.pc = new RTCPeerConnection({ iceServers: iceServers || [], iceTransportPolicy: iceTransportPolicy || "all" });
     this.transceivers = transceivers.map(([trackOrKind, direction]) => this.pc.addTransceiver(trackOrKind, { direction }));
     this.pc.addEventListener("track", (event) => onTrack(event, this.transceivers.indexOf(event.transceiver)));
     this.pc.addEventListener("icecandidate", (event) => {
@@ -102,7 +102,7 @@ export class CallSide {
   handleCommon(message) {
     switch (message.type) {
       case "call":
-        this.connect(message.ice_servers);
+        this.connect(message.ice_servers, message.ice_transport_policy);
         return true;
       case "call_failed":
         this.setState("failed");
