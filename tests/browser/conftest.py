@@ -47,6 +47,37 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
+# Debian's Firefox ESR through WebDriver BiDi. Fake devices with no prompt; with camera and
+# microphone allowed it gathers candidates on every interface (else on the default route only);
+# loopback and unobfuscated host candidates, as the worker's are; no OpenH264 download (offline:
+# VP8 only, which the worker forwards).
+FIREFOX_PREFS: dict[str, str | int | bool] = {
+    "media.navigator.streams.fake": True,
+    "media.navigator.permission.disabled": True,
+    "permissions.default.camera": 1,
+    "permissions.default.microphone": 1,
+    "media.peerconnection.ice.loopback": True,
+    "media.peerconnection.ice.obfuscate_host_addresses": False,
+    "media.gmp-gmpopenh264.enabled": False,
+    "media.gmp-manager.updateEnabled": False,
+    "media.autoplay.default": 0,
+}
+
+
+@pytest.fixture(scope="session")
+def firefox(playwright: Playwright) -> Iterator[Browser]:
+    executable = shutil.which("firefox-esr")
+    if executable is None:
+        pytest.fail(
+            "Debian's firefox-esr is not installed: `make test` installs it (apt-get install firefox-esr)"
+        )
+    launched = playwright.firefox.launch(
+        channel="moz-firefox", executable_path=executable, headless=True, firefox_user_prefs=FIREFOX_PREFS
+    )
+    yield launched
+    launched.close()
+
+
 class PageErrors:
     """Collects uncaught script errors so a test can assert there were none."""
 
