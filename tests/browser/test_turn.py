@@ -178,3 +178,23 @@ def test_coturn_refuses_a_wrong_or_expired_credential(turn: Turn) -> None:
     assert run_async(lambda: allocate(*credential(later, turn.secret)))
     assert not run_async(lambda: allocate(*credential(later, "another secret")))
     assert not run_async(lambda: allocate(*credential(earlier, turn.secret)))
+
+
+def test_a_patient_in_firefox_gets_the_call_over_relay_only(
+    browser: Browser, firefox: Browser, relay_run: LocalRun, turn: Turn, page_errors: PageErrors
+) -> None:
+    from tests.browser.test_firefox import firefox_frames_grow
+
+    ada, name, email = ada_invites_a_patient(browser, relay_run, page_errors)
+    patient = new_page(firefox, page_errors, width=390, height=844)
+    patient.add_init_script(RECORD_PEERS)
+    patient.goto(mailed_link(relay_run, email))
+    the_row = row(ada, name)
+    expect(the_row).to_have_attribute("data-status", "waiting")
+    the_row.click()
+    ada.get_by_test_id("call-button").click()
+    frames_grow(ada)
+    firefox_frames_grow(patient)
+    seen = patient.evaluate(CANDIDATES)
+    assert seen["all"] and {c["type"] for c in seen["all"]} == {"relay"}, seen
+    assert not page_errors.errors
