@@ -77,7 +77,15 @@ class WebSocketGateway:
                 status=status, text=str(answer.get("body") or ""), content_type="application/json"
             )
         socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, autoping=True)
-        await socket.prepare(request)
+        try:
+            await socket.prepare(request)
+        except ConnectionResetError:
+            # The client left while $connect ran: as on API Gateway, $disconnect follows, or the
+            # connection $connect registered would stay (a patient "online" who is not).
+            event = self._event("$disconnect", "DISCONNECT", connection_id, request, connected_at)
+            event["requestContext"].update({"disconnectStatusCode": 1006, "disconnectReason": ""})
+            await self.invoke("$disconnect", event)
+            return socket
         live = LiveConnection(
             socket, connected_at, request.remote or "127.0.0.1", request.headers.get("User-Agent", "")
         )

@@ -230,6 +230,7 @@ class LiveService:
             "offer": media.offer,
             "candidate": media.candidate,
             "media_state": media.media_state,
+            "quality": media.quality,
         }
         if role is Role.CLINICIAN:
             return {

@@ -43,6 +43,9 @@ Reply = dict[str, Any]
 SDP_MAX = 24 * 1024
 
 
+QUALITY_LEVELS = ("good", "fair", "poor")
+
+
 @dataclass(frozen=True)
 class Participant:
     """The sender of a signalling message, checked to belong to the appointment's session."""
@@ -184,6 +187,29 @@ class MediaService:
                 **payload,
             },
         )
+        return []
+
+    def quality(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        """A page's own view of its line, to the other side. Beyond API.md, `connected: false`
+        says that the page's video connection failed altogether (a network that blocks it)."""
+        participant = self._participant(connection, incoming.appointment_id())
+        level = incoming.body.get("level")
+        if level not in QUALITY_LEVELS:
+            raise ValidationFailed("`level` must be good, fair or poor.", "level")
+        report: Reply = {"type": "quality", "appointment_id": participant.appointment.id, "level": level}
+        for field, upper in (("rtt_ms", 600_000), ("loss", 1)):
+            value = incoming.body.get(field)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= upper:
+                raise ValidationFailed(f"`{field}` must be a number from 0 to {upper}.", field)
+            report[field] = value
+        connected = incoming.body.get("connected", True)
+        if not isinstance(connected, bool):
+            raise ValidationFailed("`connected` must be true or false.", "connected")
+        report["connected"] = connected
+        report["from"] = participant.role.value
+        self._broadcaster.to_channels([self._other_side(participant)], report)
         return []
 
     def media_state(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:

@@ -198,3 +198,29 @@ def test_a_patient_in_firefox_gets_the_call_over_relay_only(
     seen = patient.evaluate(CANDIDATES)
     assert seen["all"] and {c["type"] for c in seen["all"]} == {"relay"}, seen
     assert not page_errors.errors
+
+
+def test_without_turn_a_patient_whose_network_blocks_udp_is_told_why_and_so_is_the_clinician(
+    playwright: Playwright, browser: Browser, local_run: LocalRun, page_errors: PageErrors
+) -> None:
+    no_udp = playwright.chromium.launch(
+        executable_path=chromium_path(),
+        args=[*CHROMIUM_FLAGS, "--webrtc-ip-handling-policy=disable_non_proxied_udp"],
+    )
+    try:
+        ada, name, email = ada_invites_a_patient(browser, local_run, page_errors)
+        patient = new_page(no_udp, page_errors, width=390, height=844)
+        patient.goto(mailed_link(local_run, email))
+        the_row = row(ada, name)
+        # A browser launched just now, beside two local runs: give its first connect time.
+        expect(the_row).to_have_attribute("data-status", "waiting", timeout=45000)
+        the_row.click()
+        ada.get_by_test_id("call-button").click()
+        expect(patient.get_by_test_id("call-state")).to_contain_text(
+            "network may block video calls", timeout=60000
+        )
+        expect(ada.get_by_test_id("patient-connection")).to_be_visible()
+        expect(ada.get_by_test_id("patient-connection")).to_contain_text("could not connect")
+    finally:
+        no_udp.close()
+    assert not page_errors.errors

@@ -81,7 +81,7 @@ def started_local_run(
         try:
             if requests.get(run.url("/health"), timeout=1).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy starting
             pass
         time.sleep(0.2)
     else:

@@ -179,6 +179,34 @@ def test_media_state_reaches_the_other_side(world: FakeWorld) -> None:
     assert error["field"] == "audio"
 
 
+def test_quality_reaches_the_other_side_and_is_checked(world: FakeWorld) -> None:
+    live, appointment = in_session(world)
+    assert (
+        send(
+            live, "pat-1", type="quality", appointment_id=appointment.id, level="poor", rtt_ms=420, loss=0.12
+        )
+        == []
+    )
+    assert pushed(world, "ada-1", "quality")[-1] == {
+        "type": "quality", "appointment_id": appointment.id, "level": "poor", "rtt_ms": 420, "loss": 0.12,
+        "connected": True, "from": "patient",
+    }  # fmt: skip
+    send(live, "pat-1", type="quality", appointment_id=appointment.id, level="poor", connected=False)
+    assert pushed(world, "ada-1", "quality")[-1]["connected"] is False
+    send(live, "ada-1", type="quality", appointment_id=appointment.id, level="good")
+    assert pushed(world, "pat-1", "quality")[-1]["from"] == "clinician"
+    for bad, field in (
+        ({"level": "awful"}, "level"),
+        ({"level": "good", "rtt_ms": -1}, "rtt_ms"),
+        ({"level": "good", "loss": 2}, "loss"),
+        ({"level": "good", "loss": True}, "loss"),
+        ({"level": "good", "connected": "no"}, "connected"),
+    ):
+        (error,) = send(live, "pat-1", type="quality", appointment_id=appointment.id, **bad)
+        assert error["field"] == field, bad
+    assert len(pushed(world, "ada-1", "quality")) == 2  # the refused ones reached nobody
+
+
 def test_screenshot_denied(world: FakeWorld) -> None:
     live, appointment = in_session(world)
     send(live, "ada-1", type="call", appointment_id=appointment.id)

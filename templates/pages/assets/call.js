@@ -5,7 +5,7 @@ import { toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const IN_CALL_KEY = "eclinic.inCall";
-const CALL_REFS = new Set(["call", "offer", "candidate", "media_state", "screenshot_request"]);
+const CALL_REFS = new Set(["call", "offer", "candidate", "media_state", "quality", "screenshot_request"]);
 
 export class ClinicianCall extends CallSide {
   constructor({ send }) {
@@ -51,8 +51,14 @@ export class ClinicianCall extends CallSide {
     this.send({ type: "call", appointment_id: this.appointment.id });
   }
 
+  otherSideQuality(message) {
+    // The patient's page could not connect its video at all (`connected: false`, beyond API.md).
+    $("patient-connection").hidden = message.connected !== false;
+  }
+
   async connect(iceServers, iceTransportPolicy) {
     if (!this.stream) return;
+    $("patient-connection").hidden = true;
     if (this.link) this.link.close();
     this.screenTransceiver = null;
     const remote = new MediaStream();

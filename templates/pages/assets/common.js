@@ -115,6 +115,14 @@ export class LiveConnection {
     else if (message.type !== "ping") this.queue.push(message);
   }
 
+  // After "refused", when the caller found its credential still good (a handshake lost on the
+  // way, or a limit that lifts): try again later, with the longest back-off.
+  resume() {
+    this.attempt = 1;
+    clearTimeout(this.retry);
+    this.retry = setTimeout(() => this.connect(), 15000);
+  }
+
   close() {
     this.closedByUs = true;
     clearTimeout(this.retry);

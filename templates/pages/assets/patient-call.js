@@ -3,6 +3,10 @@
 import { CallSide, PeerLink } from "./rtc.js";
 
 const $ = (id) => document.getElementById(id);
+// ICE found no way through: most often a hospital or office network that blocks video calls.
+const NO_ROUTE = "We could not connect the video: your network may block video calls (hospital and office"
+  + " networks often do). Switch to mobile data or another Wi-Fi, then reload this page. Your clinician"
+  + " has been told and can call you by phone instead.";
 
 export class PatientCall extends CallSide {
   constructor({ send, appointment, localStream }) {
@@ -40,7 +44,14 @@ export class PatientCall extends CallSide {
         remote.addTrack(event.track);
         $("stage-overlay").hidden = true;
       },
-      onState: (state) => this.setState(state),
+      onState: (state) => {
+        this.setState(state);
+        if (state === "failed") $("call-state").textContent = NO_ROUTE;
+        if (state === "failed" || state === "connected") {
+          // Beyond API.md: `connected: false` tells the clinician the video could not connect at all.
+          this.send({ type: "quality", appointment_id: this.appointment().id, level: state === "failed" ? "poor" : "good", connected: state === "connected" });
+        }
+      },
     });
     await this.link.offer();
     this.sendMediaState();

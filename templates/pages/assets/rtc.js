@@ -10,6 +10,9 @@ const CALL_WORDS = {
   failed: "The video connection failed. Check your internet connection, then press the phone to try again.",
 };
 
+// How long a new peer connection may take to connect before the page says it failed.
+const CONNECT_TIMEOUT_MS = 20000;
+
 export function callWords(state) {
   return CALL_WORDS[state] || "";
 }
@@ -56,6 +59,7 @@ export class PeerLink {
     });
     this.pc.addEventListener("connectionstatechange", () => {
       const state = this.pc.connectionState;
+      if (state === "connected") clearTimeout(this.connectTimer);
       if (state === "connected") this.onState("connected");
       else if (state === "disconnected") this.onState("reconnecting");
       else if (state === "failed") this.onState("failed");
@@ -69,6 +73,13 @@ export class PeerLink {
     await waitForGathering(this.pc);
     this.offered = true;
     this.send({ type: "offer", appointment_id: this.appointmentId, peer_id: this.peerId, sdp: this.pc.localDescription.sdp });
+    // A browser with no way out (UDP blocked and no TURN) may stay "connecting" for ever: give
+    // up after a while, and at once when it gathered no candidate at all.
+    clearTimeout(this.connectTimer);
+    const noCandidate = this.pc.iceGatheringState === "complete" && !/\r\na=candidate:/.test(this.pc.localDescription.sdp);
+    this.connectTimer = setTimeout(() => {
+      if (this.pc.connectionState !== "connected" && this.pc.signalingState !== "closed") this.onState("failed");
+    }, noCandidate ? 0 : CONNECT_TIMEOUT_MS);
   }
 
   async answer(sdp) {
@@ -77,6 +88,7 @@ export class PeerLink {
   }
 
   close() {
+    clearTimeout(this.connectTimer);
     this.pc.close();
   }
 }
@@ -111,6 +123,9 @@ export class CallSide {
       case "answer":
         if (this.link) this.link.answer(message.sdp);
         return true;
+      case "quality":
+        this.otherSideQuality(message);
+        return true;
       case "media_state":
         document.getElementById("remote-muted").hidden = message.audio !== false;
         this.otherSideChanged(message);
@@ -121,6 +136,8 @@ export class CallSide {
   }
 
   otherSideChanged() {}
+
+  otherSideQuality() {}
 
   setMuted(stream, muted) {
     this.muted = muted;

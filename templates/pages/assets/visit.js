@@ -174,8 +174,10 @@ async function refreshStatus() {
     };
     if (status === "completed") return end(words.completed, "completed");
     setStatus(status, words[status]);
+    return true;
   } catch (exc) {
     if (exc.status === 410 || exc.status === 404) end(exc.message, "cancelled");
+    return false;
   }
 }
 
@@ -210,8 +212,12 @@ async function refreshStatus() {
       if (state.ended) return;
       showBanner(liveState);
       if (liveState === "live") refreshStatus();
-      if (liveState === "refused") refreshStatus().then(() => {
-        if (!state.ended) fail("The waiting room is not available for this link any more. Please contact your practice.");
+      // Refused twice: if the link itself still works, the cause passes (try again); if not,
+      // refreshStatus has already said why.
+      if (liveState === "refused") refreshStatus().then((linkWorks) => {
+        if (state.ended) return;
+        if (linkWorks) state.live.resume();
+        else fail("The waiting room is not available for this link any more. Please contact your practice.");
       });
     },
   });
