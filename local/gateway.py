@@ -73,7 +73,7 @@ class LocalGateway:
             await asyncio.sleep(SWEEP_SECONDS)
             if self._ready() and self._sweep is not None:
                 loop = asyncio.get_running_loop()
-                event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+                event = scheduled_event()
                 try:
                     await loop.run_in_executor(self._lambda, self._sweep, event, None)
                 except Exception as exc:
@@ -147,3 +147,21 @@ def _to_response(answer: dict[str, Any]) -> web.Response:
         for value in values:
             response.headers.add(name, value)
     return response
+
+
+def scheduled_event() -> dict[str, object]:
+    """What an EventBridge schedule hands the function: Chalice reads every one of these fields."""
+    import uuid
+    from datetime import UTC, datetime
+
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }

@@ -214,3 +214,9 @@ def test_a_patient_link_connecting_in_a_loop_is_refused_and_does_not_flood_the_a
     actions = [e["action"] for e in api.as_("ada@clinic.example", "GET", path).json_body["events"]]
     assert actions.count("patient_connected") == AUDITED_CONNECTS
     assert actions.count("patient_connects_collapsed") == 1
+
+
+def test_the_local_runs_sweep_event_reaches_the_scheduled_handler(api: Api, recorder: Any) -> None:
+    from local.gateway import scheduled_event
+
+    eclinic.sweep_stale_connections(scheduled_event(), None)  # raised KeyError('version') before
