@@ -11,12 +11,12 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, expect
 
 from tests.browser.conftest import CHROMIUM_FLAGS, PageErrors, chromium_path, new_page
 from tests.browser.test_schedule import ada_invites_a_patient, mailed_link, row
@@ -104,7 +104,13 @@ def relay_run(tmp_path_factory: pytest.TempPathFactory, turn: Turn) -> Iterator[
         yield run
 
 
-def call_between(ada_browser: Browser, patient_browser: Browser, run: LocalRun, errors: PageErrors) -> tuple:
+def call_between(
+    ada_browser: Browser,
+    patient_browser: Browser,
+    run: LocalRun,
+    errors: PageErrors,
+    patient_frames_grow: Callable[[Page], None] = frames_grow,
+) -> tuple:
     ada, name, email = ada_invites_a_patient(ada_browser, run, errors)
     ada.add_init_script(RECORD_PEERS)
     ada.reload()
@@ -117,7 +123,7 @@ def call_between(ada_browser: Browser, patient_browser: Browser, run: LocalRun, 
     the_row.click()
     ada.get_by_test_id("call-button").click()
     frames_grow(ada)
-    frames_grow(patient)
+    patient_frames_grow(patient)
     return ada, patient
 
 
@@ -185,16 +191,7 @@ def test_a_patient_in_firefox_gets_the_call_over_relay_only(
 ) -> None:
     from tests.browser.test_firefox import firefox_frames_grow
 
-    ada, name, email = ada_invites_a_patient(browser, relay_run, page_errors)
-    patient = new_page(firefox, page_errors, width=390, height=844)
-    patient.add_init_script(RECORD_PEERS)
-    patient.goto(mailed_link(relay_run, email))
-    the_row = row(ada, name)
-    expect(the_row).to_have_attribute("data-status", "waiting")
-    the_row.click()
-    ada.get_by_test_id("call-button").click()
-    frames_grow(ada)
-    firefox_frames_grow(patient)
+    _, patient = call_between(browser, firefox, relay_run, page_errors, firefox_frames_grow)
     seen = patient.evaluate(CANDIDATES)
     assert seen["all"] and {c["type"] for c in seen["all"]} == {"relay"}, seen
     assert not page_errors.errors
