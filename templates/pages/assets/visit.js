@@ -2,6 +2,7 @@
 // token (the last part of the address) is the patient's only credential.
 import { api, chatLine, el, formatDateTime, LiveConnection, showBanner } from "./common.js";
 import { PatientCall } from "./patient-call.js";
+import { getLocalMedia } from "./rtc.js";
 
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
@@ -69,7 +70,7 @@ async function startCamera() {
     return null;
   }
   try {
-    state.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+    state.stream = await getLocalMedia();
     $("local-video").srcObject = state.stream;
     return state.stream;
   } catch (exc) {
