@@ -44,6 +44,9 @@ SDP_MAX = 24 * 1024
 
 
 QUALITY_LEVELS = ("good", "fair", "poor")
+# Beyond API.md: why a page sends no video, so the other side can say so ("camera paused" for a
+# phone whose page went to the background).
+VIDEO_OFF_REASONS = ("camera_off", "audio_only", "background")
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,7 @@ class MediaService:
         return []
 
     def media_state(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        """Mute and camera state to the other side; beyond API.md, `video_off` says why."""
         participant = self._participant(connection, incoming.appointment_id())
         state: Reply = {"type": "media_state", "appointment_id": participant.appointment.id}
         for field in ("audio", "video", "screen"):
@@ -221,6 +225,13 @@ class MediaService:
                 raise ValidationFailed(f"`{field}` must be true or false.", field)
             if isinstance(value, bool):
                 state[field] = value
+        if "video_off" in incoming.body:
+            reason = incoming.body["video_off"]
+            if reason not in VIDEO_OFF_REASONS:
+                raise ValidationFailed(
+                    "`video_off` must be camera_off, audio_only or background.", "video_off"
+                )
+            state["video_off"] = reason
         state["from"] = participant.role.value
         self._broadcaster.to_channels([self._other_side(participant)], state)
         return []

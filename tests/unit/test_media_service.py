@@ -179,6 +179,25 @@ def test_media_state_reaches_the_other_side(world: FakeWorld) -> None:
     assert error["field"] == "audio"
 
 
+def test_media_state_says_why_the_video_is_off(world: FakeWorld) -> None:
+    live, appointment = in_session(world)
+    send(
+        live,
+        "pat-1",
+        type="media_state",
+        appointment_id=appointment.id,
+        audio=True,
+        video=False,
+        video_off="background",
+    )
+    assert pushed(world, "ada-1", "media_state")[-1]["video_off"] == "background"
+    before = len(pushed(world, "ada-1", "media_state"))
+    (error,) = send(
+        live, "pat-1", type="media_state", appointment_id=appointment.id, video=False, video_off="asleep"
+    )
+    assert error["field"] == "video_off" and len(pushed(world, "ada-1", "media_state")) == before
+
+
 def test_quality_reaches_the_other_side_and_is_checked(world: FakeWorld) -> None:
     live, appointment = in_session(world)
     assert (

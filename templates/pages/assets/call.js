@@ -1,6 +1,6 @@
 // The clinician's video call: the phone (call), mute, screen sharing, screenshots with the
 // patient's consent and the save dialog.
-import { CallSide, getLocalMedia, PeerLink } from "./rtc.js";
+import { CallSide, getLocalMedia, PeerLink, playRemote } from "./rtc.js";
 import { toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -9,7 +9,10 @@ const CALL_REFS = new Set(["call", "offer", "candidate", "media_state", "quality
 
 export class ClinicianCall extends CallSide {
   constructor({ send }) {
-    super({ send });
+    super({
+      send,
+      other: { subject: "the patient", pronoun: "the patient's", Name: "The patient", Possessive: "The patient's" },
+    });
     this.appointment = null;
     this.stream = null;
     this.screen = null;
@@ -27,6 +30,14 @@ export class ClinicianCall extends CallSide {
     $("stage-overlay").hidden = false;
     $("remote-muted").hidden = true;
     if (sessionStorage.getItem(IN_CALL_KEY) === appointment.id) this.start();
+  }
+
+  appointmentId() {
+    return this.appointment && this.appointment.id;
+  }
+
+  cameraTrack() {
+    return this.stream ? this.stream.getVideoTracks()[0] || null : null;
   }
 
   setState(state) {
@@ -59,12 +70,12 @@ export class ClinicianCall extends CallSide {
   async connect(iceServers, iceTransportPolicy) {
     if (!this.stream) return;
     $("patient-connection").hidden = true;
-    if (this.link) this.link.close();
+    this.closeLink();
     this.screenTransceiver = null;
     const remote = new MediaStream();
     $("remote-video").srcObject = remote;
     const [audio] = this.stream.getAudioTracks();
-    const [video] = this.stream.getVideoTracks();
+    const video = this.videoOffReason() ? null : this.cameraTrack();
     this.link = new PeerLink({
       appointmentId: this.appointment.id,
       iceServers,
@@ -74,13 +85,14 @@ export class ClinicianCall extends CallSide {
       onTrack: (event) => {
         remote.addTrack(event.track);
         $("stage-overlay").hidden = true;
+        playRemote($("remote-video"), $("tap-to-play"));
       },
       onState: (state) => {
         this.setState(state);
         if (state === "failed") setTimeout(() => this.state === "failed" && this.appointment && this.start(), 3000);
       },
     });
-    if (this.screen) this.screenTransceiver = this.link.pc.addTransceiver(this.screen, { direction: "sendonly" });
+    if (this.screen) this.screenTransceiver = this.link.addTransceiver(this.screen, "sendonly");
     await this.link.offer();
     this.sendMediaState();
   }
@@ -90,12 +102,8 @@ export class ClinicianCall extends CallSide {
     this.sendMediaState();
   }
 
-  sendMediaState() {
-    if (!this.appointment) return;
-    this.send({
-      type: "media_state", appointment_id: this.appointment.id,
-      audio: !this.muted, video: Boolean(this.stream), screen: Boolean(this.screen),
-    });
+  mediaState() {
+    return { ...super.mediaState(), screen: Boolean(this.screen) };
   }
 
   async shareScreen() {
@@ -107,7 +115,7 @@ export class ClinicianCall extends CallSide {
       return toast("Screen sharing was cancelled or is not allowed in this browser.", { error: true });
     }
     this.screen.addEventListener("ended", () => this.stopSharing());
-    this.screenTransceiver = this.link.pc.addTransceiver(this.screen, { direction: "sendonly" });
+    this.screenTransceiver = this.link.addTransceiver(this.screen, "sendonly");
     $("share-screen").textContent = "Stop sharing";
     await this.link.offer();
     this.sendMediaState();
@@ -173,8 +181,7 @@ export class ClinicianCall extends CallSide {
   }
 
   stop() {
-    if (this.link) this.link.close();
-    this.link = null;
+    this.closeLink();
     if (this.screen) this.screen.stop();
     this.screen = null;
     if (this.stream) for (const track of this.stream.getTracks()) track.stop();

@@ -1,6 +1,7 @@
 // The patient's side of the video call: connect when the clinician calls, show their video
-// (and their screen when shared), mute, and answer screenshot requests.
-import { CallSide, PeerLink } from "./rtc.js";
+// (and their screen when shared), mute, camera off, answer screenshot requests, and pause the
+// camera while the page is in the background (as phones do), recovering when it comes back.
+import { CallSide, PeerLink, playRemote } from "./rtc.js";
 
 const $ = (id) => document.getElementById(id);
 // ICE found no way through: most often a hospital or office network that blocks video calls.
@@ -9,25 +10,38 @@ const NO_ROUTE = "We could not connect the video: your network may block video c
   + " has been told and can call you by phone instead.";
 
 export class PatientCall extends CallSide {
-  constructor({ send, appointment, localStream }) {
-    super({ send });
+  constructor({ send, appointment, localStream, reopenCamera }) {
+    super({
+      send,
+      other: { subject: "your clinician", pronoun: "your clinician's", Name: "Your clinician", Possessive: "Your clinician's" },
+    });
     this.appointment = appointment;
     this.localStream = localStream;
-    this.cameraOff = false;
+    this.reopenCamera = reopenCamera;
     this.requestId = null;
+    document.addEventListener("visibilitychange", () => this.visibilityChanged(document.visibilityState === "hidden"));
     $("mute-button").addEventListener("click", () => this.toggleMute());
     $("camera-button").addEventListener("click", () => this.toggleCamera());
     $("screenshot-consent-allow").addEventListener("click", () => this.consent(true));
     $("screenshot-consent-deny").addEventListener("click", () => this.consent(false));
   }
 
+  appointmentId() {
+    return this.appointment().id;
+  }
+
+  cameraTrack() {
+    const stream = this.localStream();
+    return stream ? stream.getVideoTracks()[0] || null : null;
+  }
+
   async connect(iceServers, iceTransportPolicy) {
     const stream = this.localStream();
-    if (this.link) this.link.close();
+    this.closeLink();
     const remote = new MediaStream();
     $("remote-video").srcObject = remote;
     const [audio] = stream ? stream.getAudioTracks() : [];
-    const [video] = stream ? stream.getVideoTracks() : [];
+    const video = this.videoOffReason() ? null : this.cameraTrack();
     this.setState("connecting");
     this.link = new PeerLink({
       appointmentId: this.appointment().id,
@@ -43,13 +57,14 @@ export class PatientCall extends CallSide {
         }
         remote.addTrack(event.track);
         $("stage-overlay").hidden = true;
+        playRemote($("remote-video"), $("tap-to-play"));
       },
       onState: (state) => {
         this.setState(state);
         if (state === "failed") $("call-state").textContent = NO_ROUTE;
-        if (state === "failed" || state === "connected") {
+        if (state === "failed") {
           // Beyond API.md: `connected: false` tells the clinician the video could not connect at all.
-          this.send({ type: "quality", appointment_id: this.appointment().id, level: state === "failed" ? "poor" : "good", connected: state === "connected" });
+          this.send({ type: "quality", appointment_id: this.appointment().id, level: "poor", connected: false });
         }
       },
     });
@@ -74,19 +89,32 @@ export class PatientCall extends CallSide {
     this.sendMediaState();
   }
 
-  toggleCamera() {
+  async toggleCamera() {
     this.cameraOff = !this.cameraOff;
-    const stream = this.localStream();
-    if (stream) for (const track of stream.getVideoTracks()) track.enabled = !this.cameraOff;
     const button = $("camera-button");
     button.setAttribute("aria-pressed", String(this.cameraOff));
+    button.setAttribute("aria-label", this.cameraOff ? "Turn my camera on" : "Turn my camera off");
     button.textContent = this.cameraOff ? "Camera on" : "Camera off";
+    await this.applyVideo();
     this.sendMediaState();
   }
 
-  sendMediaState() {
+  // A phone stops the camera of a page in the background (iOS ends the track); the clinician
+  // is told, and on return the camera comes back (reopened if it ended) and so does a call that
+  // dropped meanwhile.
+  async visibilityChanged(hidden) {
+    this.background = hidden;
     if (!this.link) return;
-    this.send({ type: "media_state", appointment_id: this.appointment().id, audio: !this.muted, video: !this.cameraOff });
+    const track = this.cameraTrack();
+    if (!hidden && track && track.readyState === "ended") {
+      this.reopenCamera();
+      return;
+    }
+    await this.applyVideo();
+    this.sendMediaState();
+    if (!hidden && ["failed", "disconnected", "closed"].includes(this.link.pc.connectionState)) {
+      this.send({ type: "call", appointment_id: this.appointmentId() });
+    }
   }
 
   consent(granted) {
@@ -121,8 +149,7 @@ export class PatientCall extends CallSide {
   }
 
   stop() {
-    if (this.link) this.link.close();
-    this.link = null;
+    this.closeLink();
     $("remote-video").srcObject = null;
     $("screen-video").srcObject = null;
     $("screen-video").hidden = true;

@@ -45,6 +45,109 @@ export async function getLocalMedia(devices) {
   return navigator.mediaDevices.getUserMedia(mediaConstraints(devices));
 }
 
+// -- codecs ---------------------------------------------------------------------------------
+
+// The worker forwards VP8 and H264 (packetization-mode 1, what iOS Safari sends) without
+// re-encoding; every offer lists both first where the browser has them (Firefox offline has no
+// H264), the rest of the browser's codecs (RTX, RED, FEC…) after them.
+function codecRank(codec) {
+  const name = codec.mimeType.toLowerCase();
+  if (name === "video/vp8") return 0;
+  if (name === "video/h264") return /packetization-mode=1/.test(codec.sdpFmtpLine || "") ? 1 : 2;
+  return 3;
+}
+
+function preferForwardedCodecs(transceiver) {
+  if (transceiver.receiver.track.kind !== "video" || !transceiver.setCodecPreferences) return;
+  const capabilities = window.RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities("video");
+  if (!capabilities) return;
+  const codecs = [...capabilities.codecs].sort((a, b) => codecRank(a) - codecRank(b));
+  try {
+    transceiver.setCodecPreferences(codecs);
+  } catch {
+    // A browser that refuses an order keeps its own, which lists VP8 in any case.
+  }
+}
+
+// -- connection quality -----------------------------------------------------------------------
+
+export const QUALITY_SAMPLE_MS = 2000;
+// Round-trip time, loss and received frame rate, as the common WebRTC rules of thumb grade
+// them: beyond 250 ms a conversation starts to overlap, beyond 500 ms it breaks; a few per cent
+// of loss shows as blocky video, a tenth freezes it; below 15 frames a second motion stutters.
+export function qualityLevel({ rttMs, loss, fps }) {
+  if (rttMs > 500 || loss > 0.1 || (fps !== null && fps < 5)) return "poor";
+  if (rttMs > 250 || loss > 0.03 || (fps !== null && fps < 15)) return "fair";
+  return "good";
+}
+
+// Reads one peer connection's statistics every QUALITY_SAMPLE_MS and reports a level: the
+// first at once, a change once two samples in a row agree (one lost burst is not a bad line).
+export class QualityMonitor {
+  constructor(pc, { expectVideo, onLevel }) {
+    this.pc = pc;
+    this.expectVideo = expectVideo;
+    this.onLevel = onLevel;
+    this.previous = null;
+    this.level = null;
+    this.candidate = null;
+    this.timer = setInterval(() => this.sample().catch(() => {}), QUALITY_SAMPLE_MS);
+    this.sample().catch(() => {});
+  }
+
+  async sample() {
+    const stats = await this.pc.getStats();
+    const now = { at: performance.now(), received: 0, lost: 0, frames: new Map(), rttMs: null, remoteLoss: 0 };
+    stats.forEach((s) => {
+      if (s.type === "transport" && s.selectedCandidatePairId) {
+        const pair = stats.get(s.selectedCandidatePairId);
+        if (pair && pair.currentRoundTripTime !== undefined) now.rttMs = pair.currentRoundTripTime * 1000;
+      }
+      if (s.type === "candidate-pair" && s.selected && s.currentRoundTripTime !== undefined && now.rttMs === null) {
+        now.rttMs = s.currentRoundTripTime * 1000;
+      }
+      if (s.type === "remote-inbound-rtp") {
+        if (s.roundTripTime !== undefined && now.rttMs === null) now.rttMs = s.roundTripTime * 1000;
+        if (s.fractionLost !== undefined) now.remoteLoss = Math.max(now.remoteLoss, s.fractionLost);
+      }
+      if (s.type === "inbound-rtp") {
+        now.received += s.packetsReceived || 0;
+        now.lost += Math.max(0, s.packetsLost || 0);
+        if (s.kind === "video") now.frames.set(s.id, s.framesDecoded || 0);
+      }
+    });
+    const before = this.previous;
+    this.previous = now;
+    if (!before) return;
+    const seconds = (now.at - before.at) / 1000;
+    const received = now.received - before.received;
+    const lost = now.lost - before.lost;
+    const inboundLoss = received + lost > 0 ? lost / (received + lost) : 0;
+    // The fastest of the video streams (the camera; a stopped screen share decodes nothing).
+    let fps = null;
+    if (this.expectVideo()) {
+      for (const [id, frames] of now.frames) {
+        // A stream counts once it has decoded a first frame: the first seconds of a call are not a bad line.
+        if (frames > 0) fps = Math.max(fps || 0, (frames - (before.frames.get(id) || 0)) / seconds);
+      }
+    }
+    const figures = { rttMs: now.rttMs || 0, loss: Math.max(inboundLoss, now.remoteLoss), fps };
+    const level = qualityLevel(figures);
+    const settled = this.level === null || level === this.candidate;
+    this.candidate = level;
+    if (settled && level !== this.level) {
+      this.level = level;
+      this.onLevel(level, figures);
+    }
+  }
+
+  stop() {
+    clearInterval(this.timer);
+  }
+}
+
+// -- the peer connection ----------------------------------------------------------------------
+
 export class PeerLink {
   // `transceivers` is a list of [trackOrKind, direction]; the order is the contract with the
   // worker (audio, camera, screen).
@@ -56,6 +159,7 @@ export class PeerLink {
     this.onState = onState;
     this.pc = new RTCPeerConnection({ iceServers: iceServers || [], iceTransportPolicy: iceTransportPolicy || "all" });
     this.transceivers = transceivers.map(([trackOrKind, direction]) => this.pc.addTransceiver(trackOrKind, { direction }));
+    for (const transceiver of this.transceivers) preferForwardedCodecs(transceiver);
     this.pc.addEventListener("track", (event) => onTrack(event, this.transceivers.indexOf(event.transceiver)));
     this.pc.addEventListener("icecandidate", (event) => {
       if (event.candidate && this.offered) {
@@ -94,6 +198,13 @@ export class PeerLink {
     await this.pc.setRemoteDescription({ type: "answer", sdp });
   }
 
+  // A transceiver added later (the clinician's screen share), with the same codec order.
+  addTransceiver(track, direction) {
+    const transceiver = this.pc.addTransceiver(track, { direction });
+    preferForwardedCodecs(transceiver);
+    return transceiver;
+  }
+
   close() {
     clearTimeout(this.connectTimer);
     this.pc.close();
@@ -101,13 +212,37 @@ export class PeerLink {
 }
 
 // What the clinician's and the patient's calls share: the call's state line, the messages both
-// receive (call, call_failed, answer, media_state) and muting the microphone.
+// receive (call, call_failed, answer, media_state, quality), muting, audio only, why the video
+// is off, and the quality of the line on both sides. `other` names the other side in words.
+const LEVEL_WORDS = { good: "good", fair: "fair", poor: "poor" };
+// A poor line for this long suggests audio only.
+const POOR_SUGGESTS_AUDIO_ONLY_MS = 10000;
+
 export class CallSide {
-  constructor({ send }) {
+  constructor({ send, other }) {
     this.send = send;
+    this.other = other;
     this.link = null;
+    this.monitor = null;
     this.muted = false;
+    this.cameraOff = false;
+    this.audioOnly = false;
+    this.background = false;
+    this.remoteVideoOn = true;
+    this.poorTimer = null;
     this.state = "idle";
+    document.getElementById("audio-only-button").addEventListener("click", () => this.setAudioOnly(!this.audioOnly));
+    document.getElementById("audio-only-accept").addEventListener("click", () => this.setAudioOnly(true));
+    document.getElementById("audio-only-dismiss").addEventListener("click", () => this.hideSuggestion());
+  }
+
+  appointmentId() {
+    throw new Error("a call side names its appointment");
+  }
+
+  // The local camera track, when there is one.
+  cameraTrack() {
+    return null;
   }
 
   setState(state) {
@@ -115,6 +250,8 @@ export class CallSide {
     const line = document.getElementById("call-state");
     line.textContent = callWords(state);
     line.dataset.state = state;
+    if (state === "connected") this.watchQuality();
+    if (state === "idle" || state === "failed") this.stopWatchingQuality();
   }
 
   // Returns true when the message was one of the shared ones.
@@ -131,10 +268,12 @@ export class CallSide {
         if (this.link) this.link.answer(message.sdp);
         return true;
       case "quality":
+        this.showRemoteQuality(message);
         this.otherSideQuality(message);
         return true;
       case "media_state":
         document.getElementById("remote-muted").hidden = message.audio !== false;
+        this.showRemoteVideo(message);
         this.otherSideChanged(message);
         return true;
       default:
@@ -154,4 +293,138 @@ export class CallSide {
     button.setAttribute("aria-label", muted ? "Unmute my microphone" : "Mute my microphone");
     button.textContent = muted ? "Unmute" : "Mute";
   }
+
+  // -- video on or off ------------------------------------------------------------------------
+
+  videoOffReason() {
+    if (this.background) return "background";
+    if (this.audioOnly) return "audio_only";
+    if (this.cameraOff) return "camera_off";
+    return null;
+  }
+
+  // Stops or resumes sending the camera without renegotiating: the camera m-line stays, its
+  // sender has no track while the video is off (so nothing is encoded or sent).
+  async applyVideo() {
+    const track = this.cameraTrack();
+    const off = this.videoOffReason();
+    if (track) track.enabled = !off;
+    const camera = this.link && this.link.transceivers[1];
+    if (camera && camera.sender.track !== (off ? null : track)) {
+      try {
+        await camera.sender.replaceTrack(off ? null : track);
+      } catch {
+        // a closed connection: the next call starts from this state
+      }
+    }
+  }
+
+  mediaState() {
+    const off = this.videoOffReason();
+    const state = { type: "media_state", appointment_id: this.appointmentId(), audio: !this.muted, video: !off };
+    if (off) state.video_off = off;
+    return state;
+  }
+
+  sendMediaState() {
+    if (this.link) this.send(this.mediaState());
+  }
+
+  async setAudioOnly(on) {
+    this.audioOnly = on;
+    this.hideSuggestion();
+    const button = document.getElementById("audio-only-button");
+    button.setAttribute("aria-pressed", String(on));
+    button.textContent = on ? "Turn video back on" : "Audio only";
+    await this.applyVideo();
+    this.sendMediaState();
+  }
+
+  showRemoteVideo(message) {
+    this.remoteVideoOn = message.video !== false;
+    const note = document.getElementById("remote-video-off");
+    const words = {
+      background: `Camera paused: ${this.other.pronoun} page is in the background. The video comes back when ${this.other.subject} returns to it.`,
+      audio_only: `Audio only: ${this.other.subject} turned video off to keep the call going on a weak connection. You can still hear each other.`,
+      camera_off: `${this.other.Name} turned the camera off. You can still hear each other.`,
+    };
+    note.textContent = this.remoteVideoOn ? "" : words[message.video_off] || words.camera_off;
+    note.dataset.reason = this.remoteVideoOn ? "" : message.video_off || "camera_off";
+    note.hidden = this.remoteVideoOn;
+  }
+
+  // -- quality --------------------------------------------------------------------------------
+
+  watchQuality() {
+    this.stopWatchingQuality();
+    if (!this.link) return;
+    this.monitor = new QualityMonitor(this.link.pc, {
+      expectVideo: () => this.remoteVideoOn,
+      onLevel: (level, figures) => this.ownLevelChanged(level, figures),
+    });
+  }
+
+  stopWatchingQuality() {
+    if (this.monitor) this.monitor.stop();
+    this.monitor = null;
+    clearTimeout(this.poorTimer);
+    const indicator = document.getElementById("quality-indicator");
+    indicator.hidden = true;
+    delete indicator.dataset.level;
+  }
+
+  ownLevelChanged(level, figures) {
+    const indicator = document.getElementById("quality-indicator");
+    indicator.hidden = false;
+    indicator.dataset.level = level;
+    indicator.querySelector(".words").textContent = `Your connection: ${LEVEL_WORDS[level]}`;
+    indicator.title = `Round trip ${Math.round(figures.rttMs)} ms, ${Math.round(figures.loss * 100)}% loss`
+      + (figures.fps === null ? "" : `, ${Math.round(figures.fps)} frames a second`);
+    this.send({
+      type: "quality", appointment_id: this.appointmentId(), level,
+      rtt_ms: Math.round(figures.rttMs), loss: Math.round(figures.loss * 1000) / 1000,
+    });
+    clearTimeout(this.poorTimer);
+    if (level !== "poor") this.hideSuggestion();
+    else if (!this.audioOnly) this.poorTimer = setTimeout(() => this.suggestAudioOnly(), POOR_SUGGESTS_AUDIO_ONLY_MS);
+  }
+
+  suggestAudioOnly() {
+    if (this.audioOnly || !this.monitor || this.monitor.level !== "poor") return;
+    document.getElementById("audio-only-suggestion").hidden = false;
+  }
+
+  hideSuggestion() {
+    document.getElementById("audio-only-suggestion").hidden = true;
+  }
+
+  showRemoteQuality(message) {
+    const shown = document.getElementById("remote-quality");
+    if (message.connected === false) {
+      shown.hidden = true;
+      return;
+    }
+    shown.hidden = false;
+    shown.dataset.level = message.level;
+    shown.textContent = `${this.other.Possessive} connection: ${LEVEL_WORDS[message.level] || message.level}`;
+  }
+
+  closeLink() {
+    this.stopWatchingQuality();
+    if (this.link) this.link.close();
+    this.link = null;
+    document.getElementById("remote-quality").hidden = true;
+    document.getElementById("remote-video-off").hidden = true;
+    this.remoteVideoOn = true;
+  }
+}
+
+// A remote <video> that may not start on its own (autoplay rules on phones): one tap starts it.
+export function playRemote(video, tapButton) {
+  const started = video.play();
+  if (!started || !started.catch) return;
+  started.then(() => { tapButton.hidden = true; }).catch(() => {
+    tapButton.hidden = false;
+    tapButton.onclick = () => video.play().then(() => { tapButton.hidden = true; }).catch(() => {});
+  });
 }

@@ -3,6 +3,7 @@
 import { api, chatLine, el, formatDateTime, LiveConnection, showBanner } from "./common.js";
 import { PatientCall } from "./patient-call.js";
 import { getLocalMedia } from "./rtc.js";
+import { showInAppNotice } from "./inapp.js";
 
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
@@ -105,6 +106,7 @@ const call = new PatientCall({
   send: (message) => state.live && state.live.send(message),
   appointment: () => state.appointment,
   localStream: () => state.stream,
+  reopenCamera: () => startCamera().then((stream) => stream && call.localStreamChanged(stream)),
 });
 
 function addDocument(document) {
@@ -183,6 +185,7 @@ async function refreshStatus() {
 }
 
 (async function init() {
+  showInAppNotice($("in-app-notice"));
   let answer;
   try {
     answer = await api(`visit/${encodeURIComponent(token)}`);
