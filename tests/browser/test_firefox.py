@@ -42,6 +42,14 @@ def test_a_patient_in_firefox_holds_the_whole_visit(
     frames_grow(ada)
     firefox_frames_grow(patient)
     expect(patient.get_by_test_id("call-state")).to_have_text("Connected.")
+    # Firefox's statistics (no `transport` stats, `selected` on the pair) give a level as well.
+    expect(patient.get_by_test_id("quality-indicator")).to_have_attribute("data-level", "good", timeout=20000)
+    expect(ada.get_by_test_id("remote-quality")).to_have_attribute("data-level", "good")
+    patient.get_by_test_id("audio-only-button").click()
+    expect(ada.get_by_test_id("remote-video-off")).to_have_attribute("data-reason", "audio_only")
+    patient.get_by_test_id("audio-only-button").click()
+    expect(ada.get_by_test_id("remote-video-off")).to_be_hidden()
+    frames_grow(ada)
 
     ada.get_by_test_id("mute-button").click()
     expect(patient.locator("#remote-muted")).to_be_visible()
