@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
 from tests.browser.conftest import CHROMIUM_FLAGS, PageErrors, chromium_path, new_page
+from tests.browser.test_firefox import firefox_frames_grow, hold_the_rest_of_the_visit
 from tests.browser.test_schedule import ada_invites_a_patient, mailed_link, row
 from tests.browser.test_visit import frames_grow
 from tests.local.conftest import ROOT, LocalRun, free_port, started_local_run
@@ -147,11 +148,12 @@ def test_a_browser_that_may_not_use_udp_gets_the_call_over_turn_tcp(
         args=[*CHROMIUM_FLAGS, "--webrtc-ip-handling-policy=disable_non_proxied_udp"],
     )
     try:
-        _, patient = call_between(browser, no_udp, relay_run, page_errors)
+        ada, patient = call_between(browser, no_udp, relay_run, page_errors)
         seen = patient.evaluate(CANDIDATES)
         # Debian's Chromium honours this spelling of the flag: no UDP of its own at all.
         assert seen["all"] and all(c["relayProtocol"] == "tcp" for c in seen["all"]), seen
         assert seen["local"] == {"type": "relay", "relayProtocol": "tcp"}, seen
+        hold_the_rest_of_the_visit(ada, patient)
     finally:
         no_udp.close()
     assert not page_errors.errors
@@ -189,11 +191,10 @@ def test_coturn_refuses_a_wrong_or_expired_credential(turn: Turn) -> None:
 def test_a_patient_in_firefox_gets_the_call_over_relay_only(
     browser: Browser, firefox: Browser, relay_run: LocalRun, turn: Turn, page_errors: PageErrors
 ) -> None:
-    from tests.browser.test_firefox import firefox_frames_grow
-
-    _, patient = call_between(browser, firefox, relay_run, page_errors, firefox_frames_grow)
+    ada, patient = call_between(browser, firefox, relay_run, page_errors, firefox_frames_grow)
     seen = patient.evaluate(CANDIDATES)
     assert seen["all"] and {c["type"] for c in seen["all"]} == {"relay"}, seen
+    hold_the_rest_of_the_visit(ada, patient)
     assert not page_errors.errors
 
 
