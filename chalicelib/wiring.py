@@ -7,6 +7,7 @@ AWS client exists until a request needs one.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib import aws
@@ -43,10 +44,11 @@ class Services:
 
 
 def build(settings: Settings) -> Services:
+    def read_secret(arn: str) -> str:
+        return str(aws.client(settings, "secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+
     settings = settings.resolved(
-        secret=lambda arn: str(
-            aws.client(settings, "secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-        ),
+        secret=read_secret,
         parameter=lambda name: str(
             aws.client(settings, "ssm").get_parameter(Name=name)["Parameter"]["Value"]
         ),
@@ -94,7 +96,7 @@ def build(settings: Settings) -> Services:
         S3FileStore(aws.client(settings, "s3"), settings.files_bucket, settings.files_kms_key_id),
         settings.worker_secret,
         settings.ice_servers,
-        turn_credentials(settings.turn_urls, settings.turn_secret),
+        turn_credentials(settings.turn_urls, settings.turn_secret, reread=_rereader(settings, read_secret)),
         ice_transport_policy=settings.ice_transport_policy,
     )
     live = LiveService(appointments, repository, registry, broadcaster, tokens, media)
@@ -112,3 +114,9 @@ def build(settings: Settings) -> Services:
 @functools.cache
 def services() -> Services:
     return build(Settings.from_env())
+
+
+def _rereader(settings: Settings, read_secret: Callable[[str], str]) -> Callable[[], str] | None:
+    """Reads the TURN secret's AWSCURRENT again, where it lives in Secrets Manager (it rotates)."""
+    arn = settings.turn_secret_arn
+    return None if arn is None else lambda: read_secret(arn)

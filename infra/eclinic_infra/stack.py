@@ -34,6 +34,7 @@ from chalicelib.store.models import (
 from eclinic_infra.operations import Operations
 from eclinic_infra.protection import ApiProtection
 from eclinic_infra.tables import table_for
+from eclinic_infra.turn import TurnService, TurnSizing
 from eclinic_infra.worker import MediaWorkers, WorkerSizing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +101,24 @@ class EclinicStack(cdk.Stack):
             "TurnUrls",
             type="CommaDelimitedList",
             default="",
-            description="TURN URLs for browsers behind strict firewalls (turn:host:3478?transport=udp,...).",
+            description="TURN URLs of other servers (turn:host:3478?transport=udp,...) to use instead of "
+            "this stack's own TURN service; empty: the stack's own.",
+        )
+        turn_domain = cdk.CfnParameter(
+            self,
+            "TurnDomain",
+            type="String",
+            default="",
+            description="A name for the TURN service (turn.your-clinic.example): an ACM certificate for it "
+            "makes 443 TLS (turns:). Empty: plain TCP on 443.",
+        )
+        turn_zone = cdk.CfnParameter(
+            self,
+            "TurnHostedZoneId",
+            type="String",
+            default="",
+            description="The Route 53 hosted zone of TurnDomain, to validate its certificate and point it at "
+            "the TURN service; empty: add both DNS records yourself.",
         )
         alarm_email = cdk.CfnParameter(
             self,
@@ -294,7 +312,6 @@ class EclinicStack(cdk.Stack):
                     "ECLINIC_ENDPOINTS_PARAMETER": endpoints_parameter,
                     # Browsers find their public address with STUN; TURN relays where UDP is blocked.
                     "ECLINIC_ICE_SERVERS": '[{"urls": ["stun:stun.l.google.com:19302"]}]',
-                    "ECLINIC_TURN_URLS": cdk.Fn.join(",", turn_urls.value_as_list),
                     "ECLINIC_TURN_SECRET_ARN": self.turn_secret.secret_arn,
                     "ECLINIC_METRICS": "emf",
                 },
@@ -360,6 +377,7 @@ class EclinicStack(cdk.Stack):
         )
 
         # -- media workers ---------------------------------------------------------------------------
+        worker_udp_ports = str(self.node.try_get_context("worker_udp_ports") or "40000-40999")
         self.workers = MediaWorkers(
             self,
             "MediaWorkers",
@@ -367,7 +385,7 @@ class EclinicStack(cdk.Stack):
             worker_secret=self.worker_secret,
             bucket=self.bucket,
             files_key=self.files_key,
-            udp_ports=str(self.node.try_get_context("worker_udp_ports") or "40000-40999"),
+            udp_ports=worker_udp_ports,
             sizing=WorkerSizing(int(self.node.try_get_context("worker_vcpus") or 1)),
             max_tasks=int(self.node.try_get_context("worker_max_tasks") or 10),
         )
@@ -382,6 +400,27 @@ class EclinicStack(cdk.Stack):
             workers=self.workers,
             alarm_email=alarm_email.value_as_string,
         )
+
+        # -- TURN (coturn) ------------------------------------------------------------------------------
+        self.turn = TurnService(
+            self,
+            "Turn",
+            workers=self.workers,
+            worker_udp_ports=worker_udp_ports,
+            secret=self.turn_secret,
+            domain=turn_domain.value_as_string,
+            hosted_zone_id=turn_zone.value_as_string,
+            other_urls=turn_urls.value_as_list,
+            alarm_topic=self.operations.topic,
+            dashboard=self.operations.dashboard,
+            sizing=TurnSizing(
+                self.node.try_get_context("turn_instance_type"),
+                int(self.node.try_get_context("turn_baseline_mbps") or 0) or None,
+                int(self.node.try_get_context("turn_max_instances") or 4),
+            ),
+        )
+        for name in FUNCTIONS:  # set here: the service exists only now
+            self.chalice.add_environment_variable("ECLINIC_TURN_URLS", self.turn.urls, name)
         cdk.CfnOutput(
             self,
             "ClinicianPageUrl",
