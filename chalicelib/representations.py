@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib.domain.appointment import Appointment, AuditEvent
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
+from chalicelib.domain.device_check import DeviceCheck
 from chalicelib.domain.task import Task
 from chalicelib.domain.timeutil import iso_utc
 
@@ -36,7 +37,15 @@ def appointment(a: Appointment) -> dict[str, Any]:
         },
         "created_at": iso_utc(a.created_at),
         "updated_at": iso_utc(a.updated_at),
+        # Not in API.md's list: what the patient's device check found (README, "Device check").
+        "device_check": device_check(a.device_check),
     }
+
+
+def device_check(check: DeviceCheck | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {"camera": check.camera, "microphone": check.microphone, "at": iso_utc(check.at)}
 
 
 def visit(a: Appointment, group_name: str) -> dict[str, Any]:

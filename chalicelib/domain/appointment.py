@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.clinician import Clinician
+from chalicelib.domain.device_check import DeviceCheck
 from chalicelib.errors import Conflict
 
 
@@ -120,6 +121,7 @@ class Appointment:
     taken_by_name: str | None = None
     media_worker_id: str | None = None  # the worker relaying this visit's media, once called
     taken_by_id: str | None = None  # the user id of the clinician in the session: who may act in it
+    device_check: DeviceCheck | None = None  # the patient page's last device check, if any
 
     @property
     def ends_at(self) -> datetime:
@@ -179,6 +181,12 @@ class Appointment:
             to_status=to or self.status,
             actor_email=actor.email if isinstance(actor, Clinician) else None,
         )
+
+    def with_device_check(self, camera: str, microphone: str, at: datetime) -> Appointment:
+        """The appointment with the patient's latest device check; it keeps its status."""
+        if self.status in FINAL_STATES:
+            raise Conflict(f"The appointment is {self.status.value}; there is nothing to check for.")
+        return replace(self, device_check=DeviceCheck(camera, microphone, at), updated_at=at)
 
     def with_invite_result(self, sent: bool, at: datetime) -> Appointment:
         invite = Invite(

@@ -21,6 +21,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import paging
 from chalicelib.domain.appointment import Appointment, AuditEvent, Invite, InviteStatus, Status
 from chalicelib.domain.chat import ChatMessage
+from chalicelib.domain.device_check import DeviceCheck
 from chalicelib.domain.document import Document
 from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
 from chalicelib.domain.task import Task
@@ -369,6 +370,9 @@ def _to_model(a: Appointment) -> AppointmentModel:
         link_nonce=a.link_nonce,
         link_token_hash=a.link_token_hash,
         version=a.version,
+        device_camera=a.device_check.camera if a.device_check else None,
+        device_microphone=a.device_check.microphone if a.device_check else None,
+        device_checked_at=iso_utc_precise(a.device_check.at) if a.device_check else None,
     )
 
 
@@ -397,4 +401,11 @@ def _from_model(m: AppointmentModel) -> Appointment:
         link_nonce=m.link_nonce,
         link_token_hash=m.link_token_hash,
         version=int(m.version),
+        device_check=_device_check(m),
     )
+
+
+def _device_check(m: AppointmentModel) -> DeviceCheck | None:
+    if m.device_camera is None or m.device_microphone is None or m.device_checked_at is None:
+        return None
+    return DeviceCheck(m.device_camera, m.device_microphone, parse_instant(m.device_checked_at))

@@ -75,6 +75,10 @@ class AppointmentModel(Model):
     link_token_hash = UnicodeAttribute()
     version = NumberAttribute()
     media_worker_id = UnicodeAttribute(null=True)
+    # The patient's last device check (chalicelib/domain/device_check.py); all three or none.
+    device_camera = UnicodeAttribute(null=True)
+    device_microphone = UnicodeAttribute(null=True)
+    device_checked_at = UnicodeAttribute(null=True)
 
     schedule_index = ScheduleIndex()
     link_index = LinkIndex()

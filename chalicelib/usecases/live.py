@@ -18,6 +18,7 @@ from chalicelib.auth.tokens import CognitoTokenVerifier
 from chalicelib.domain.appointment import Appointment, AuditEvent, Move, Status
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
+from chalicelib.domain.device_check import CAMERA_RESULTS, MICROPHONE_RESULTS
 from chalicelib.errors import EclinicError, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
 from chalicelib.logs import logger
 from chalicelib.paging import Page
@@ -239,7 +240,11 @@ class LiveService:
                 "hangup": self._hangup,
                 "screenshot_request": media.screenshot_request,
             }
-        return {**common, "screenshot_consent": media.screenshot_consent}
+        return {
+            **common,
+            "screenshot_consent": media.screenshot_consent,
+            "device_check": self._device_check,
+        }
 
     def _ping(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
         self._registry.touch(connection, self._clock())
@@ -291,6 +296,24 @@ class LiveService:
             [patient_channel(appointment.id), clinician_channel(appointment.taken_by_id or "")],
             representations.chat(message),
         )
+        return []
+
+    def _device_check(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        """Beyond API.md: what the waiting room's device check found, kept on the appointment
+        (a conditional write, like every appointment write) and so pushed to its clinicians."""
+        appointment_id = incoming.appointment_id()
+        camera = incoming.choice("camera", CAMERA_RESULTS)
+        microphone = incoming.choice("microphone", MICROPHONE_RESULTS)
+        if connection.role is not Role.PATIENT or connection.subject != appointment_id:
+            raise NotFound("No such appointment.")
+        now = self._clock()
+
+        def record(a: Appointment) -> tuple[Appointment, AuditEvent | None]:
+            if a.device_check is not None and a.device_check.same_result(camera, microphone):
+                return a, None  # the same again (a reconnect): nothing to write or push
+            return a.with_device_check(camera, microphone, now), None
+
+        self._appointments.mutate(appointment_id, record)
         return []
 
     # -- presence ------------------------------------------------------------------------

@@ -67,6 +67,7 @@ def test_invite_mail_link_visit_cancel(api: Api) -> None:
     assert set(created) == {
         "id", "group", "starts_at", "duration_minutes", "timezone", "patient_name", "patient_email",
         "status", "taken_by", "taken_by_name", "invited_by", "invite", "created_at", "updated_at",
+        "device_check",
     }  # fmt: skip
     (mail,) = mails_to(email)
     assert [a["filename"] for a in mail["attachments"]] == ["appointment.ics"]

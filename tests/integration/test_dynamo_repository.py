@@ -103,6 +103,18 @@ def test_save_without_audit_is_still_conditional(repo: DynamoAppointmentReposito
     assert repo.get(a.id).patient_name == "Changed"
 
 
+def test_a_device_check_round_trips_and_its_write_is_conditional(repo: DynamoAppointmentRepository) -> None:
+    a = fresh()
+    repo.add(a, a.record("created", "ada", NOW))
+    checked = a.with_device_check("in_use", "silent", NOW + timedelta(seconds=3, microseconds=250))
+    stored = repo.save(checked, a.version, None)
+    assert repo.get(a.id) == stored and stored.device_check is not None
+    assert (stored.device_check.camera, stored.device_check.microphone) == ("in_use", "silent")
+    with pytest.raises(ConcurrentUpdate):
+        repo.save(a.with_device_check("ok", "ok", NOW), a.version, None)
+    assert repo.get(a.id) == stored
+
+
 def test_schedule_pages_across_groups_give_every_appointment_once_in_order(
     repo: DynamoAppointmentRepository,
 ) -> None:

@@ -220,3 +220,52 @@ def test_the_local_runs_sweep_event_reaches_the_scheduled_handler(api: Api, reco
     from local.gateway import scheduled_event
 
     eclinic.sweep_stale_connections(scheduled_event(), None)  # raised KeyError('version') before
+
+
+def test_a_device_check_is_stored_on_the_appointment_and_reaches_the_group(api: Api, recorder: Any) -> None:
+    ada, cyd, patient, other_patient = new_id(), new_id(), new_id(), new_id()
+    eclinic.ws_connect(event("connect", ada, {"id_token": api.token("ada@clinic.example")}), None)
+    eclinic.ws_connect(event("connect", cyd, {"id_token": api.token("cyd@clinic.example")}), None)
+    created, token = patient_token(api, f"pat.{patient.lower()[:8]}@example.com")
+    other, other_token = patient_token(api, f"pat.{other_patient.lower()[:8]}@example.com")
+    eclinic.ws_connect(event("connect", patient, {"token": token}), None)
+    eclinic.ws_connect(event("connect", other_patient, {"token": other_token}), None)
+
+    def check(connection: str, appointment_id: str, **fields: Any) -> None:
+        body = {"type": "device_check", "appointment_id": appointment_id, **fields}
+        assert eclinic.ws_message(event("message", connection, body=body), None)["statusCode"] == 200
+
+    def stored(appointment_id: str) -> dict[str, Any]:
+        answer = api.as_("ada@clinic.example", "GET", f"/api/appointments/{appointment_id}")
+        return dict(answer.json_body)
+
+    before = stored(created["id"])
+    assert before["device_check"] is None and before["status"] == "waiting"
+
+    # wrong values, another appointment, a clinician: each refused, nothing stored or pushed
+    check(patient, created["id"], camera="exploded", microphone="ok")
+    error = recorder.to(patient)[-1]
+    assert (error["type"], error["code"], error["ref"], error["field"]) == (
+        "error",
+        "validation_error",
+        "device_check",
+        "camera",
+    )
+    check(patient, created["id"], camera="ok", microphone="silent ")
+    assert recorder.to(patient)[-1]["field"] == "microphone"
+    check(other_patient, created["id"], camera="ok", microphone="ok")
+    assert recorder.to(other_patient)[-1]["code"] == "not_found"
+    check(ada, created["id"], camera="ok", microphone="ok")
+    assert recorder.to(ada)[-1]["code"] == "validation_error"
+    assert stored(created["id"]) == before
+    assert stored(other["id"])["device_check"] is None
+
+    check(patient, created["id"], camera="denied", microphone="ok")
+    assert not [m for m in recorder.to(patient) if m["type"] == "error" and m["ref"] != "device_check"]
+    pushed = recorder.to(ada)[-1]
+    assert pushed["type"] == "appointment" and pushed["appointment"]["id"] == created["id"]
+    result = pushed["appointment"]["device_check"]
+    assert (result["camera"], result["microphone"]) == ("denied", "ok") and result["at"].endswith("Z")
+    assert not [m for m in recorder.to(cyd) if m.get("appointment", {}).get("id") == created["id"]]
+    after = stored(created["id"])
+    assert after["device_check"] == result and after["status"] == "waiting"

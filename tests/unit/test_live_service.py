@@ -292,3 +292,102 @@ def test_a_link_that_reconnects_in_a_loop_is_collapsed_in_the_audit_then_refused
     live.connect("pat-later", {"token": token})
     assert status_of(world, appointment) is Status.WAITING
     assert world.repository.audit_trail(appointment.id)[-2].action == "patient_connected"
+
+
+def test_the_patients_device_check_reaches_the_groups_clinicians(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    before = world.repository.get(appointment.id)
+    assert before is not None and before.device_check is None
+    world.clock.advance(timedelta(seconds=5))
+    check = {"type": "device_check", "appointment_id": appointment.id}
+    assert send(live, "pat-1", **check, camera="denied", microphone="ok") == []
+    stored = world.repository.get(appointment.id)
+    assert stored is not None and stored.status is Status.WAITING  # presence is not the camera
+    assert stored.device_check is not None and stored.version == before.version + 1
+    assert (stored.device_check.camera, stored.device_check.microphone) == ("denied", "ok")
+    row = pushed(world, "ben-1", "appointment")[-1]["appointment"]
+    assert row["device_check"] == {"camera": "denied", "microphone": "ok", "at": "2026-11-26T09:00:05Z"}
+    assert pushed(world, "ada-1", "appointment")[-1]["appointment"]["device_check"] == row["device_check"]
+    assert not world.management.to("cyd-1")  # another group hears nothing of it
+    assert not pushed(world, "pat-1", "appointment")
+    # The same result again (a reconnect) writes and pushes nothing; a new one replaces it.
+    count = len(pushed(world, "ben-1", "appointment"))
+    send(live, "pat-1", **check, camera="denied", microphone="ok")
+    assert len(pushed(world, "ben-1", "appointment")) == count
+    send(live, "pat-1", **check, camera="ok", microphone="silent")
+    assert pushed(world, "ben-1", "appointment")[-1]["appointment"]["device_check"]["microphone"] == "silent"
+    assert not [e for e in world.repository.audit_trail(appointment.id) if "device" in e.action]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"camera": "broken", "microphone": "ok"}, "camera"),
+        ({"camera": "ok", "microphone": "loud"}, "microphone"),
+        ({"camera": "silent", "microphone": "ok"}, "camera"),  # a camera is never "silent"
+        ({"camera": "OK", "microphone": "ok"}, "camera"),
+        ({"camera": True, "microphone": "ok"}, "camera"),
+        ({"camera": ["ok"], "microphone": "ok"}, "camera"),
+        ({"microphone": "ok"}, "camera"),
+        ({"camera": "ok"}, "microphone"),
+        ({"camera": "ok", "microphone": None}, "microphone"),
+    ],
+)
+def test_a_device_check_with_unknown_values_is_refused_and_changes_nothing(
+    world: FakeWorld, fields: dict[str, Any], field: str
+) -> None:
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    before = world.repository.get(appointment.id)
+    pushes = len(world.management.to("ada-1"))
+    (error,) = send(live, "pat-1", type="device_check", appointment_id=appointment.id, **fields)
+    assert (error["type"], error["code"], error["ref"], error["field"]) == (
+        "error",
+        "validation_error",
+        "device_check",
+        field,
+    )
+    assert error["message"]
+    assert world.repository.get(appointment.id) == before
+    assert len(world.management.to("ada-1")) == pushes
+
+
+def test_only_the_patients_own_page_reports_a_device_check(world: FakeWorld) -> None:
+    live, appointment, token = setup(world)
+    other = world.service().invite(ADA, invite_body(patient_email="other@example.com"))
+    live.connect("pat-1", {"token": token})
+    live.connect("other-1", {"token": world.token_of(other)})
+    check = {"type": "device_check", "camera": "ok", "microphone": "ok"}
+    # another appointment's patient: not found, and neither appointment changes
+    (error,) = send(live, "other-1", **check, appointment_id=appointment.id)
+    assert (error["code"], error["ref"]) == ("not_found", "device_check")
+    (error,) = send(live, "pat-1", **check, appointment_id="no-such-appointment")
+    assert error["code"] == "not_found"
+    # a clinician cannot speak for the patient, not even in their own group
+    (error,) = send(live, "ada-1", **check, appointment_id=appointment.id)
+    assert (error["code"], error["field"]) == ("validation_error", "type")
+    for a in (appointment, other):
+        found = world.repository.get(a.id)
+        assert found is not None and found.device_check is None
+
+
+def test_a_device_check_keeps_through_the_session_and_an_ended_one_takes_none(world: FakeWorld) -> None:
+    from chalicelib.domain.appointment import Move
+
+    live, appointment, token = setup(world)
+    live.connect("pat-1", {"token": token})
+    send(live, "pat-1", type="device_check", appointment_id=appointment.id, camera="none", microphone="ok")
+    send(live, "ada-1", type="take", appointment_id=appointment.id)
+    row = pushed(world, "ben-1", "appointment")[-1]["appointment"]
+    assert row["status"] == "in_session" and row["device_check"]["camera"] == "none"
+    stored = world.repository.get(appointment.id)
+    assert stored is not None
+    done, _ = stored.apply(Move.COMPLETE, ADA, world.clock())
+    world.repository.save(done, stored.version, None)
+    (error,) = send(
+        live, "pat-1", type="device_check", appointment_id=appointment.id, camera="ok", microphone="ok"
+    )
+    assert error["code"] == "conflict"
+    found = world.repository.get(appointment.id)
+    assert found is not None and found.device_check is not None and found.device_check.camera == "none"

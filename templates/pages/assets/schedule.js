@@ -329,6 +329,24 @@ function statusText(a) {
   return STATUS_WORDS[a.status];
 }
 
+// What the patient's device check in the waiting room found (README, "Device check"), while
+// the patient is there.
+const DEVICE_WORDS = {
+  ok: "working",
+  none: "none found",
+  in_use: "in use by another program",
+  denied: "blocked by the browser",
+  error: "not working",
+  silent: "no sound heard",
+};
+
+function deviceCheckText(a) {
+  const check = a.device_check;
+  if (!check || (a.status !== "waiting" && a.status !== "in_session")) return null;
+  const words = (value) => DEVICE_WORDS[value] || value;
+  return `Camera: ${words(check.camera)} · Microphone: ${words(check.microphone)}`;
+}
+
 function canOpen(a) {
   return a.status === "waiting" || (a.status === "in_session" && a.taken_by === state.user.email);
 }
@@ -377,13 +395,18 @@ function row(a) {
     el("span", { class: "row-name", text: a.patient_name }),
     el("br"),
     el("span", { class: "row-state", text: statusText(a) }));
+  const devices = deviceCheckText(a);
+  if (devices) {
+    const fine = a.device_check.camera === "ok" && a.device_check.microphone === "ok";
+    text.append(el("br"), el("span", { class: fine ? "row-state" : "row-warning", testid: "device-check-result", text: devices }));
+  }
   if (a.invite && a.invite.status === "failed" && a.status !== "cancelled" && a.status !== "completed") {
     text.append(el("br"), el("span", { class: "row-warning", text: "Invitation not delivered: use Reinvite user." }));
   }
   const main = el(clickable ? "button" : "div", {
     class: "row-main",
     type: clickable ? "button" : undefined,
-    "aria-label": clickable ? `${a.patient_name}, ${formatTime(a.starts_at)}, ${statusText(a)}` : undefined,
+    "aria-label": clickable ? [a.patient_name, formatTime(a.starts_at), statusText(a), devices].filter(Boolean).join(", ") : undefined,
   }, dot, el("span", { class: "row-time", text: formatTime(a.starts_at) }), text);
   const menuButton = el("button", {
     class: "menu-button", type: "button", testid: "row-menu",

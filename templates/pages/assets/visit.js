@@ -2,7 +2,7 @@
 // token (the last part of the address) is the patient's only credential.
 import { api, chatLine, el, formatDateTime, LiveConnection, showBanner } from "./common.js";
 import { PatientCall } from "./patient-call.js";
-import { getLocalMedia } from "./rtc.js";
+import { DeviceCheck } from "./device-check.js";
 import { showInAppNotice } from "./inapp.js";
 
 const $ = (id) => document.getElementById(id);
@@ -27,12 +27,14 @@ function setStatus(status, message) {
   $("chat-send").disabled = !inSession;
   $("chat-hint").hidden = inSession;
   call.statusChanged(status);
+  deviceCheck.statusChanged(status);
 }
 
 function end(message, kind) {
   state.ended = true;
   if (state.live) state.live.close();
   call.stop();
+  deviceCheck.stop();
   stopCamera();
   const box = $("session-ended-message");
   box.textContent = message;
@@ -68,31 +70,37 @@ async function startCamera() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     help.textContent = "This browser cannot use a camera here. Please open the link in a current Chrome, Edge, Firefox or Safari.";
     help.hidden = false;
+    deviceCheck.open(); // so that the clinician hears of it
     return null;
   }
-  try {
-    state.stream = await getLocalMedia();
-    $("local-video").srcObject = state.stream;
-    return state.stream;
-  } catch (exc) {
-    const denied = exc && (exc.name === "NotAllowedError" || exc.name === "SecurityError");
-    help.replaceChildren();
-    help.append(denied
-      ? "Your browser has blocked the camera or microphone. Click the camera symbol in the address bar, choose Allow, then select Try again. Your clinician can still see that you are waiting."
-      : "No camera or microphone was found, or another program is using it. Connect or free it, then select Try again.");
-    const retry = document.createElement("button");
-    retry.className = "btn";
-    retry.type = "button";
-    retry.textContent = "Try again";
-    retry.style.marginLeft = "8px";
-    retry.addEventListener("click", async () => {
-      const stream = await startCamera();
-      if (stream) call.localStreamChanged(stream);
-    });
-    help.append(retry);
-    help.hidden = false;
-    return null;
+  // The device check opens camera and microphone (each alone when both together fail, so that
+  // a broken camera still leaves the microphone) and says which one failed and what to do.
+  const opened = await deviceCheck.open();
+  state.stream = opened.stream;
+  $("local-video").srcObject = opened.stream;
+  if (opened.stream) {
+    // A new stream starts unmuted with the camera on: keep what the patient chose.
+    call.setMuted(opened.stream, call.muted);
+    for (const track of opened.stream.getVideoTracks()) track.enabled = !call.videoOffReason();
+    return opened.stream;
   }
+  const denied = opened.camera === "denied" || opened.microphone === "denied";
+  help.replaceChildren();
+  help.append(denied
+    ? "Your browser has blocked the camera or microphone. Click the camera symbol in the address bar, choose Allow, then select Try again. Your clinician can still see that you are waiting."
+    : "No camera or microphone was found, or another program is using it. Connect or free it, then select Try again.");
+  const retry = document.createElement("button");
+  retry.className = "btn";
+  retry.type = "button";
+  retry.textContent = "Try again";
+  retry.style.marginLeft = "8px";
+  retry.addEventListener("click", async () => {
+    const stream = await startCamera();
+    if (stream) call.localStreamChanged(stream);
+  });
+  help.append(retry);
+  help.hidden = false;
+  return null;
 }
 
 function stopCamera() {
@@ -107,6 +115,12 @@ const call = new PatientCall({
   appointment: () => state.appointment,
   localStream: () => state.stream,
   reopenCamera: () => startCamera().then((stream) => stream && call.localStreamChanged(stream)),
+});
+
+// The waiting room's device check; a camera or microphone chosen there reaches a running call.
+const deviceCheck = new DeviceCheck({
+  reopen: () => startCamera().then((stream) => stream && call.localStreamChanged(stream)),
+  report: (found) => state.live && state.live.send({ type: "device_check", appointment_id: state.appointment.id, ...found }),
 });
 
 function addDocument(document) {
