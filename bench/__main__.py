@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-PARTS = ("foundation", "live", "media", "login")
+PARTS = ("foundation", "live", "media", "login", "calls")
 
 
 def main() -> None:
@@ -25,6 +25,9 @@ def main() -> None:
     parser.add_argument("--cpu-seconds", type=float, default=30)
     parser.add_argument("--max-visits", type=int, default=40)
     parser.add_argument("--logins", type=int, default=50)
+    parser.add_argument("--setup-calls", type=int, default=10, help="calls per path (calls part)")
+    parser.add_argument("--calls-cpu-visits", type=int, default=4, help="visits at once (calls part)")
+    parser.add_argument("--calls-cpu-seconds", type=float, default=16, help="CPU window (calls part)")
     args = parser.parse_args()
     unknown = set(args.parts) - set(PARTS)
     if unknown:
@@ -50,6 +53,11 @@ def main() -> None:
 
         figures["login"] = login.run(args.logins)
         print(json.dumps({"login": figures["login"]}, indent=2), flush=True)
+    if "calls" in args.parts:
+        from bench import calls
+
+        figures["calls"] = calls.run(args.setup_calls, args.calls_cpu_visits, args.calls_cpu_seconds)
+        print(json.dumps({"calls": figures["calls"]}, indent=2), flush=True)
 
 
 if __name__ == "__main__":
