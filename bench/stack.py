@@ -43,7 +43,7 @@ def local_run(settings: dict[str, str] | None = None) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            with contextlib.suppress(requests.ConnectionError):
+            with contextlib.suppress(requests.ConnectionError, requests.Timeout):
                 if requests.get(f"{base}/health", timeout=1).status_code == 200:
                     break
             time.sleep(0.2)
