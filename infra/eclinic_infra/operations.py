@@ -166,16 +166,41 @@ class Operations(Construct):
         comparison: cloudwatch.ComparisonOperator = AT_LEAST,
         breaching: bool = False,
     ) -> None:
-        alarm = cloudwatch.Alarm(
+        add_alarm(
             self,
             name,
-            metric=metric,
+            metric,
+            self._action,
             threshold=threshold,
-            evaluation_periods=1,
-            comparison_operator=comparison,
-            alarm_description=description,
-            treat_missing_data=cloudwatch.TreatMissingData.BREACHING
-            if breaching
-            else cloudwatch.TreatMissingData.NOT_BREACHING,
+            description=description,
+            comparison=comparison,
+            breaching=breaching,
         )
-        alarm.add_alarm_action(self._action)
+
+
+def add_alarm(
+    scope: Construct,
+    name: str,
+    metric: cloudwatch.IMetric,
+    action: cloudwatch.IAlarmAction,
+    *,
+    threshold: float,
+    description: str,
+    comparison: cloudwatch.ComparisonOperator = AT_LEAST,
+    breaching: bool = False,
+) -> cloudwatch.Alarm:
+    """One alarm of one period to the alarm topic; `breaching`: missing data counts as bad."""
+    alarm = cloudwatch.Alarm(
+        scope,
+        name,
+        metric=metric,
+        threshold=threshold,
+        evaluation_periods=1,
+        comparison_operator=comparison,
+        alarm_description=description,
+        treat_missing_data=cloudwatch.TreatMissingData.BREACHING
+        if breaching
+        else cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    alarm.add_alarm_action(action)
+    return alarm

@@ -52,6 +52,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from eclinic_infra.operations import add_alarm
 from eclinic_infra.worker import MediaWorkers
 
 FILES = Path(__file__).resolve().parents[1] / "turn"
@@ -412,19 +413,16 @@ class TurnService(Construct):
             ),
         ]
         for name, metric, threshold, comparison, breaching, description in alarms:
-            alarm = cloudwatch.Alarm(
+            add_alarm(
                 self,
                 name,
-                metric=metric,
+                metric,
+                action,
                 threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=comparison,
-                alarm_description=description,
-                treat_missing_data=cloudwatch.TreatMissingData.BREACHING
-                if breaching
-                else cloudwatch.TreatMissingData.NOT_BREACHING,
+                description=description,
+                comparison=comparison,
+                breaching=breaching,
             )
-            alarm.add_alarm_action(action)
         # An instance that could not be started is worth a message each time, as a stopped worker is.
         events.Rule(
             self,
