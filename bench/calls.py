@@ -46,17 +46,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -70,9 +66,10 @@ from aiortc import (
 )
 
 from bench import media
-from bench.stack import ROOT, free_port, invite_many, login, percentile
+from bench.stack import invite_many, login, percentile
 from media_worker.aiortc_hook import ReceiverTap
 from tests.local.conftest import LocalRun, started_local_run
+from tests.local.coturn import Turn, coturn
 from tests.worker.peers import (
     CLINICIAN_PATTERN,
     PATIENT_PATTERN,
@@ -93,58 +90,6 @@ WINDOWS = 4  # the CPU window, cut in this many
 
 
 # -- coturn -----------------------------------------------------------------------------------
-
-
-def machine_address() -> str:
-    """The address of the default route: coturn relays from it, as the worker listens on it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("10.255.255.255", 1))  # no packet is sent
-        return str(probe.getsockname()[0])
-
-
-@dataclass
-class Turn:
-    port: int
-    secret: str
-    log: Path
-    pid: int
-
-    def allocations(self) -> int:
-        return self.log.read_text(errors="replace").count("ALLOCATE processed, success")
-
-
-@contextlib.contextmanager
-def coturn(tmp: Path) -> Iterator[Turn]:
-    """Debian's coturn with the repo's config, as tests/browser/test_turn.py starts it."""
-    executable = shutil.which("turnserver")
-    if executable is None:
-        raise SystemExit("Debian's coturn is not installed (apt-get install coturn)")
-    port, secret = free_port(), secrets.token_urlsafe(24)
-    log = tmp / "turnserver.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [executable, "-c", str(ROOT / "local" / "coturn.conf"), f"--listening-port={port}",
-             f"--static-auth-secret={secret}", f"--relay-ip={machine_address()}",
-             "--log-file=stdout", "--verbose", f"--pidfile={tmp / 'turnserver.pid'}"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"coturn did not listen:\n{log.read_text(errors='replace')}")
-            time.sleep(0.1)
-        yield Turn(port, secret, log, process.pid)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def settings_for(path: str, turn: Turn) -> dict[str, str]:

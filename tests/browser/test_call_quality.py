@@ -18,9 +18,9 @@ from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
 from tests.browser.conftest import PageErrors, new_page
 from tests.browser.test_schedule import ada_invites_a_patient, mailed_link, row
-from tests.browser.test_turn import machine_address
 from tests.browser.test_visit import FRAMES, frames_grow
 from tests.local.conftest import LocalRun
+from tests.local.coturn import machine_address
 
 INSTAGRAM_ON_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "

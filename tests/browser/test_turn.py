@@ -6,14 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
@@ -22,7 +17,8 @@ from tests.browser.conftest import CHROMIUM_FLAGS, PageErrors, chromium_path, ne
 from tests.browser.test_firefox import firefox_frames_grow, hold_the_rest_of_the_visit
 from tests.browser.test_schedule import ada_invites_a_patient, mailed_link, row
 from tests.browser.test_visit import frames_grow
-from tests.local.conftest import ROOT, LocalRun, free_port, started_local_run
+from tests.local.conftest import LocalRun, started_local_run
+from tests.local.coturn import Turn, coturn
 
 # Keeps every RTCPeerConnection a page makes, so that the test can read its statistics.
 RECORD_PEERS = """
@@ -49,48 +45,12 @@ CANDIDATES = """async () => {
 }"""
 
 
-def machine_address() -> str:
-    """The address of the default route: coturn relays from it, as the worker listens on it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("10.255.255.255", 1))  # no packet is sent
-        return str(probe.getsockname()[0])
-
-
-@dataclass
-class Turn:
-    port: int
-    secret: str
-    log: Path
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
 @pytest.fixture(scope="module")
 def turn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Turn]:
-    executable = shutil.which("turnserver")
-    if executable is None:
+    if shutil.which("turnserver") is None:
         pytest.fail("Debian's coturn is not installed: `make test` installs it (apt-get install coturn)")
-    port, secret = free_port(), secrets.token_urlsafe(24)
-    log = tmp_path_factory.mktemp("coturn") / "turnserver.log"
-    process = subprocess.Popen(
-        [executable, "-c", str(ROOT / "local" / "coturn.conf"), f"--listening-port={port}",
-         f"--static-auth-secret={secret}", f"--relay-ip={machine_address()}", "--log-file=stdout",
-         "--verbose", "--pidfile=" + str(log.with_suffix(".pid"))],
-        stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"coturn did not listen:\n{log.read_text()}")
-    yield Turn(port, secret, log)
-    process.terminate()
-    process.wait(timeout=10)
+    with coturn(tmp_path_factory.mktemp("coturn")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
