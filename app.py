@@ -262,6 +262,13 @@ def get_appointment(appointment_id: str) -> Response:
     return json_response(appointment_json(services().appointments.get(user, appointment_id)))
 
 
+@api("/api/appointments/{appointment_id}/reschedule", methods=("POST",))
+def reschedule_appointment(appointment_id: str) -> Response:
+    user = clinician()
+    body = request_body()
+    return json_response(appointment_json(services().appointments.reschedule(user, appointment_id, body)))
+
+
 @api("/api/appointments/{appointment_id}/cancel", methods=("POST",))
 def cancel_appointment(appointment_id: str) -> Response:
     user = clinician()
@@ -431,3 +438,17 @@ def ws_disconnect(event: WebsocketEvent) -> Response:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def sweep_stale_connections(event: Any) -> None:
     services().live.sweep()
+
+
+@app.lambda_function(name="send_reminder")
+def send_reminder(event: Any, context: Any) -> dict[str, str]:
+    """The reminder schedules' target (EventBridge Scheduler; the local run's timer locally).
+    A malformed input is refused and not retried; a refused mail raises, so it is retried."""
+    try:
+        outcome = services().reminders.send(event)
+    except ValidationFailed as exc:
+        from chalicelib.logs import logger
+
+        logger().warning("reminder input refused", reason=exc.message)
+        return {"status": "refused"}
+    return {"status": outcome}

@@ -54,6 +54,17 @@ class Settings:
     turn_secret_arn: str | None = None
     # `relay`: the pages' peer connections use relayed (TURN) candidates only; `all` (default).
     ice_transport_policy: str = "all"
+    # Texts (SNS): an alphanumeric sender ID and/or an origination number (E.164), as the
+    # destination countries require (README, "Texts (SMS)"); neither: SNS picks.
+    sms_sender_id: str | None = None
+    sms_origination_number: str | None = None
+    # Reminders: minutes before the start (24 hours and 1 hour by default), the EventBridge
+    # Scheduler group that holds their schedules, the function they invoke and the role they
+    # invoke it with. On AWS the function's ARN comes with the endpoints parameter.
+    reminder_offsets_minutes: tuple[int, ...] = (1440, 60)
+    reminder_group: str = "eclinic-reminders"
+    reminder_function_arn: str = ""
+    reminder_role_arn: str = ""
 
     @property
     def files_origin(self) -> str:
@@ -114,6 +125,14 @@ class Settings:
             turn_secret=env.get("ECLINIC_TURN_SECRET", ""),
             turn_secret_arn=env.get("ECLINIC_TURN_SECRET_ARN") or None,
             ice_transport_policy=_ice_transport_policy(env.get("ECLINIC_ICE_TRANSPORT_POLICY") or "all"),
+            sms_sender_id=env.get("ECLINIC_SMS_SENDER_ID") or None,
+            sms_origination_number=env.get("ECLINIC_SMS_ORIGINATION_NUMBER") or None,
+            reminder_offsets_minutes=_reminder_offsets(
+                env.get("ECLINIC_REMINDER_OFFSETS_MINUTES") or "1440,60"
+            ),
+            reminder_group=env.get("ECLINIC_REMINDER_GROUP") or "eclinic-reminders",
+            reminder_function_arn=env.get("ECLINIC_REMINDER_FUNCTION_ARN", ""),
+            reminder_role_arn=env.get("ECLINIC_REMINDER_ROLE_ARN", ""),
         )
 
     def resolved(self, secret: Callable[[str], str], parameter: Callable[[str], str]) -> Settings:
@@ -128,6 +147,9 @@ class Settings:
             changes["public_base_url"] = str(endpoints["public_base_url"]).rstrip("/")
             changes["ws_url"] = endpoints.get("ws_url") or self.ws_url
             changes["ws_management_url"] = endpoints.get("ws_management_url") or self.ws_management_url
+            changes["reminder_function_arn"] = (
+                endpoints.get("reminder_function_arn") or self.reminder_function_arn
+            )
         if self.turn_urls and self.turn_secret_arn and not self.turn_secret:
             changes["turn_secret"] = secret(self.turn_secret_arn)
         return replace(self, **changes) if changes else self
@@ -143,3 +165,23 @@ def _ice_transport_policy(value: str) -> str:
             f"ECLINIC_ICE_TRANSPORT_POLICY must be one of {', '.join(ICE_TRANSPORT_POLICIES)}, not {value!r}"
         )
     return value
+
+
+REMINDER_OFFSET_MAX_MINUTES = 7 * 24 * 60
+
+
+def _reminder_offsets(value: str) -> tuple[int, ...]:
+    """`1440,60`: minutes before the start, each once, 1 to a week. A wrong value stops the start
+    rather than every invitation later."""
+    try:
+        minutes = tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(
+            f"ECLINIC_REMINDER_OFFSETS_MINUTES must be minutes like 1440,60, not {value!r}"
+        ) from exc
+    if len(set(minutes)) != len(minutes) or not all(1 <= m <= REMINDER_OFFSET_MAX_MINUTES for m in minutes):
+        raise ValueError(
+            "ECLINIC_REMINDER_OFFSETS_MINUTES must list different minutes between 1 and "
+            f"{REMINDER_OFFSET_MAX_MINUTES}, not {value!r}"
+        )
+    return minutes

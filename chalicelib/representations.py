@@ -25,7 +25,11 @@ def appointment(a: Appointment) -> dict[str, Any]:
         "timezone": a.timezone,
         "patient_name": a.patient_name,
         "patient_email": a.patient_email,
+        "patient_phone": a.patient_phone,
+        # Not in API.md's list: the number replied STOP, so no text reaches it (README, "Texts").
+        "patient_phone_opted_out": a.patient_phone_opted_out,
         "status": a.status.value,
+        "waiting_since": iso_utc(a.waiting_since) if a.waiting_since else None,
         "taken_by": a.taken_by,
         # Not in API.md's list: the colleague's display name for "Session running with ...".
         "taken_by_name": a.taken_by_name,
@@ -34,6 +38,8 @@ def appointment(a: Appointment) -> dict[str, Any]:
             "status": a.invite.status.value,
             "count": a.invite.count,
             "last_sent_at": iso_utc(a.invite.last_sent_at) if a.invite.last_sent_at else None,
+            # Not in API.md: the invitation's text, sent/failed/opted_out (null without a phone).
+            "text_status": a.invite.text_status.value if a.invite.text_status else None,
         },
         "created_at": iso_utc(a.created_at),
         "updated_at": iso_utc(a.updated_at),
@@ -59,6 +65,8 @@ def visit(a: Appointment, group_name: str) -> dict[str, Any]:
             "group_name": group_name,
             "patient_name": a.patient_name,
             "status": a.status.value,
+            # Not in API.md's list: so that the waiting room can say how long the patient waited.
+            "waiting_since": iso_utc(a.waiting_since) if a.waiting_since else None,
         }
     }
 
@@ -89,6 +97,9 @@ def audit_event(e: AuditEvent) -> dict[str, Any]:
         "action": e.action,
         "from": e.from_status.value,
         "to": e.to_status.value,
+        # Not in API.md: what else the action records (a reminder's kind, the old and new time
+        # of a reschedule); never patient data.
+        "detail": dict(e.detail) if e.detail else None,
     }
 
 
@@ -110,4 +121,15 @@ def chat(m: ChatMessage) -> dict[str, Any]:
         "name": m.sender_name,
         "text": m.text,
         "at": instant(m.at),
+    }
+
+
+def notice(appointment_id: str, text: str, from_name: str, at: datetime) -> dict[str, Any]:
+    """A clinician's notice to a waiting patient (API.md's `notice`, as the patient gets it)."""
+    return {
+        "type": "notice",
+        "appointment_id": appointment_id,
+        "text": text,
+        "from_name": from_name,
+        "at": instant(at),
     }

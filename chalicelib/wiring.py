@@ -16,6 +16,7 @@ from chalicelib.auth.cognito import CognitoIdentityProvider, IdentityProvider, L
 from chalicelib.auth.tokens import CognitoTokenVerifier
 from chalicelib.auth.turn_credentials import turn_credentials
 from chalicelib.config import Settings
+from chalicelib.domain.reminders import offsets_from_minutes
 from chalicelib.events.publisher import EventBridgePublisher
 from chalicelib.files.storage import S3FileStore
 from chalicelib.mail.mailer import SesMailer
@@ -23,11 +24,14 @@ from chalicelib.realtime.broadcast import Broadcaster
 from chalicelib.realtime.dynamo_connections import DynamoConnectionRegistry
 from chalicelib.realtime.management import ApiGatewayManagementApi
 from chalicelib.realtime.updates import LiveUpdates
+from chalicelib.reminders.scheduler import EventBridgeReminderScheduler
 from chalicelib.store.dynamo import DynamoAppointmentRepository
 from chalicelib.store.models import bind_models
+from chalicelib.texts.sender import SnsTextSender
 from chalicelib.usecases.appointments import AppointmentService, LinkPolicy
 from chalicelib.usecases.live import LiveService
 from chalicelib.usecases.media import MediaService
+from chalicelib.usecases.reminders import ReminderService
 
 MIN_LINK_SECRET_BYTES = 32
 
@@ -41,6 +45,7 @@ class Services:
     appointments: AppointmentService
     live: LiveService
     media: MediaService
+    reminders: ReminderService
 
 
 def build(settings: Settings) -> Services:
@@ -86,6 +91,18 @@ def build(settings: Settings) -> Services:
             secret=settings.link_secret, grace=settings.link_grace, base_url=settings.public_base_url
         ),
         mail_sender=settings.mail_sender,
+        texts=SnsTextSender(
+            aws.client(settings, "sns"),
+            sender_id=settings.sms_sender_id,
+            origination_number=settings.sms_origination_number,
+        ),
+        reminder_scheduler=EventBridgeReminderScheduler(
+            aws.client(settings, "scheduler"),
+            settings.reminder_group,
+            settings.reminder_function_arn,
+            settings.reminder_role_arn,
+        ),
+        reminder_offsets=offsets_from_minutes(settings.reminder_offsets_minutes),
         notifier=LiveUpdates(broadcaster, registry),
     )
     media = MediaService(
@@ -108,6 +125,7 @@ def build(settings: Settings) -> Services:
         appointments=appointments,
         live=live,
         media=media,
+        reminders=ReminderService(appointments, repository, mailer),
     )
 
 

@@ -1,8 +1,10 @@
-"""moto's server, in process, standing in for DynamoDB, SES, Cognito, EventBridge and S3.
+"""moto's server, in process, standing in for DynamoDB, SES, Cognito, EventBridge, EventBridge
+Scheduler, SNS and S3.
 
 `start()` runs the server on a free loopback port and `bootstrap()` creates what the CDK stack
 creates on AWS: tables (from the PynamoDB models), the user pool with its app client, groups
-and demo users, the verified SES sender, the event bus and the private files bucket.
+and demo users, the verified SES sender, the event bus, the reminders' schedule group and the
+private files bucket.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from local import demo
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
+REMINDER_GROUP = "eclinic-local-reminders"
 _dynamodb_lock = threading.RLock()
 
 
@@ -89,6 +92,13 @@ def base_environment(
         "ECLINIC_WORKER_SECRET": os.environ.get("ECLINIC_WORKER_SECRET") or secrets.token_urlsafe(32),
         "ECLINIC_FILES_BUCKET": "eclinic-files-local",
         "ECLINIC_ICE_SERVERS": "[]",
+        # The reminder schedules' group, and what they invoke as (the local run fires them itself:
+        # local/reminders.py); the offsets stay whatever ECLINIC_REMINDER_OFFSETS_MINUTES says.
+        "ECLINIC_REMINDER_GROUP": REMINDER_GROUP,
+        "ECLINIC_REMINDER_FUNCTION_ARN": (
+            f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:eclinic-local-send_reminder"
+        ),
+        "ECLINIC_REMINDER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT_ID}:role/eclinic-local-reminders",
     }
 
 
@@ -137,6 +147,7 @@ def bootstrap(env: MutableMapping[str, str]) -> None:
     env["ECLINIC_USER_POOL_CLIENT_ID"] = client_id
     client("ses").verify_email_identity(EmailAddress=parseaddr(env["ECLINIC_MAIL_SENDER"])[1])
     client("events").create_event_bus(Name=env["ECLINIC_EVENT_BUS"])
+    client("scheduler").create_schedule_group(Name=env["ECLINIC_REMINDER_GROUP"])
     s3 = client("s3")
     s3.create_bucket(Bucket=env["ECLINIC_FILES_BUCKET"])
     s3.put_public_access_block(

@@ -16,8 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
-from local import mailbox
+from local import mailbox, texts
 from local.host_guard import loopback_only
+from local.reminders import TICK_SECONDS, ScheduleFirer
 from local.websocket_gateway import WebSocketGateway
 
 ReadinessCheck = Callable[[], bool]
@@ -47,6 +48,9 @@ class LocalGateway:
             }
         )
         self._sweep = getattr(app_module, "sweep_stale_connections", None)
+        # What EventBridge Scheduler invokes on AWS: the local run fires due reminder schedules.
+        self._send_reminder = getattr(app_module, "send_reminder", None)
+        self._firer: ScheduleFirer | None = None
         # What `/_local/aws` reports; the run command sets it once the stand-in is bootstrapped.
         self.aws_details: dict[str, str] | None = None
 
@@ -57,6 +61,7 @@ class LocalGateway:
         application.router.add_get("/health", self.health)
         application.router.add_get("/_local/mailbox", self.mailbox_page)
         application.router.add_get("/_local/mailbox.json", self.mailbox_json)
+        application.router.add_get("/_local/sms.json", self.sms_json)
         application.router.add_get("/_local/aws", self.aws)
         application.router.add_route("*", "/{tail:.*}", self.rest)
         application.on_startup.append(self._start_sweeping)
@@ -66,6 +71,34 @@ class LocalGateway:
 
     async def _start_sweeping(self, application: web.Application) -> None:
         application["sweeper"] = asyncio.create_task(self._sweep_forever())
+        application["reminders"] = asyncio.create_task(self._fire_reminders_forever())
+
+    async def _fire_reminders_forever(self) -> None:
+        """Every few seconds, the reminder schedules whose time has come go to the reminder
+        function with their input (as Scheduler invokes it on AWS), then are deleted."""
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
+        while True:
+            # A fixed rate: the time spent firing does not push the next look later.
+            next_tick += TICK_SECONDS
+            await asyncio.sleep(max(0.0, next_tick - loop.time()))
+            next_tick = max(next_tick, loop.time() - TICK_SECONDS)
+            if not self._ready() or self._send_reminder is None:
+                continue
+            try:
+                firer = self._firer or await loop.run_in_executor(None, _schedule_firer)
+                self._firer = firer
+                due = await loop.run_in_executor(None, _now_due, firer)
+                for name, body in due:
+                    try:
+                        await loop.run_in_executor(self._lambda, self._send_reminder, body, None)
+                        succeeded = True
+                    except Exception as exc:
+                        print(f"reminder {name} failed: {type(exc).__name__}", flush=True)
+                        succeeded = False
+                    await loop.run_in_executor(None, firer.fired, name, succeeded)
+            except Exception as exc:  # the stand-in stopping, say: try again at the next tick
+                print(f"reminder schedules not read: {type(exc).__name__}", flush=True)
 
     async def _sweep_forever(self) -> None:
         """Runs the scheduled sweep (an EventBridge schedule on AWS) once a minute."""
@@ -81,6 +114,7 @@ class LocalGateway:
 
     async def _close_sockets(self, application: web.Application) -> None:
         application["sweeper"].cancel()
+        application["reminders"].cancel()
         await self.websocket.close_all()
 
     async def health(self, request: web.Request) -> web.Response:
@@ -89,11 +123,19 @@ class LocalGateway:
             return web.json_response({"status": "ok"})
         return web.json_response({"status": "starting"}, status=503)
 
+    # Parsing every mail takes a while once there are many: off the event loop, which serves
+    # the websockets and fires the reminders meanwhile.
     async def mailbox_page(self, request: web.Request) -> web.Response:
-        return web.Response(text=mailbox.page(), content_type="text/html")
+        page = await asyncio.get_running_loop().run_in_executor(None, mailbox.page)
+        return web.Response(text=page, content_type="text/html")
 
     async def mailbox_json(self, request: web.Request) -> web.Response:
-        return web.json_response({"messages": mailbox.messages()})
+        messages = await asyncio.get_running_loop().run_in_executor(None, mailbox.messages)
+        return web.json_response({"messages": messages})
+
+    async def sms_json(self, request: web.Request) -> web.Response:
+        messages = await asyncio.get_running_loop().run_in_executor(None, texts.messages)
+        return web.json_response({"messages": messages})
 
     async def aws(self, request: web.Request) -> web.Response:
         if self.aws_details is None:
@@ -147,6 +189,21 @@ def _to_response(answer: dict[str, Any]) -> web.Response:
         for value in values:
             response.headers.add(name, value)
     return response
+
+
+def _schedule_firer() -> ScheduleFirer:
+    """Reads the reminders' group from the app's own settings (set once the stand-in is up)."""
+    from chalicelib import aws
+    from chalicelib.config import Settings
+
+    settings = Settings.from_env()
+    return ScheduleFirer(aws.client(settings, "scheduler"), settings.reminder_group)
+
+
+def _now_due(firer: ScheduleFirer) -> list[tuple[str, dict[str, Any]]]:
+    from datetime import UTC, datetime
+
+    return firer.due(datetime.now(UTC))
 
 
 def scheduled_event() -> dict[str, object]:

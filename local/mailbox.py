@@ -1,6 +1,7 @@
 """Every mail SES "sent" in the local run, read from moto's SES backend and parsed.
 
-Serves `/_local/mailbox.json` (API.md's shape) and the readable `/_local/mailbox` page.
+Serves `/_local/mailbox.json` (API.md's shape) and the readable `/_local/mailbox` page, which
+lists the texts SNS "sent" too (local/texts.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import jinja2
 
+from local import texts
 from local.aws_standin import ACCOUNT_ID, REGION
 
 
@@ -52,4 +54,4 @@ _PAGE = jinja2.Environment(
 
 
 def page() -> str:
-    return _PAGE.render(messages=messages())
+    return _PAGE.render(messages=messages(), texts=texts.messages())

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.device_check import DeviceCheck
+from chalicelib.domain.timeutil import iso_utc
 from chalicelib.errors import Conflict
 
 
@@ -53,6 +54,9 @@ TRANSITIONS: Mapping[tuple[Status, Move], Status] = {
 }
 
 FINAL_STATES = frozenset({Status.COMPLETED, Status.CANCELLED})
+# A move to another time keeps the status, so it is no row of TRANSITIONS: it is allowed before
+# the session only (API.md). The audit action is `rescheduled`.
+RESCHEDULABLE = frozenset({Status.SCHEDULED, Status.WAITING})
 
 
 class IllegalTransition(Conflict):
@@ -80,6 +84,14 @@ class InviteStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class TextStatus(enum.StrEnum):
+    """What became of the last text to the patient (an invitation or a reminder)."""
+
+    SENT = "sent"
+    FAILED = "failed"
+    OPTED_OUT = "opted_out"  # the number replied STOP: the text service refuses it
+
+
 @dataclass(frozen=True)
 class Invite:
     # "failed" until the mail service has accepted a mail: a crash between storing the
@@ -87,6 +99,8 @@ class Invite:
     status: InviteStatus = InviteStatus.FAILED
     count: int = 0
     last_sent_at: datetime | None = None
+    # The invitation's text; None when the appointment has no phone number.
+    text_status: TextStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,9 @@ class AuditEvent:
     from_status: Status
     to_status: Status
     actor_email: str | None = None  # a clinician's email at the time, for people to read
+    # What else the action needs said (a reminder's kind, a reschedule's old and new time):
+    # never patient data.
+    detail: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +139,16 @@ class Appointment:
     media_worker_id: str | None = None  # the worker relaying this visit's media, once called
     taken_by_id: str | None = None  # the user id of the clinician in the session: who may act in it
     device_check: DeviceCheck | None = None  # the patient page's last device check, if any
+    patient_phone: str | None = None  # E.164; texts go here when given
+    patient_phone_opted_out: bool = False  # the text service's opt-out list has the number
+    # The .ics SEQUENCE: 0 for the first invitation, one more at each reschedule, so that a
+    # calendar that took the event moves it rather than adding another.
+    calendar_sequence: int = 0
+    # Reminder keys (`Reminder.key`) already claimed for sending: each is sent once.
+    reminders_sent: frozenset[str] = frozenset()
+    # UTC, while `waiting`: when the patient came online, or came back to the waiting room
+    # after "exit without ending" (they have been waiting again since the exit); else None.
+    waiting_since: datetime | None = None
 
     @property
     def ends_at(self) -> datetime:
@@ -153,9 +180,13 @@ class Appointment:
             worker = None  # the call ends with the session
         if target in (Status.SCHEDULED, Status.WAITING):
             taken = (None, None, None)
+        # Every move into `waiting` (coming online, exit without ending) starts the wait;
+        # the table has no move from `waiting` to itself, and any other status has no wait.
+        waiting_since = at if target is Status.WAITING else None
         changed = replace(
             self,
             status=target,
+            waiting_since=waiting_since,
             taken_by_id=taken[0],
             taken_by=taken[1],
             taken_by_name=taken[2],
@@ -169,7 +200,12 @@ class Appointment:
         return self.taken_by_id is not None and self.taken_by_id == clinician_id
 
     def record(
-        self, action: str, actor: Clinician | str, at: datetime, to: Status | None = None
+        self,
+        action: str,
+        actor: Clinician | str,
+        at: datetime,
+        to: Status | None = None,
+        detail: Mapping[str, str] | None = None,
     ) -> AuditEvent:
         """An audit event for an action on this appointment (a move, or one that keeps the status)."""
         return AuditEvent(
@@ -180,7 +216,57 @@ class Appointment:
             from_status=self.status,
             to_status=to or self.status,
             actor_email=actor.email if isinstance(actor, Clinician) else None,
+            detail=dict(detail) if detail else None,
         )
+
+    def rescheduled(
+        self, starts_at: datetime, duration_minutes: int, timezone: str, actor: Clinician, at: datetime
+    ) -> tuple[Appointment, AuditEvent | None]:
+        """The appointment at its new time, with the calendar sequence one higher, and the
+        `rescheduled` audit event (old and new time); the same appointment and None when
+        nothing changes. Raises Conflict once the session has started or the appointment ended."""
+        if self.status not in RESCHEDULABLE:
+            raise Conflict(
+                f"The appointment is {self.status.value.replace('_', ' ')}; only an appointment "
+                "that has not started yet can be rescheduled."
+            )
+        if (starts_at, duration_minutes, timezone) == (self.starts_at, self.duration_minutes, self.timezone):
+            return self, None
+        moved = replace(
+            self,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            timezone=timezone,
+            calendar_sequence=self.calendar_sequence + 1,
+            updated_at=at,
+        )
+        detail = {
+            "from_starts_at": iso_utc(self.starts_at),
+            "to_starts_at": iso_utc(starts_at),
+            "from_duration_minutes": str(self.duration_minutes),
+            "to_duration_minutes": str(duration_minutes),
+            "from_timezone": self.timezone,
+            "to_timezone": timezone,
+        }
+        return moved, self.record("rescheduled", actor, at, detail=detail)
+
+    def with_text_result(self, status: TextStatus, at: datetime) -> Appointment:
+        """After a text to the patient: what became of it, and whether the number opted out
+        (a text that went through clears an earlier opt-out: the patient opted in again)."""
+        opted_out = status is TextStatus.OPTED_OUT or (
+            self.patient_phone_opted_out and status is TextStatus.FAILED
+        )
+        return replace(self, patient_phone_opted_out=opted_out, updated_at=at)
+
+    def with_invite_text(self, status: TextStatus, at: datetime) -> Appointment:
+        changed = self.with_text_result(status, at)
+        return replace(changed, invite=replace(self.invite, text_status=status))
+
+    def with_reminder_claimed(self, key: str) -> Appointment:
+        return replace(self, reminders_sent=self.reminders_sent | {key})
+
+    def without_reminder_claim(self, key: str) -> Appointment:
+        return replace(self, reminders_sent=self.reminders_sent - {key})
 
     def with_device_check(self, camera: str, microphone: str, at: datetime) -> Appointment:
         """The appointment with the patient's latest device check; it keeps its status."""
@@ -189,7 +275,8 @@ class Appointment:
         return replace(self, device_check=DeviceCheck(camera, microphone, at), updated_at=at)
 
     def with_invite_result(self, sent: bool, at: datetime) -> Appointment:
-        invite = Invite(
+        invite = replace(
+            self.invite,
             status=InviteStatus.SENT if sent else InviteStatus.FAILED,
             count=self.invite.count + (1 if sent else 0),
             last_sent_at=at if sent else self.invite.last_sent_at,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.appointment import Appointment, Status
+from chalicelib.domain.appointment import FINAL_STATES, Appointment, Status
 from chalicelib.errors import ValidationFailed
 
 # 24 hours and 1 hour before the start (API.md); the names are the audit's and the schedules'.
@@ -74,3 +74,42 @@ def still_due(appointment: Appointment, reminder: Reminder, already_sent: frozen
         and appointment.starts_at == reminder.starts_at
         and reminder.key not in already_sent
     )
+
+
+def kind_for(offset: timedelta) -> str:
+    """A reminder's name from its offset: whole hours as `24h`, `1h`; other minutes as `90m`."""
+    minutes = int(offset.total_seconds() // 60)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
+def offsets_from_minutes(minutes: tuple[int, ...]) -> dict[str, timedelta]:
+    """The reminders of the setting (minutes before the start), by kind."""
+    return {kind_for(timedelta(minutes=m)): timedelta(minutes=m) for m in minutes}
+
+
+@dataclass(frozen=True)
+class Follow:
+    """What the reminder schedules must do after a change of an appointment."""
+
+    plan: list[Reminder]
+    drop: list[str]  # kinds
+
+
+def follow(
+    before: Appointment | None, after: Appointment, now: datetime, offsets: dict[str, timedelta]
+) -> Follow:
+    """Reminders follow the appointment: planned when it is made, planned anew (and the ones
+    no longer ahead dropped) when it moves, dropped when it is cancelled or completed; nothing
+    for any other change (a patient coming online, a session starting)."""
+    if after.status in FINAL_STATES:
+        if before is not None and before.status not in FINAL_STATES:
+            return Follow(plan=[], drop=list(offsets))
+        return Follow(plan=[], drop=[])
+    if after.status not in OPEN_STATES:
+        return Follow(plan=[], drop=[])
+    if before is not None and before.starts_at == after.starts_at:
+        return Follow(plan=[], drop=[])
+    ahead = reminders_ahead(after.id, after.starts_at, now, offsets)
+    planned = {r.kind for r in ahead}
+    stale = [] if before is None else [kind for kind in offsets if kind not in planned]
+    return Follow(plan=ahead, drop=stale)

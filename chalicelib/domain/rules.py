@@ -1,4 +1,4 @@
-"""Input rules of API.md for new appointments, tasks and schedule queries.
+"""Input rules of API.md for new appointments, reschedules, tasks and schedule queries.
 
 Each rule raises ValidationFailed naming the field, before anything is stored or mailed.
 The email check uses the `email-validator` library (syntax and internationalised domains,
@@ -26,6 +26,7 @@ PAST_TOLERANCE = timedelta(minutes=10)
 FUTURE_LIMIT = timedelta(days=366)
 SCHEDULE_RANGE_MAX = timedelta(days=366)
 TASK_TITLE_MAX, TASK_NOTE_MAX = 200, 4000
+PHONE_MAX = 32  # longer than any number written with spaces; E.164 has 15 digits at most
 # Unicode categories that must never reach a mail header or a page: control, format,
 # line and paragraph separators.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
@@ -38,6 +39,16 @@ class NewAppointment:
     patient_name: str
     patient_email: str
     group: str
+    timezone: str
+    patient_phone: str | None = None  # E.164
+
+
+@dataclass(frozen=True)
+class NewTime:
+    """Where a reschedule moves an appointment."""
+
+    starts_at: datetime
+    duration_minutes: int
     timezone: str
 
 
@@ -109,16 +120,20 @@ def instant(body: Mapping[str, Any], field: str, label: str) -> datetime:
         ) from exc
 
 
-def new_appointment(body: Any, now: datetime) -> NewAppointment:
-    body = require_object(body)
+def start(body: Mapping[str, Any], now: datetime) -> datetime:
+    """`starts_at`, whole seconds: at most 10 minutes past and at most a year ahead."""
     starts_at = instant(body, "starts_at", "The start").replace(microsecond=0)
     if starts_at < now - PAST_TOLERANCE:
         raise ValidationFailed("The start is in the past; choose a time from now on.", "starts_at")
     if starts_at > now + FUTURE_LIMIT:
         raise ValidationFailed("The start is more than a year ahead.", "starts_at")
-    duration = body.get("duration_minutes", DURATION_DEFAULT)
+    return starts_at
+
+
+def duration_minutes(body: Mapping[str, Any], default: int = DURATION_DEFAULT) -> int:
+    duration = body.get("duration_minutes", default)
     if duration is None:
-        duration = DURATION_DEFAULT
+        duration = default
     if isinstance(duration, bool) or not isinstance(duration, int):
         raise ValidationFailed("The duration must be a whole number of minutes.", "duration_minutes")
     if not DURATION_MIN <= duration <= DURATION_MAX:
@@ -126,8 +141,29 @@ def new_appointment(body: Any, now: datetime) -> NewAppointment:
             f"The duration must be between {DURATION_MIN} and {DURATION_MAX} minutes.",
             "duration_minutes",
         )
+    return duration
+
+
+def phone_number(body: Mapping[str, Any], field: str = "patient_phone") -> str | None:
+    """An optional phone number in E.164 (absent, null or blank: none). The library is
+    imported here, not above: it costs about 80 ms, which only an invitation needs to pay."""
+    from chalicelib.texts.phone import EXAMPLE, normalise_phone
+
+    value = body.get(field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or len(value) > PHONE_MAX:
+        raise ValidationFailed(f"Enter the phone number with its country code, for example {EXAMPLE}.", field)
+    return normalise_phone(value, field)
+
+
+def new_appointment(body: Any, now: datetime) -> NewAppointment:
+    body = require_object(body)
+    starts_at = start(body, now)
+    duration = duration_minutes(body)
     patient_name = text(body, "patient_name", "The patient's name", NAME_MAX)
     patient_email = email_address(body, "patient_email")
+    patient_phone = phone_number(body)
     group = body.get("group")
     if not isinstance(group, str) or not group.strip():
         raise ValidationFailed("Choose an author group.", "group")
@@ -138,6 +174,18 @@ def new_appointment(body: Any, now: datetime) -> NewAppointment:
         patient_email=patient_email,
         group=group.strip(),
         timezone=time_zone(body),
+        patient_phone=patient_phone,
+    )
+
+
+def new_time(body: Any, now: datetime, duration: int, timezone: str) -> NewTime:
+    """A reschedule's body, checked as an invitation's time is; the duration and the time zone
+    stay what they were (`duration`, `timezone`) unless given."""
+    body = require_object(body)
+    return NewTime(
+        starts_at=start(body, now),
+        duration_minutes=duration_minutes(body, default=duration),
+        timezone=time_zone(body) if body.get("timezone") is not None else timezone,
     )
 
 

@@ -24,6 +24,8 @@ EMAIL_TEMPLATES = (
     "email/invitation.txt",
     "email/cancellation.html",
     "email/cancellation.txt",
+    "email/reminder.html",
+    "email/reminder.txt",
 )
 
 
@@ -48,6 +50,8 @@ class MailContext:
                 time=local.strftime("%H:%M"),
                 zone=zone_label(self.appointment.timezone, local),
                 duration_minutes=self.appointment.duration_minutes,
+                # Rescheduled at least once: the invitation says that the time is a new one.
+                moved=self.appointment.calendar_sequence > 0,
             )
         )
 
@@ -74,16 +78,33 @@ def zone_label(zone: str, local: datetime) -> str:
 
 
 def invitation(context: MailContext) -> EmailMessage:
-    message = context.envelope(f"Your video appointment with {context.group_name} on {context.when()}")
+    subject = f"Your video appointment with {context.group_name} on {context.when()}"
+    if context.appointment.calendar_sequence > 0:
+        subject = f"New time: {subject}"
+    message = context.envelope(subject)
     message.set_content(context.render("email/invitation.txt"))
     message.add_alternative(context.render("email/invitation.html"), subtype="html")
+    _add_event(message, context)
+    return message
+
+
+def reminder(context: MailContext) -> EmailMessage:
+    """Before the start: the same button and the same calendar file as the invitation."""
+    subject = f"Reminder: your video appointment with {context.group_name} on {context.when()}"
+    message = context.envelope(subject)
+    message.set_content(context.render("email/reminder.txt"))
+    message.add_alternative(context.render("email/reminder.html"), subtype="html")
+    _add_event(message, context)
+    return message
+
+
+def _add_event(message: EmailMessage, context: MailContext) -> None:
     message.add_attachment(
         calendar(context, cancelled=False),
         subtype="calendar",
         filename="appointment.ics",
         params={"method": "PUBLISH"},
     )
-    return message
 
 
 def cancellation(context: MailContext) -> EmailMessage:
@@ -112,7 +133,9 @@ def calendar(context: MailContext, cancelled: bool) -> str:
     event.add("dtend", appointment.ends_at)
     event.add("summary", f"Video appointment with {context.group_name}")
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("sequence", 1 if cancelled else 0)
+    # The invitation's SEQUENCE is the appointment's (0, one more at each reschedule); a
+    # cancellation is one more than the last one published, so calendars apply it.
+    event.add("sequence", appointment.calendar_sequence + (1 if cancelled else 0))
     if not cancelled:
         event.add("url", context.visit_url)
         event.add("description", f"Join the virtual waiting room: {context.visit_url}")

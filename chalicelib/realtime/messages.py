@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import json_input
+from chalicelib.domain import notice
 from chalicelib.domain.chat import CHAT_MAX
 from chalicelib.domain.rules import field_has_control_characters
 from chalicelib.errors import EclinicError, ValidationFailed
@@ -41,6 +42,9 @@ class Incoming:
         if field_has_control_characters(value, allow_newlines=True):
             raise ValidationFailed("The message contains characters that cannot be sent.", "text")
         return value
+
+    def notice_text(self) -> str:
+        return notice.notice_text(self.body.get("text"))
 
     def choice(self, field: str, allowed: tuple[str, ...]) -> str:
         value = self.body.get(field)

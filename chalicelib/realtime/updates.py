@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib import metrics, representations
 from chalicelib.domain.appointment import Appointment, AuditEvent, Move, Status
+from chalicelib.domain.timeutil import iso_utc
 from chalicelib.realtime.broadcast import Broadcaster
 from chalicelib.realtime.connections import (
     ConnectionRegistry,
@@ -33,7 +34,11 @@ def status_message(appointment: Appointment, audit: AuditEvent | None = None) ->
     words = PATIENT_WORDS[appointment.status]
     if audit is not None and audit.action == Move.EXIT.value:
         words = STEPPED_OUT
-    return {"type": "status", "status": appointment.status.value, "message": words}
+    message: dict[str, Any] = {"type": "status", "status": appointment.status.value, "message": words}
+    if appointment.waiting_since is not None:
+        # Beyond API.md: since when the patient waits, for the waiting room's "You have waited ...".
+        message["waiting_since"] = iso_utc(appointment.waiting_since)
+    return message
 
 
 class LiveUpdates:

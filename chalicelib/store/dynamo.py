@@ -14,12 +14,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from pynamodb.attributes import MapAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import paging
-from chalicelib.domain.appointment import Appointment, AuditEvent, Invite, InviteStatus, Status
+from chalicelib.domain.appointment import Appointment, AuditEvent, Invite, InviteStatus, Status, TextStatus
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.device_check import DeviceCheck
 from chalicelib.domain.document import Document
@@ -278,7 +279,14 @@ def _audit_event(item: AuditEventModel) -> AuditEvent:
         from_status=Status(item.from_status),
         to_status=Status(item.to_status),
         actor_email=item.actor_email,
+        detail=_detail(item),
     )
+
+
+def _detail(item: AuditEventModel) -> dict[str, str] | None:
+    if item.detail is None:
+        return None
+    return {str(k): str(v) for k, v in item.detail.as_dict().items()}  # type: ignore[no-untyped-call]
 
 
 def _chat(item: ChatMessageModel) -> ChatMessage:
@@ -344,6 +352,7 @@ def _audit_model(event: AuditEvent) -> AuditEventModel:
         from_status=event.from_status.value,
         to_status=event.to_status.value,
         actor_email=event.actor_email,
+        detail=MapAttribute(**event.detail) if event.detail else None,  # type: ignore[no-untyped-call]
     )
 
 
@@ -373,6 +382,12 @@ def _to_model(a: Appointment) -> AppointmentModel:
         device_camera=a.device_check.camera if a.device_check else None,
         device_microphone=a.device_check.microphone if a.device_check else None,
         device_checked_at=iso_utc_precise(a.device_check.at) if a.device_check else None,
+        waiting_since=_optional_time(a.waiting_since),
+        patient_phone=a.patient_phone,
+        patient_phone_opted_out=a.patient_phone_opted_out or None,
+        invite_text_status=a.invite.text_status.value if a.invite.text_status else None,
+        calendar_sequence=a.calendar_sequence,
+        reminders_sent=sorted(a.reminders_sent) or None,
     )
 
 
@@ -395,6 +410,7 @@ def _from_model(m: AppointmentModel) -> Appointment:
             status=InviteStatus(m.invite_status),
             count=int(m.invite_count),
             last_sent_at=parse_instant(m.invite_last_sent_at) if m.invite_last_sent_at else None,
+            text_status=TextStatus(m.invite_text_status) if m.invite_text_status else None,
         ),
         created_at=parse_instant(m.created_at),
         updated_at=parse_instant(m.updated_at),
@@ -402,6 +418,11 @@ def _from_model(m: AppointmentModel) -> Appointment:
         link_token_hash=m.link_token_hash,
         version=int(m.version),
         device_check=_device_check(m),
+        waiting_since=parse_instant(m.waiting_since) if m.waiting_since else None,
+        patient_phone=m.patient_phone,
+        patient_phone_opted_out=bool(m.patient_phone_opted_out),
+        calendar_sequence=int(m.calendar_sequence or 0),
+        reminders_sent=frozenset(str(key) for key in m.reminders_sent or ()),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -79,6 +80,14 @@ class AppointmentModel(Model):
     device_camera = UnicodeAttribute(null=True)
     device_microphone = UnicodeAttribute(null=True)
     device_checked_at = UnicodeAttribute(null=True)
+    waiting_since = UnicodeAttribute(null=True)  # while `waiting`: since when
+    # Texts (issue 11): the number in E.164, whether it is on the opt-out list, the invitation's
+    # last text; the .ics sequence; the reminders already claimed for sending.
+    patient_phone = UnicodeAttribute(null=True)
+    patient_phone_opted_out = BooleanAttribute(null=True)
+    invite_text_status = UnicodeAttribute(null=True)
+    calendar_sequence = NumberAttribute(null=True)
+    reminders_sent = ListAttribute(of=UnicodeAttribute, null=True)
 
     schedule_index = ScheduleIndex()
     link_index = LinkIndex()
@@ -99,6 +108,7 @@ class AuditEventModel(Model):
     from_status = UnicodeAttribute()
     to_status = UnicodeAttribute()
     actor_email = UnicodeAttribute(null=True)
+    detail = MapAttribute[str, str](null=True)  # AuditEvent.detail: strings only, no patient data
 
 
 class TaskModel(Model):

@@ -1,8 +1,12 @@
-"""Appointment use cases: invite, list, cancel, re-invite, complete, tasks, audit, visit.
+"""Appointment use cases: invite, list, reschedule, cancel, re-invite, complete, tasks, audit,
+visit.
 
 Each one checks who may act, moves the domain object, and writes conditionally; a write that
 loses a race is retried from a fresh read, so the loser ends with the domain's verdict on the
-new state (usually IllegalTransition, a 409) and never overwrites the winner.
+new state (usually IllegalTransition, a 409) and never overwrites the winner. Reminder
+schedules follow every stored change (`reminders.follow`): planned with the appointment, moved
+with it, dropped when it ends. The appointment is always stored first, so a scheduler that
+fails loses no appointment (it is logged and audited `reminder_planning_failed`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any, Protocol
 
 from chalicelib import metrics, paging, representations
 from chalicelib.auth import patient_links
-from chalicelib.domain import rules
+from chalicelib.domain import reminders, rules
 from chalicelib.domain.appointment import (
     FINAL_STATES,
     Appointment,
@@ -26,6 +30,7 @@ from chalicelib.domain.appointment import (
     Invite,
     Move,
     Status,
+    TextStatus,
 )
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
@@ -37,9 +42,18 @@ from chalicelib.logs import logger
 from chalicelib.mail import compose
 from chalicelib.mail.mailer import Mailer, MailRejected
 from chalicelib.paging import Page
+from chalicelib.reminders.scheduler import ReminderScheduler, SchedulingFailed
 from chalicelib.store.repository import AppointmentRepository, ConcurrentUpdate, ScheduleResult
+from chalicelib.texts import messages as texts
+from chalicelib.texts.sender import OptedOut, TextRejected, TextSender
 
 WRITE_ATTEMPTS = 5
+# The audit action of a text to the patient, by what became of it (never the number or the text).
+_TEXT_ACTIONS = {
+    TextStatus.SENT: "invitation_texted",
+    TextStatus.FAILED: "invitation_text_failed",
+    TextStatus.OPTED_OUT: "invitation_text_opted_out",
+}
 # What `schedule_position` makes: the start as stored and the appointment's id.
 _SCHEDULE_POSITION = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z#[A-Za-z0-9_-]{1,64}")
 # A change returns the new appointment and its audit event, or the same appointment and None
@@ -95,11 +109,17 @@ class AppointmentService:
         group_names: Callable[[], Mapping[str, str]],
         links: LinkPolicy,
         mail_sender: str,
+        texts: TextSender,
+        reminder_scheduler: ReminderScheduler,
+        reminder_offsets: Mapping[str, timedelta] = reminders.DEFAULT_OFFSETS,
         notifier: AppointmentNotifier | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._repo = repository
         self._mailer = mailer
+        self._texts = texts
+        self._scheduler = reminder_scheduler
+        self._offsets = dict(reminder_offsets)
         self._events = events
         self._group_names = group_names
         self._links = links
@@ -132,10 +152,12 @@ class AppointmentService:
             updated_at=now,
             link_nonce=nonce,
             link_token_hash=patient_links.hash_token(token),
+            patient_phone=request.patient_phone,
         )
         self._repo.add(appointment, appointment.record("created", actor, now))
         logger().info("appointment created", appointment_id=appointment_id, group=request.group)
         metrics.count("AppointmentsCreated")
+        self._follow_reminders(None, appointment)
         return self._send_invitation(appointment, actor)
 
     def schedule(self, actor: Clinician, query: Mapping[str, str]) -> tuple[ScheduleResult, dict[str, str]]:
@@ -158,7 +180,7 @@ class AppointmentService:
     def cancel(self, actor: Clinician, appointment_id: str) -> Appointment:
         self._visible(actor, appointment_id)
         cancelled = self._move(appointment_id, Move.CANCEL, actor)
-        message = compose.cancellation(self._mail_context(cancelled))
+        message = compose.cancellation(self.mail_context(cancelled))
         try:
             self._mailer.send(message)
             action = "cancellation_sent"
@@ -172,7 +194,33 @@ class AppointmentService:
         appointment = self._visible(actor, appointment_id)
         if appointment.status in FINAL_STATES:
             raise Conflict(f"The appointment is {appointment.status.value}; it cannot be re-invited.")
+        # Plans the reminders still ahead again (create-or-move: the same ones once more), which
+        # is how an appointment whose planning failed gets them (README).
+        self._follow_reminders(None, appointment)
         return self._send_invitation(appointment, actor)
+
+    def reschedule(self, actor: Clinician, appointment_id: str, body: Any) -> Appointment:
+        """Moves the appointment (scheduled or waiting) to a new time and sends the invitation
+        again: the same link, the .ics with its UID and a higher SEQUENCE. Somebody else's
+        reschedule in between (the calendar sequence moved since this caller's read) is a 409,
+        not a silent overwrite; any other change in between is retried."""
+        seen = self._visible(actor, appointment_id)
+        now = self._clock()
+        rules.new_time(body, now, seen.duration_minutes, seen.timezone)  # 400 before anything
+
+        def move(current: Appointment) -> tuple[Appointment, AuditEvent | None]:
+            if current.calendar_sequence != seen.calendar_sequence and current.status not in FINAL_STATES:
+                raise Conflict(
+                    "Someone else has just moved this appointment; check its new time and try again."
+                )
+            wanted = rules.new_time(body, now, current.duration_minutes, current.timezone)
+            return current.rescheduled(wanted.starts_at, wanted.duration_minutes, wanted.timezone, actor, now)
+
+        moved = self.mutate(appointment_id, move)
+        if moved.calendar_sequence == seen.calendar_sequence:
+            return moved  # the same time again: nothing to move, nobody to tell
+        logger().info("appointment rescheduled", appointment_id=appointment_id)
+        return self._send_invitation(moved, actor)
 
     def complete(self, actor: Clinician, appointment_id: str) -> Appointment:
         self._visible(actor, appointment_id)
@@ -273,26 +321,74 @@ class AppointmentService:
             except ConcurrentUpdate:
                 continue
             self._notifier.appointment_changed(current, stored, audit)
+            self._follow_reminders(current, stored)
             return stored
         raise Conflict("The appointment is being changed by someone else; try again.")
 
+    def _follow_reminders(self, before: Appointment | None, after: Appointment) -> None:
+        """Plans, moves or drops the reminder schedules as the change asks (`reminders.follow`).
+        A failure never undoes the stored change: planning is logged, counted and audited; a
+        schedule left behind by a failed drop sends nothing when it fires (`still_due`)."""
+        follow = reminders.follow(before, after, self._clock(), self._offsets)
+        if follow.plan:
+            try:
+                for reminder in follow.plan:
+                    self._scheduler.plan(reminder)
+            except SchedulingFailed as exc:
+                logger().error("reminder planning failed", appointment_id=after.id, reason=exc.reason)
+                metrics.count("ReminderPlanningFailed")
+                self._repo.record(after.record("reminder_planning_failed", "system", self._clock()))
+        if follow.drop:
+            try:
+                self._scheduler.drop(after.id, follow.drop)
+            except SchedulingFailed as exc:
+                logger().warning(
+                    "reminder schedules not dropped; they will send nothing",
+                    appointment_id=after.id,
+                    reason=exc.reason,
+                )
+
     def _send_invitation(self, appointment: Appointment, actor: Clinician) -> Appointment:
-        message = compose.invitation(self._mail_context(appointment))
+        context = self.mail_context(appointment)
         try:
-            self._mailer.send(message)
+            self._mailer.send(compose.invitation(context))
             sent = True
         except MailRejected as exc:
             logger().warning("invitation refused", appointment_id=appointment.id, reason=exc.reason)
             sent = False
+        # Mail is the main channel: a text that fails is recorded and changes nothing else.
+        text = self.text_patient(appointment, texts.invitation(context))
         at = self._clock()
 
         def record_result(current: Appointment) -> tuple[Appointment, AuditEvent]:
             action = "invitation_sent" if sent else "invitation_failed"
-            return current.with_invite_result(sent, at), current.record(action, actor, at)
+            changed = current.with_invite_result(sent, at)
+            if text is not None:
+                changed = changed.with_invite_text(text, at)
+            return changed, current.record(action, actor, at)
 
-        return self.mutate(appointment.id, record_result)
+        stored = self.mutate(appointment.id, record_result)
+        if text is not None:
+            # After the invitation's own event (the trail is ordered by time).
+            texted = stored.record(_TEXT_ACTIONS[text], actor, self._clock(), detail={"kind": "invitation"})
+            self._repo.record(texted)
+        return stored
 
-    def _mail_context(self, appointment: Appointment) -> compose.MailContext:
+    def text_patient(self, appointment: Appointment, body: str) -> TextStatus | None:
+        """Texts the patient's phone, if the appointment has one: what became of it, or None."""
+        if appointment.patient_phone is None:
+            return None
+        try:
+            self._texts.send(appointment.patient_phone, body)
+        except OptedOut:
+            logger().info("text not sent: the number opted out", appointment_id=appointment.id)
+            return TextStatus.OPTED_OUT
+        except TextRejected as exc:
+            logger().warning("text refused", appointment_id=appointment.id, reason=exc.reason)
+            return TextStatus.FAILED
+        return TextStatus.SENT
+
+    def mail_context(self, appointment: Appointment) -> compose.MailContext:
         return compose.MailContext(
             appointment=appointment,
             group_name=self.group_name(appointment.group),

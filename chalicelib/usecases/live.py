@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib import representations
 from chalicelib.auth.tokens import CognitoTokenVerifier
+from chalicelib.domain import notice
 from chalicelib.domain.appointment import Appointment, AuditEvent, Move, Status
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
@@ -237,6 +238,7 @@ class LiveService:
             return {
                 **common,
                 "take": self._take,
+                "notice": self._notice,
                 "hangup": self._hangup,
                 "screenshot_request": media.screenshot_request,
             }
@@ -297,6 +299,31 @@ class LiveService:
             representations.chat(message),
         )
         return []
+
+    def _notice(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+        """A few words to a waiting patient of the clinician's groups (API.md's `notice`): pushed
+        to the patient's connections and audited (`notice_sent`) without the text, which is
+        neither stored nor logged. The sender gets, beyond API.md, `notice_sent` with how many of
+        the patient's pages it reached."""
+        clinician = clinician_of(connection)
+        appointment_id = incoming.appointment_id()
+        text = incoming.notice_text()
+        appointment = self._appointments.get(clinician, appointment_id)
+        notice.require_waiting(appointment)
+        now = self._clock()
+        self._repo.record(appointment.record(notice.AUDIT_ACTION, clinician, now))
+        delivered = self._broadcaster.to_channels(
+            [patient_channel(appointment.id)],
+            representations.notice(appointment.id, text, clinician.name, now),
+        )
+        return [
+            {
+                "type": "notice_sent",
+                "appointment_id": appointment.id,
+                "at": representations.instant(now),
+                "delivered": delivered,
+            }
+        ]
 
     def _device_check(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
         """Beyond API.md: what the waiting room's device check found, kept on the appointment

@@ -33,6 +33,7 @@ from chalicelib.store.models import (
 )
 from eclinic_infra.operations import Operations
 from eclinic_infra.protection import ApiProtection
+from eclinic_infra.reminders import ReminderSchedules
 from eclinic_infra.tables import table_for
 from eclinic_infra.turn import TurnService, TurnSizing
 from eclinic_infra.worker import MediaWorkers, WorkerSizing
@@ -44,6 +45,7 @@ FUNCTIONS = (
     "WebsocketMessage",
     "WebsocketDisconnect",
     "SweepStaleConnections",
+    "SendReminder",
 )
 # Table name suffixes as chalicelib.config.Settings derives them from ECLINIC_TABLE_PREFIX.
 TABLES = {
@@ -135,6 +137,24 @@ class EclinicStack(cdk.Stack):
             default="false",
             description="true: every clinician must set up and use a TOTP app to sign in (MFA ON); "
             "false: TOTP is optional.",
+        )
+        sms_sender_id = cdk.CfnParameter(
+            self,
+            "SmsSenderId",
+            type="String",
+            default="",
+            allowed_pattern="^[A-Za-z0-9-]{0,11}$",
+            description="The alphanumeric sender ID texts come from (up to 11 letters and digits), where "
+            "the destination country allows one and it is registered; empty: none.",
+        )
+        sms_origination_number = cdk.CfnParameter(
+            self,
+            "SmsOriginationNumber",
+            type="String",
+            default="",
+            allowed_pattern="^$|^[+][1-9][0-9]{4,14}$",
+            description="The origination number (E.164, from AWS End User Messaging SMS) texts come "
+            "from, where the destination country requires one; empty: SNS chooses.",
         )
         auth_rate_limit = cdk.CfnParameter(
             self,
@@ -278,6 +298,9 @@ class EclinicStack(cdk.Stack):
             ),
         )
 
+        # -- reminders -------------------------------------------------------------------------------
+        self.reminders = ReminderSchedules(self, "Reminders", group_name=f"eclinic-{stage}-reminders")
+
         # -- API and functions -----------------------------------------------------------------------
         endpoints_parameter = f"/eclinic/{stage}/endpoints"
         self.role = iam.Role(
@@ -314,11 +337,19 @@ class EclinicStack(cdk.Stack):
                     "ECLINIC_ICE_SERVERS": '[{"urls": ["stun:stun.l.google.com:19302"]}]',
                     "ECLINIC_TURN_SECRET_ARN": self.turn_secret.secret_arn,
                     "ECLINIC_METRICS": "emf",
+                    "ECLINIC_SMS_SENDER_ID": sms_sender_id.value_as_string,
+                    "ECLINIC_SMS_ORIGINATION_NUMBER": sms_origination_number.value_as_string,
+                    # The reminder function's ARN comes with the endpoints parameter (a function
+                    # naming itself in its environment would be a cycle).
+                    "ECLINIC_REMINDER_GROUP": self.reminders.group_name,
+                    "ECLINIC_REMINDER_ROLE_ARN": self.reminders.role.role_arn,
                 },
             },
         )
         rest_api_id = self.chalice.get_resource(REST_API).ref
         ws_api_id = self.chalice.get_resource("WebsocketAPI").ref
+        reminder_function_arn = self.chalice.get_resource("SendReminder").get_att("Arn").to_string()
+        self.reminders.may_invoke(reminder_function_arn)
         self.page_url = _api_url("https", rest_api_id, REST_STAGE)
         self.ws_url = _api_url("wss", ws_api_id, WS_STAGE)
         self.endpoints = ssm.StringParameter(
@@ -335,6 +366,8 @@ class EclinicStack(cdk.Stack):
                     self.ws_url,
                     '", "ws_management_url": "',
                     _api_url("https", ws_api_id, WS_STAGE),
+                    '", "reminder_function_arn": "',
+                    reminder_function_arn,
                     '"}',
                 ],
             ),
@@ -577,6 +610,19 @@ class EclinicStack(cdk.Stack):
         )
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.endpoints.parameter_arn])
+        )
+        self.reminders.grant_planning(self.role)
+        # Texts go straight to phone numbers (chalicelib/texts/sender.py): an SMS publish has no
+        # resource to name, so it is allowed on "*" and publishing to any topic is denied.
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"], resources=["*"])
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["sns:Publish"],
+                resources=[self.format_arn(service="sns", region="*", account="*", resource="*")],
+            )
         )
 
 

@@ -67,7 +67,7 @@ def test_invite_mail_link_visit_cancel(api: Api) -> None:
     assert set(created) == {
         "id", "group", "starts_at", "duration_minutes", "timezone", "patient_name", "patient_email",
         "status", "taken_by", "taken_by_name", "invited_by", "invite", "created_at", "updated_at",
-        "device_check",
+        "device_check", "waiting_since", "patient_phone", "patient_phone_opted_out",
     }  # fmt: skip
     (mail,) = mails_to(email)
     assert [a["filename"] for a in mail["attachments"]] == ["appointment.ics"]
@@ -84,6 +84,7 @@ def test_invite_mail_link_visit_cancel(api: Api) -> None:
         "group_name": "Cardiology",
         "patient_name": "Pat <b>Flow</b>",
         "status": "scheduled",
+        "waiting_since": None,
     }
 
     cancelled = api.as_(BEN, "POST", f"/api/appointments/{created['id']}/cancel")
@@ -204,7 +205,7 @@ def test_a_refused_mail_keeps_the_appointment_with_a_failed_invite(api: Api, aws
         created = api.invite(patient_email="pat.refused@example.com")
     finally:
         ses.verify_email_identity(EmailAddress="no-reply@clinic.example")
-    assert created["invite"] == {"status": "failed", "count": 0, "last_sent_at": None}
+    assert created["invite"] == {"status": "failed", "count": 0, "last_sent_at": None, "text_status": None}
     stored = api.as_(ADA, "GET", f"/api/appointments/{created['id']}").json_body
     assert stored["status"] == "scheduled" and stored["invite"]["status"] == "failed"
     assert not mails_to("pat.refused@example.com")

@@ -23,6 +23,7 @@ ROUTES = [
     ("GET", "/api/appointments", None),
     ("POST", "/api/appointments", "invite"),
     ("GET", f"/api/appointments/{ID}", None),
+    ("POST", f"/api/appointments/{ID}/reschedule", {"starts_at": "2027-11-30T09:30:00+01:00"}),
     ("POST", f"/api/appointments/{ID}/cancel", None),
     ("POST", f"/api/appointments/{ID}/reinvite", None),
     ("POST", f"/api/appointments/{ID}/complete", None),

@@ -14,6 +14,7 @@ from tests.local.conftest import LocalRun, free_port
 GUARDED = (
     ("GET", "/_local/mailbox"),
     ("GET", "/_local/mailbox.json"),
+    ("GET", "/_local/sms.json"),
     ("GET", "/_local/aws"),
     ("GET", "/@connections/x"),
     ("POST", "/@connections/x"),

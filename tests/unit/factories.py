@@ -18,10 +18,13 @@ from chalicelib.realtime.broadcast import Broadcaster
 from chalicelib.realtime.connections import InMemoryConnectionRegistry
 from chalicelib.realtime.management import RecordingManagementApi
 from chalicelib.realtime.updates import LiveUpdates
+from chalicelib.reminders.scheduler import InMemoryReminderScheduler
 from chalicelib.store.memory import InMemoryAppointmentRepository
+from chalicelib.texts.sender import InMemoryTextSender
 from chalicelib.usecases.appointments import AppointmentService, LinkPolicy
 from chalicelib.usecases.live import LiveService
 from chalicelib.usecases.media import MediaService
+from chalicelib.usecases.reminders import ReminderService
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SECRET = b"s" * 32
@@ -111,6 +114,11 @@ class FakeWorld:
     registry: InMemoryConnectionRegistry = field(default_factory=InMemoryConnectionRegistry)
     management: RecordingManagementApi = field(default_factory=RecordingManagementApi)
     files: InMemoryFileStore = field(default_factory=InMemoryFileStore)
+    texts: InMemoryTextSender = field(default_factory=InMemoryTextSender)
+    scheduler: InMemoryReminderScheduler = field(default_factory=InMemoryReminderScheduler)
+    reminder_offsets: dict[str, timedelta] = field(
+        default_factory=lambda: {"24h": timedelta(hours=24), "1h": timedelta(hours=1)}
+    )
     turn: TurnCredentials | None = None
     ice_transport_policy: str = "all"
     token_expires_at: datetime = NOW + timedelta(hours=1)
@@ -153,9 +161,15 @@ class FakeWorld:
             group_names=lambda: GROUP_NAMES,
             links=LinkPolicy(secret=SECRET, grace=timedelta(hours=2), base_url="https://eclinic.test"),
             mail_sender="eClinic <no-reply@clinic.example>",
+            texts=self.texts,
+            reminder_scheduler=self.scheduler,
+            reminder_offsets=self.reminder_offsets,
             notifier=LiveUpdates(self.broadcaster, self.registry, self.clock),
             clock=self.clock,
         )
+
+    def reminders(self) -> ReminderService:
+        return ReminderService(self.service(), self.repository, self.mailer, clock=self.clock)
 
     def token_of(self, a: Appointment) -> str:
         return patient_links.token_for(SECRET, a.id, a.link_nonce)
