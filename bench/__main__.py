@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-PARTS = ("foundation", "live", "media", "login", "calls")
+PARTS = ("foundation", "live", "media", "login", "calls", "alerts", "reminders")
 
 
 def main() -> None:
@@ -28,6 +28,8 @@ def main() -> None:
     parser.add_argument("--setup-calls", type=int, default=10, help="calls per path (calls part)")
     parser.add_argument("--calls-cpu-visits", type=int, default=4, help="visits at once (calls part)")
     parser.add_argument("--calls-cpu-seconds", type=float, default=16, help="CPU window (calls part)")
+    parser.add_argument("--arrivals", type=int, default=20, help="patient arrivals (alerts part)")
+    parser.add_argument("--reminders", type=int, default=20, help="reminders timed (reminders part)")
     args = parser.parse_args()
     unknown = set(args.parts) - set(PARTS)
     if unknown:
@@ -58,6 +60,16 @@ def main() -> None:
 
         figures["calls"] = calls.run(args.setup_calls, args.calls_cpu_visits, args.calls_cpu_seconds)
         print(json.dumps({"calls": figures["calls"]}, indent=2), flush=True)
+    if "alerts" in args.parts:
+        from bench import alerts
+
+        figures["alerts"] = alerts.run(args.arrivals)
+        print(json.dumps({"alerts": figures["alerts"]}, indent=2), flush=True)
+    if "reminders" in args.parts:
+        from bench import reminders
+
+        figures["reminders"] = reminders.run(args.reminders)
+        print(json.dumps({"reminders": figures["reminders"]}, indent=2), flush=True)
 
 
 if __name__ == "__main__":

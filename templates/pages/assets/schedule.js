@@ -2,6 +2,9 @@
 // menu, and (through session.js) the video session.
 import { api, ApiError, LiveConnection, el, formatDay, formatTime, showBanner, toast } from "./common.js";
 import { ClinicianSession } from "./session.js";
+import { ArrivalAlerts } from "./arrivals.js";
+import { NoticeDialog } from "./notice-dialog.js";
+import { rowWaitWords } from "./wait-time.js";
 
 const TOKEN_KEY = "eclinic.token";
 const $ = (id) => document.getElementById(id);
@@ -28,6 +31,75 @@ const session = new ClinicianSession({
   },
 });
 
+// -- the clinic's day: arrival alerts, wait times, notices -----------------------------------
+
+const alerts = new ArrivalAlerts({
+  button: $("alerts-toggle"),
+  hint: $("alerts-hint"),
+  inSession: () => !$("session-view").hidden,
+  onQuietArrival: () => showWaitingInSession(true),
+  onOpen: (id) => focusRow(id),
+});
+const notices = new NoticeDialog({ send: (message) => state.live && state.live.send(message) });
+
+function waitingCount() {
+  return [...state.appointments.values()].filter((a) => a.status === "waiting").length;
+}
+
+// A patient of one's groups came online (from scheduled; one back from "exit without ending"
+// is no arrival).
+function isArrival(before, after) {
+  return after.status === "waiting" && (!before || before.status === "scheduled");
+}
+
+// In a session the page plays nothing: the session view says quietly how many wait, and
+// highlights it for a moment on an arrival. It names nobody (the screen may be shared).
+let freshArrival = null;
+function showWaitingInSession(arrived = false) {
+  const badge = $("session-arrivals");
+  const count = waitingCount();
+  const words = count ? `${count} ${count === 1 ? "patient" : "patients"} waiting` : "";
+  if (badge.textContent !== words) badge.textContent = words;
+  if (!arrived) return;
+  badge.classList.add("fresh");
+  clearTimeout(freshArrival);
+  freshArrival = setTimeout(() => badge.classList.remove("fresh"), 8000);
+}
+
+// Every waiting row's wait, kept current without redrawing the schedule.
+function tickWaitTimes() {
+  for (const node of document.querySelectorAll('[data-testid="wait-time"]')) {
+    const wait = rowWaitWords(node.dataset.since);
+    if (!wait || node.textContent === wait.text) continue;
+    const main = node.closest(".row-main");
+    if (main && main.hasAttribute("aria-label")) {
+      main.setAttribute("aria-label", main.getAttribute("aria-label").replace(node.textContent, wait.text));
+    }
+    node.textContent = wait.text;
+    node.classList.toggle("long", wait.long);
+  }
+}
+setInterval(tickWaitTimes, 10000);
+
+function focusRow(id) {
+  if (!$("schedule-view").hidden) {
+    const target = document.querySelector(`[data-appointment-id="${CSS.escape(id)}"] .row-main`);
+    if (target) {
+      target.scrollIntoView({ block: "center" });
+      target.focus();
+    }
+  }
+}
+
+// The patient's phone, to call one who cannot connect (API.md's `patient_phone`), and whether the
+// number opted out of texts (`patient_phone_opted_out`).
+function contactLine(a) {
+  if (!a.patient_phone) return null;
+  return el("p", { class: "row-contact" },
+    el("a", { href: `tel:${a.patient_phone}`, testid: "patient-phone", "aria-label": `Call ${a.patient_name} on ${a.patient_phone}`, text: a.patient_phone }),
+    a.patient_phone_opted_out ? el("span", { class: "row-state", testid: "phone-opted-out", text: " · opted out of texts" }) : null);
+}
+
 // -- views --------------------------------------------------------------------------------
 
 function showView(name) {
@@ -49,6 +121,7 @@ function logout(message) {
   session.close();
   state.loads += 1; // a load still under way must not fill the list again
   state.appointments.clear();
+  alerts.setWaiting(0);
   showBanner("live");
   showView("login");
   const error = $("login-error");
@@ -356,6 +429,10 @@ function renderSchedule() {
   const focusedId = document.activeElement && document.activeElement.closest("[data-appointment-id]")
     ? document.activeElement.closest("[data-appointment-id]").dataset.appointmentId : null;
   const sorted = [...state.appointments.values()].sort((x, y) => x.starts_at.localeCompare(y.starts_at) || x.id.localeCompare(y.id));
+  // A row menu open while a push redraws the list (the patient's device check, a colleague's
+  // change) opens again on the new row, with the same item focused.
+  const reopen = state.openMenu ? { id: state.openMenu.id, item: document.activeElement && document.activeElement.dataset.testid } : null;
+  if (reopen) closeMenu();
   list.replaceChildren();
   $("schedule-empty").hidden = sorted.length > 0;
   let day = null;
@@ -369,6 +446,16 @@ function renderSchedule() {
       list.append(heading, ul);
     }
     ul.append(row(a));
+  }
+  alerts.setWaiting(waitingCount());
+  showWaitingInSession();
+  const again = reopen && state.appointments.get(reopen.id);
+  const rowAgain = again && list.querySelector(`[data-appointment-id="${CSS.escape(reopen.id)}"]`);
+  if (rowAgain) {
+    toggleMenu(rowAgain, again, rowAgain.querySelector(".menu-button"));
+    const item = reopen.item && rowAgain.querySelector(`.menu [data-testid="${CSS.escape(reopen.item)}"]`);
+    if (item) item.focus();
+    return;
   }
   if (focusedId) {
     const again = list.querySelector(`[data-appointment-id="${CSS.escape(focusedId)}"] .row-main, [data-appointment-id="${CSS.escape(focusedId)}"] .menu-button`);
@@ -400,13 +487,17 @@ function row(a) {
     const fine = a.device_check.camera === "ok" && a.device_check.microphone === "ok";
     text.append(el("br"), el("span", { class: fine ? "row-state" : "row-warning", testid: "device-check-result", text: devices }));
   }
+  const wait = a.status === "waiting" && a.waiting_since ? rowWaitWords(a.waiting_since) : null;
+  if (wait) {
+    text.append(el("br"), el("span", { class: `wait-time${wait.long ? " long" : ""}`, testid: "wait-time", "data-since": a.waiting_since, text: wait.text }));
+  }
   if (a.invite && a.invite.status === "failed" && a.status !== "cancelled" && a.status !== "completed") {
     text.append(el("br"), el("span", { class: "row-warning", text: "Invitation not delivered: use Reinvite user." }));
   }
   const main = el(clickable ? "button" : "div", {
     class: "row-main",
     type: clickable ? "button" : undefined,
-    "aria-label": clickable ? [a.patient_name, formatTime(a.starts_at), statusText(a), devices].filter(Boolean).join(", ") : undefined,
+    "aria-label": clickable ? [a.patient_name, formatTime(a.starts_at), statusText(a), wait && wait.text, devices].filter(Boolean).join(", ") : undefined,
   }, dot, el("span", { class: "row-time", text: formatTime(a.starts_at) }), text);
   const menuButton = el("button", {
     class: "menu-button", type: "button", testid: "row-menu",
@@ -418,9 +509,9 @@ function row(a) {
     testid: "appointment-row",
     "data-appointment-id": a.id,
     "data-status": a.status,
-  }, main, menuButton);
+  }, main, contactLine(a), menuButton);
   item.addEventListener("click", (event) => {
-    if (event.target.closest(".menu-button, .menu")) return;
+    if (event.target.closest(".menu-button, .menu, .row-contact")) return;
     if (canOpen(a)) take(a);
   });
   menuButton.addEventListener("click", (event) => {
@@ -433,6 +524,8 @@ function row(a) {
 // -- row menu -----------------------------------------------------------------------------
 
 const MENU = [
+  { testid: "menu-notice", label: "Send a notice", allowed: ["waiting"], shown: ["waiting"], run: (a) => notices.open(a) },
+  { testid: "menu-reschedule", label: "Reschedule", allowed: ["scheduled", "waiting"], run: openReschedule },
   { testid: "menu-cancel", label: "Cancel appointment", allowed: ["scheduled", "waiting"], run: cancelAppointment },
   { testid: "menu-reinvite", label: "Reinvite user", allowed: ["scheduled", "waiting", "in_session"], run: reinvite },
   { testid: "menu-new-task", label: "New task", allowed: null, run: openTaskDialog },
@@ -454,6 +547,7 @@ function toggleMenu(item, a, button) {
   if (wasOpen) return;
   const menu = el("ul", { class: "menu", role: "menu", "aria-label": `Options for ${a.patient_name}` });
   for (const entry of MENU) {
+    if (entry.shown && !entry.shown.includes(a.status)) continue;
     const enabled = !entry.allowed || entry.allowed.includes(a.status);
     const itemButton = el("button", {
       type: "button", role: "menuitem", testid: entry.testid, "aria-disabled": enabled ? "false" : "true",
@@ -481,7 +575,7 @@ function toggleMenu(item, a, button) {
   });
   item.append(menu);
   button.setAttribute("aria-expanded", "true");
-  state.openMenu = { menu, button };
+  state.openMenu = { menu, button, id: a.id };
   menu.querySelector('[role="menuitem"]').focus();
 }
 
@@ -548,6 +642,7 @@ $("invite-button").addEventListener("click", () => {
   const form = $("invite-form");
   form.reset();
   clearErrors(form);
+  inviteMode(null);
   $("invite-starts-at").value = nextQuarterHour();
   const groups = $("invite-group");
   groups.replaceChildren(...state.user.groups.map((g) => el("option", { value: g.id, text: g.name })));
@@ -562,6 +657,10 @@ $("invite-form").addEventListener("submit", async (event) => {
   clearErrors(form);
   const local = $("invite-starts-at").value;
   const startsAt = local && !Number.isNaN(new Date(local).getTime()) ? new Date(local).toISOString() : local;
+  if (rescheduling) {
+    await reschedule(form, rescheduling, startsAt);
+    return;
+  }
   const body = {
     starts_at: startsAt,
     duration_minutes: Number($("invite-duration").value),
@@ -570,6 +669,8 @@ $("invite-form").addEventListener("submit", async (event) => {
     group: $("invite-group").value,
     timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
   };
+  const phone = $("invite-patient-phone").value.trim();
+  if (phone) body.patient_phone = phone;
   $("invite-send").disabled = true;
   try {
     const created = await api("appointments", { method: "POST", body, token: state.token });
@@ -584,11 +685,71 @@ $("invite-form").addEventListener("submit", async (event) => {
     showError(form, exc, {
       starts_at: "invite-starts-at", duration_minutes: "invite-duration", patient_name: "invite-patient-name",
       patient_email: "invite-patient-email", group: "invite-group", timezone: "invite-starts-at",
+      patient_phone: "invite-patient-phone",
     });
   } finally {
     $("invite-send").disabled = false;
   }
 });
+
+// The invite form serves "Reschedule" too: the appointment's time and duration filled in, the
+// patient's details shown but not editable; it sends POST .../reschedule.
+let rescheduling = null;
+function inviteMode(a) {
+  rescheduling = a;
+  const moving = Boolean(a);
+  $("invite-title").textContent = moving ? "Reschedule appointment" : "Invite for session";
+  $("invite-send").textContent = moving ? "Move and tell the patient" : "Send";
+  for (const id of ["invite-patient-name", "invite-patient-email", "invite-patient-phone", "invite-group"]) {
+    $(id).closest(".form-row").hidden = moving;
+  }
+  for (const extra of $("invite-duration").querySelectorAll("[data-extra]")) extra.remove();
+  const summary = $("reschedule-for");
+  summary.hidden = !moving;
+  summary.textContent = moving
+    ? `${a.patient_name} (${a.patient_email}) gets the invitation again with the new time and the same link. The mail shows the time in ${a.timezone}.`
+    : "";
+}
+
+function datetimeLocal(iso) {
+  const date = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+function openReschedule(a) {
+  const form = $("invite-form");
+  form.reset();
+  clearErrors(form);
+  inviteMode(a);
+  $("invite-starts-at").value = datetimeLocal(a.starts_at);
+  const duration = $("invite-duration");
+  if (![...duration.options].some((option) => Number(option.value) === a.duration_minutes)) {
+    duration.append(el("option", { value: a.duration_minutes, text: `${a.duration_minutes} minutes`, "data-extra": true }));
+  }
+  duration.value = String(a.duration_minutes);
+  $("invite-dialog").showModal();
+  $("invite-starts-at").focus();
+}
+
+async function reschedule(form, a, startsAt) {
+  const body = { starts_at: startsAt, duration_minutes: Number($("invite-duration").value), timezone: a.timezone };
+  $("invite-send").disabled = true;
+  try {
+    const moved = await api(`appointments/${a.id}/reschedule`, { method: "POST", body, token: state.token });
+    upsert(moved);
+    $("invite-dialog").close();
+    const same = moved.starts_at === a.starts_at && moved.duration_minutes === a.duration_minutes;
+    toast(same
+      ? `The time of the appointment with ${a.patient_name} has not changed; nothing was sent.`
+      : `Appointment with ${a.patient_name} moved to ${formatDay(moved.starts_at)}, ${formatTime(moved.starts_at)}. The patient has been sent the new time.`);
+  } catch (exc) {
+    if (exc.status === 401) { $("invite-dialog").close(); return logout("Your session has expired. Please log in again."); }
+    showError(form, exc, { starts_at: "invite-starts-at", duration_minutes: "invite-duration", timezone: "invite-starts-at" });
+  } finally {
+    $("invite-send").disabled = false;
+  }
+}
 
 let taskFor = null;
 function openTaskDialog(a) {
@@ -647,8 +808,11 @@ function openSession(appointment) {
 }
 
 function onLiveMessage(message) {
+  if (notices.handles(message)) return;
   if (message.type === "appointment") {
+    const before = state.appointments.get(message.appointment.id);
     upsert(message.appointment);
+    if (isArrival(before, message.appointment)) alerts.arrived(message.appointment, formatTime(message.appointment.starts_at));
     return;
   }
   if (message.type === "error") {

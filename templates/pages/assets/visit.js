@@ -1,9 +1,10 @@
 // The patient's waiting room and session, opened from the invitation's button. The link's
 // token (the last part of the address) is the patient's only credential.
-import { api, chatLine, el, formatDateTime, LiveConnection, showBanner } from "./common.js";
+import { api, chatLine, el, formatDateTime, formatTime, LiveConnection, showBanner } from "./common.js";
 import { PatientCall } from "./patient-call.js";
 import { DeviceCheck } from "./device-check.js";
 import { showInAppNotice } from "./inapp.js";
+import { patientWaitWords } from "./wait-time.js";
 
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
@@ -18,8 +19,11 @@ function fail(message) {
   box.hidden = false;
 }
 
-function setStatus(status, message) {
+function setStatus(status, message, waitingSince) {
   state.status = status;
+  state.waitingSince = status === "waiting" ? waitingSince || state.waitingSince || null : null;
+  showWaitTime();
+  if (status !== "waiting" && status !== "scheduled") clearNotice(); // it was for the wait
   $("waiting-status").textContent = message;
   $("waiting-status").dataset.status = status;
   const inSession = status === "in_session";
@@ -32,6 +36,9 @@ function setStatus(status, message) {
 
 function end(message, kind) {
   state.ended = true;
+  state.waitingSince = null;
+  showWaitTime();
+  clearNotice();
   if (state.live) state.live.close();
   call.stop();
   deviceCheck.stop();
@@ -44,6 +51,56 @@ function end(message, kind) {
   $("chat-input").disabled = true;
   $("chat-send").disabled = true;
   showBanner("live");
+}
+
+// -- while waiting: how long, and the clinic's notices -------------------------------------------
+
+// The clinic sees the patient from the moment the page is in the waiting room; the wait counts
+// from the appointment's `waiting_since` (the server's), kept current.
+function showWaitTime() {
+  const line = $("waiting-time");
+  const waited = state.status === "waiting" && state.waitingSince ? patientWaitWords(state.waitingSince) : null;
+  line.hidden = !waited;
+  line.textContent = waited ? `Your clinic can see that you are here. ${waited}` : "";
+}
+setInterval(showWaitTime, 15000);
+
+// The latest notice from the clinic ("Running about 10 minutes late"), announced by its live
+// region; kept for this tab (sessionStorage) so that a reload still shows it while waiting.
+const noticeKey = () => `eclinic.notice.${state.appointment ? state.appointment.id : ""}`;
+
+function showNotice(notice, { remember = true } = {}) {
+  if (!state.appointment || notice.appointment_id !== state.appointment.id) return;
+  const card = el("div", { class: "clinic-notice" },
+    el("p", { class: "visually-hidden", text: "Message from the clinic:" }),
+    el("p", { class: "notice-text", text: notice.text }),
+    el("p", { class: "notice-from", text: `${notice.from_name}, ${formatTime(notice.at)}` }));
+  $("waiting-notice").replaceChildren(card);
+  card.scrollIntoView({ block: "nearest" });
+  if (!remember) return;
+  try {
+    sessionStorage.setItem(noticeKey(), JSON.stringify(notice));
+  } catch {
+    // shown in any case
+  }
+}
+
+function restoreNotice() {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(noticeKey()) || "null");
+    if (kept) showNotice(kept, { remember: false });
+  } catch {
+    // nothing kept
+  }
+}
+
+function clearNotice() {
+  $("waiting-notice").replaceChildren();
+  try {
+    sessionStorage.removeItem(noticeKey());
+  } catch {
+    // nothing kept
+  }
 }
 
 function addChat(message) {
@@ -145,7 +202,7 @@ async function loadDocuments() {
 function onMessage(message) {
   switch (message.type) {
     case "status":
-      setStatus(message.status, message.message);
+      setStatus(message.status, message.message, message.waiting_since);
       if (message.status === "completed") end(message.message, "completed");
       break;
     case "appointment":
@@ -161,6 +218,9 @@ function onMessage(message) {
       break;
     case "document":
       addDocument(message.document);
+      break;
+    case "notice":
+      showNotice(message);
       break;
     case "error":
       if (!call.handles(message)) $("call-state").textContent = message.message;
@@ -190,7 +250,7 @@ async function refreshStatus() {
       completed: "This appointment has ended. You can close this window.",
     };
     if (status === "completed") return end(words.completed, "completed");
-    setStatus(status, words[status]);
+    setStatus(status, words[status], answer.appointment.waiting_since);
     return true;
   } catch (exc) {
     if (exc.status === 410 || exc.status === 404) end(exc.message, "cancelled");
@@ -216,7 +276,8 @@ async function refreshStatus() {
   $("visit-when").textContent = formatDateTime(a.starts_at);
   $("visit-duration").textContent = `${a.duration_minutes} minutes`;
   if (a.status === "completed") return end("This appointment has ended. You can close this window.", "completed");
-  setStatus(a.status, "Connecting to the waiting room…");
+  setStatus(a.status, "Connecting to the waiting room…", a.waiting_since);
+  if (a.status === "waiting" || a.status === "scheduled") restoreNotice();
   loadChat();
   loadDocuments();
   // The waiting room does not wait for the camera: a patient still looking at the browser's
