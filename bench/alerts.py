@@ -22,7 +22,7 @@ from typing import Any
 
 from websockets.sync.client import connect
 
-from bench.stack import invite_many, local_run, percentile
+from bench.stack import invite_many, local_run, log_in_to_schedule, percentile
 
 PROBE = """
 (() => {
@@ -82,11 +82,7 @@ def arrival_latency(base: str, arrivals: int) -> dict[str, Any]:
         clinic.set_default_timeout(30_000)
         clinic.add_init_script(PROBE)
         ada = clinic.new_page()
-        ada.goto(base + "/")
-        ada.get_by_test_id("login-email").fill("ada@clinic.example")
-        ada.get_by_test_id("login-password").fill("Clinic-Demo-2026!")
-        ada.get_by_test_id("login-submit").click()
-        ada.get_by_test_id("invite-button").wait_for()
+        log_in_to_schedule(ada, base)
         token = ada.evaluate("sessionStorage.getItem('eclinic.token')")
         appointments = invite_many(base, token, arrivals + 1, "alerts")
         for index, (appointment_id, link) in enumerate(appointments):

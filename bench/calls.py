@@ -66,7 +66,7 @@ from aiortc import (
 )
 
 from bench import media
-from bench.stack import invite_many, login, percentile
+from bench.stack import invite_many, log_in_to_schedule, login, percentile
 from media_worker.aiortc_hook import ReceiverTap
 from tests.local.conftest import LocalRun, started_local_run
 from tests.local.coturn import Turn, coturn
@@ -204,11 +204,7 @@ def chromium_setups(base: str, path: str, calls: int) -> dict[str, Any]:
         clinic.set_default_timeout(30_000)
         clinic.add_init_script(PAGE_PROBE)
         ada = clinic.new_page()
-        ada.goto(base + "/")
-        ada.get_by_test_id("login-email").fill("ada@clinic.example")
-        ada.get_by_test_id("login-password").fill("Clinic-Demo-2026!")
-        ada.get_by_test_id("login-submit").click()
-        ada.get_by_test_id("invite-button").wait_for()
+        log_in_to_schedule(ada, base)
         token = login(base, "ada@clinic.example")
         # A failed call is counted and another one made, up to three more than asked for.
         appointments = iter(invite_many(base, token, calls + 4, path))

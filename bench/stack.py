@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -62,6 +63,15 @@ def login(base: str, email: str) -> str:
     answer = requests.post(f"{base}/api/auth/login", json={"email": email, "password": PASSWORD}, timeout=10)
     answer.raise_for_status()
     return str(answer.json()["id_token"])
+
+
+def log_in_to_schedule(page: Any, base: str, email: str = "ada@clinic.example") -> None:
+    """The clinician logs in on the schedule page (a Playwright page), as a person does."""
+    page.goto(base + "/")
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("invite-button").wait_for()
 
 
 def invite_many(base: str, token: str, count: int, tag: str) -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -173,3 +174,19 @@ class FakeWorld:
 
     def token_of(self, a: Appointment) -> str:
         return patient_links.token_for(SECRET, a.id, a.link_nonce)
+
+
+def send(live: LiveService, connection_id: str, **message: Any) -> list[dict[str, Any]]:
+    """One websocket message from a connection, as the gateway hands it over: the replies."""
+    return live.handle(connection_id, json.dumps(message))
+
+
+def invite_and_connect(world: FakeWorld) -> tuple[LiveService, Appointment, str]:
+    """Ada invites a patient; Ada, Ben (her group) and Cyd (another group) are connected.
+    Returns the live service, the appointment and the patient's link token."""
+    live = world.live()
+    invited = world.service().invite(ADA, invite_body())
+    live.connect("ada-1", {"id_token": ADA.email})
+    live.connect("ben-1", {"id_token": BEN.email})
+    live.connect("cyd-1", {"id_token": CYD.email})
+    return live, invited, world.token_of(invited)

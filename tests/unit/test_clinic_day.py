@@ -14,25 +14,12 @@ from chalicelib import representations
 from chalicelib.domain.appointment import TRANSITIONS, Appointment, Move, Status
 from chalicelib.domain.notice import NOTICE_MAX
 from chalicelib.usecases.live import LiveService
-from tests.unit.factories import ADA, BEN, NOW, FakeWorld, appointment, invite_body
+from tests.unit.factories import ADA, BEN, NOW, FakeWorld, appointment, invite_and_connect, invite_body, send
 
 
 @pytest.fixture
 def world() -> FakeWorld:
     return FakeWorld()
-
-
-def send(live: LiveService, connection_id: str, **message: Any) -> list[dict[str, Any]]:
-    return live.handle(connection_id, json.dumps(message))
-
-
-def setup(world: FakeWorld) -> tuple[LiveService, Appointment, str]:
-    live = world.live()
-    created = world.service().invite(ADA, invite_body())
-    live.connect("ada-1", {"id_token": ADA.email})
-    live.connect("ben-1", {"id_token": BEN.email})
-    live.connect("cyd-1", {"id_token": "cyd@clinic.example"})
-    return live, created, world.token_of(created)
 
 
 def stored(world: FakeWorld, a: Appointment) -> Appointment:
@@ -57,7 +44,7 @@ def test_every_move_into_waiting_starts_the_wait_and_every_other_ends_it(status:
 
 
 def test_waiting_since_follows_the_patient_through_the_day(world: FakeWorld) -> None:
-    live, created, token = setup(world)
+    live, created, token = invite_and_connect(world)
     assert stored(world, created).waiting_since is None
     assert representations.appointment(stored(world, created))["waiting_since"] is None
 
@@ -101,7 +88,7 @@ def test_waiting_since_follows_the_patient_through_the_day(world: FakeWorld) -> 
 
 
 def test_a_completed_or_cancelled_appointment_has_no_wait(world: FakeWorld) -> None:
-    live, created, token = setup(world)
+    live, created, token = invite_and_connect(world)
     other = world.service().invite(ADA, invite_body(patient_email="other@example.com"))
     live.connect("pat-1", {"token": token})
     live.connect("other-1", {"token": world.token_of(other)})
@@ -112,7 +99,7 @@ def test_a_completed_or_cancelled_appointment_has_no_wait(world: FakeWorld) -> N
 
 
 def test_exit_after_the_patient_left_has_no_wait(world: FakeWorld) -> None:
-    live, created, token = setup(world)
+    live, created, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     send(live, "ada-1", type="take", appointment_id=created.id)
     live.disconnect("pat-1")
@@ -125,7 +112,7 @@ def test_exit_after_the_patient_left_has_no_wait(world: FakeWorld) -> None:
 
 
 def waiting(world: FakeWorld) -> tuple[LiveService, Appointment]:
-    live, created, token = setup(world)
+    live, created, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     live.connect("pat-2", {"token": token})  # a second tab hears it too
     return live, created
@@ -247,7 +234,7 @@ def test_a_notice_to_another_groups_appointment_is_not_found(world: FakeWorld) -
 
 
 def test_a_notice_reaches_only_a_waiting_patient(world: FakeWorld) -> None:
-    live, created, token = setup(world)
+    live, created, token = invite_and_connect(world)
     # scheduled: the patient is not there
     (error,) = send(live, "ada-1", type="notice", appointment_id=created.id, text="Running late")
     assert (error["code"], error["ref"]) == ("conflict", "notice")

@@ -11,26 +11,12 @@ import pytest
 from chalicelib.domain.appointment import Appointment, Status
 from chalicelib.errors import Gone, NotFound, Unauthorized
 from chalicelib.realtime.connections import HEARTBEAT_TIMEOUT
-from chalicelib.usecases.live import LiveService
-from tests.unit.factories import ADA, BEN, CYD, FakeWorld, invite_body
+from tests.unit.factories import ADA, BEN, FakeWorld, invite_and_connect, invite_body, send
 
 
 @pytest.fixture
 def world() -> FakeWorld:
     return FakeWorld()
-
-
-def send(live: LiveService, connection_id: str, **message: Any) -> list[dict[str, Any]]:
-    return live.handle(connection_id, json.dumps(message))
-
-
-def setup(world: FakeWorld) -> tuple[LiveService, Appointment, str]:
-    live = world.live()
-    appointment = world.service().invite(ADA, invite_body())
-    live.connect("ada-1", {"id_token": ADA.email})
-    live.connect("ben-1", {"id_token": BEN.email})
-    live.connect("cyd-1", {"id_token": CYD.email})
-    return live, appointment, world.token_of(appointment)
 
 
 def status_of(world: FakeWorld, appointment: Appointment) -> Status:
@@ -44,7 +30,7 @@ def pushed(world: FakeWorld, connection_id: str, kind: str) -> list[dict[str, An
 
 
 def test_patient_presence_reaches_the_groups_clinicians_only(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     assert status_of(world, appointment) is Status.WAITING
     for clinician in ("ada-1", "ben-1"):
@@ -59,7 +45,7 @@ def test_patient_presence_reaches_the_groups_clinicians_only(world: FakeWorld) -
 
 
 def test_two_tabs_are_one_presence(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     live.connect("pat-2", {"token": token})
     waiting_pushes = [
@@ -83,14 +69,14 @@ def test_refused_connects_register_nothing(world: FakeWorld, query: dict[str, st
 
 
 def test_a_cancelled_link_cannot_connect(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     world.service().cancel(ADA, appointment.id)
     with pytest.raises(Gone):
         live.connect("pat-1", {"token": token})
 
 
 def test_take_has_one_winner_and_others_see_it(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     assert send(live, "ada-1", type="take", appointment_id=appointment.id) == []
     (error,) = send(live, "ben-1", type="take", appointment_id=appointment.id)
@@ -111,7 +97,7 @@ def test_take_has_one_winner_and_others_see_it(world: FakeWorld) -> None:
 
 
 def test_exit_keeps_the_patient_waiting_and_leave_completes(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     send(live, "ada-1", type="take", appointment_id=appointment.id)
     (error,) = send(live, "ben-1", type="hangup", appointment_id=appointment.id, mode="exit")
@@ -127,7 +113,7 @@ def test_exit_keeps_the_patient_waiting_and_leave_completes(world: FakeWorld) ->
 
 
 def test_exit_after_the_patient_left_goes_back_to_scheduled(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     send(live, "ada-1", type="take", appointment_id=appointment.id)
     live.disconnect("pat-1")
@@ -137,7 +123,7 @@ def test_exit_after_the_patient_left_goes_back_to_scheduled(world: FakeWorld) ->
 
 
 def test_chat_between_the_session_clinician_and_the_patient_only(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     (early,) = send(live, "pat-1", type="chat", appointment_id=appointment.id, text="hello?")
     assert early["code"] == "conflict"
@@ -161,7 +147,7 @@ def test_chat_between_the_session_clinician_and_the_patient_only(world: FakeWorl
 
 
 def test_another_appointments_id_from_a_patient_is_not_found(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     assert token
     other = world.service().invite(ADA, invite_body(patient_email="other@example.com"))
     live.connect("pat-1", {"token": token})
@@ -187,7 +173,7 @@ def test_another_appointments_id_from_a_patient_is_not_found(world: FakeWorld) -
     ],
 )
 def test_bad_messages_get_an_error_and_change_nothing(world: FakeWorld, raw: str) -> None:
-    live, appointment, _ = setup(world)
+    live, appointment, _ = invite_and_connect(world)
     before = world.repository.get(appointment.id)
     (error,) = live.handle("ada-1", raw)
     assert error["type"] == "error" and error["code"] in ("validation_error", "not_found")
@@ -197,14 +183,14 @@ def test_bad_messages_get_an_error_and_change_nothing(world: FakeWorld, raw: str
 
 
 def test_ping_pong_and_unknown_connection(world: FakeWorld) -> None:
-    live, _, _ = setup(world)
+    live, _, _ = invite_and_connect(world)
     assert send(live, "ada-1", type="ping") == [{"type": "pong"}]
     (error,) = send(live, "nobody", type="ping")
     assert error["code"] == "unauthorized" and error["ref"] == "ping"
 
 
 def test_cancel_while_online_tells_and_disconnects_the_patient(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     world.service().cancel(BEN, appointment.id)
     assert pushed(world, "pat-1", "cancelled")[-1]["message"]
@@ -213,7 +199,7 @@ def test_cancel_while_online_tells_and_disconnects_the_patient(world: FakeWorld)
 
 
 def test_gone_connections_are_pruned_and_the_fan_out_carries_on(world: FakeWorld) -> None:
-    live, _appointment, token = setup(world)
+    live, _appointment, token = invite_and_connect(world)
     world.management.gone.add("ada-1")
     live.connect("pat-1", {"token": token})
     assert world.registry.get("ada-1") is None
@@ -221,7 +207,7 @@ def test_gone_connections_are_pruned_and_the_fan_out_carries_on(world: FakeWorld
 
 
 def test_a_silent_patient_stops_counting_and_is_swept(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     world.clock.advance(HEARTBEAT_TIMEOUT - timedelta(seconds=1))
     assert live.sweep() == 0
@@ -236,7 +222,7 @@ def test_a_silent_patient_stops_counting_and_is_swept(world: FakeWorld) -> None:
 
 def test_a_clinician_connection_ends_with_its_token(world: FakeWorld) -> None:
     world.token_expires_at = world.clock() + timedelta(minutes=5)
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     assert send(live, "ada-1", type="ping") == [{"type": "pong"}]
     world.clock.advance(timedelta(minutes=5))
@@ -254,7 +240,7 @@ def test_a_clinician_connection_ends_with_its_token(world: FakeWorld) -> None:
 
 
 def test_each_connection_may_send_twenty_messages_in_ten_seconds(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     for _ in range(20):
         (reply,) = send(live, "ada-1", type="take", appointment_id="nope")
@@ -272,7 +258,7 @@ def test_a_link_that_reconnects_in_a_loop_is_collapsed_in_the_audit_then_refused
     from chalicelib.errors import RateLimited
     from chalicelib.realtime.connections import AUDITED_CONNECTS, CONNECT_WINDOW, CONNECTS_PER_LINK
 
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     before = len(world.repository.audit_trail(appointment.id))
     for n in range(CONNECTS_PER_LINK):
         live.connect(f"pat-{n}", {"token": token})
@@ -295,7 +281,7 @@ def test_a_link_that_reconnects_in_a_loop_is_collapsed_in_the_audit_then_refused
 
 
 def test_the_patients_device_check_reaches_the_groups_clinicians(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     before = world.repository.get(appointment.id)
     assert before is not None and before.device_check is None
@@ -337,7 +323,7 @@ def test_the_patients_device_check_reaches_the_groups_clinicians(world: FakeWorl
 def test_a_device_check_with_unknown_values_is_refused_and_changes_nothing(
     world: FakeWorld, fields: dict[str, Any], field: str
 ) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     before = world.repository.get(appointment.id)
     pushes = len(world.management.to("ada-1"))
@@ -354,7 +340,7 @@ def test_a_device_check_with_unknown_values_is_refused_and_changes_nothing(
 
 
 def test_only_the_patients_own_page_reports_a_device_check(world: FakeWorld) -> None:
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     other = world.service().invite(ADA, invite_body(patient_email="other@example.com"))
     live.connect("pat-1", {"token": token})
     live.connect("other-1", {"token": world.token_of(other)})
@@ -375,7 +361,7 @@ def test_only_the_patients_own_page_reports_a_device_check(world: FakeWorld) -> 
 def test_a_device_check_keeps_through_the_session_and_an_ended_one_takes_none(world: FakeWorld) -> None:
     from chalicelib.domain.appointment import Move
 
-    live, appointment, token = setup(world)
+    live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
     send(live, "pat-1", type="device_check", appointment_id=appointment.id, camera="none", microphone="ok")
     send(live, "ada-1", type="take", appointment_id=appointment.id)

@@ -4,7 +4,6 @@ screenshots with consent, written information."""
 from __future__ import annotations
 
 import base64
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -14,16 +13,20 @@ from chalicelib.domain.appointment import Appointment, Status
 from chalicelib.domain.screenshot import CONSENT_TTL, ScreenshotStatus
 from chalicelib.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from chalicelib.usecases.live import LiveService
-from tests.unit.factories import ADA, BEN, CYD, WORKER_SECRET, FakeWorld, invite_body
+from tests.unit.factories import (
+    ADA,
+    BEN,
+    CYD,
+    WORKER_SECRET,
+    FakeWorld,
+    invite_body,
+    send,
+)
 
 
 @pytest.fixture
 def world() -> FakeWorld:
     return FakeWorld()
-
-
-def send(live: LiveService, connection_id: str, **message: Any) -> list[dict[str, Any]]:
-    return live.handle(connection_id, json.dumps(message))
 
 
 def pushed(world: FakeWorld, connection_id: str, kind: str) -> list[dict[str, Any]]:
