@@ -33,7 +33,6 @@ class Captured:
     key: str
     width: int
     height: int
-    size: int
 
 
 class ScreenshotTaker:
@@ -54,7 +53,7 @@ class ScreenshotTaker:
             raise ConsentRefused("the consent expired before a frame arrived")
         jpeg = await asyncio.get_running_loop().run_in_executor(None, encode_jpeg, frame)
         await asyncio.get_running_loop().run_in_executor(None, self._store.put_jpeg, key, jpeg)
-        return Captured(key=key, width=frame.width, height=frame.height, size=len(jpeg))
+        return Captured(key=key, width=frame.width, height=frame.height)
 
     def _remember(self, request_id: str) -> None:
         self._used[request_id] = None

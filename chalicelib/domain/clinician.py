@@ -23,9 +23,6 @@ class Clinician:
         if group not in self.groups:
             raise Forbidden("You are not a member of that author group.", field)
 
-    def can_see(self, group: str) -> bool:
-        return group in self.groups
-
     def require_visible(self, group: str) -> None:
         """Another group's appointment is reported as not found, never as forbidden."""
         if group not in self.groups:
