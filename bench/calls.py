@@ -52,7 +52,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -181,7 +181,7 @@ SELECTED_PAIR = """async () => {
 }"""
 PROBED = "() => ({events: window.__bench.events, errors: window.__bench.errors, sent: window.__bench.sent})"
 STEPS = ("call_received", "offer_sent", "gathered", "answer_received", "connected", "first_frame_received")
-EXPECTED_PAIR = {
+EXPECTED_PAIR: dict[str, Callable[[dict[str, Any]], bool]] = {
     "direct": lambda p: p["local"] in ("host", "prflx"),
     "relay_udp": lambda p: p["local"] == "relay" and p["relay_protocol"] == "udp",
     "relay_tcp": lambda p: p["local"] == "relay" and p["relay_protocol"] == "tcp",
@@ -411,6 +411,9 @@ class TurnBrowser(media.Browser):
 
 
 class TurnVisit(media.Visit):
+    clinician: TurnBrowser
+    patient: TurnBrowser
+
     def __init__(self, base: str, clinician_token: str, appointment_id: str, link: str) -> None:
         super().__init__(base, clinician_token, appointment_id, link)
         self.clinician = TurnBrowser(self.clinician.ws_url, "clinician")

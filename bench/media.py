@@ -23,6 +23,7 @@ import json
 import os
 import statistics
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import uvloop
@@ -198,7 +199,7 @@ def unpin() -> None:
     os.sched_setaffinity(0, ALL_CORES)
 
 
-async def measure(visits: list[Visit], pid: int, seconds: float) -> dict[str, Any]:
+async def measure(visits: Sequence[Visit], pid: int, seconds: float) -> dict[str, Any]:
     cpu0, frames0 = cpu_seconds(pid), [(v.clinician.frames, v.patient.frames) for v in visits]
     own0 = time.process_time()
     await asyncio.sleep(seconds)

@@ -86,8 +86,9 @@ class LocalGateway:
             if not self._ready() or self._send_reminder is None:
                 continue
             try:
-                firer = self._firer or await loop.run_in_executor(None, _schedule_firer)
-                self._firer = firer
+                if self._firer is None:
+                    self._firer = await loop.run_in_executor(None, _schedule_firer)
+                firer: ScheduleFirer = self._firer
                 due = await loop.run_in_executor(None, _now_due, firer)
                 for name, body in due:
                     try:

@@ -3,6 +3,7 @@ keys, indexes and TTL, so a table can never drift from the code that reads it.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import aws_cdk as cdk
@@ -24,8 +25,8 @@ def model_schema(model: type[Model]) -> dict[str, Any]:
     schema = model._get_schema()
     types = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
 
-    def keys(key_schema: list[dict[str, str]]) -> dict[str, tuple[str, str]]:
-        return {k["KeyType"]: (k["AttributeName"], types[k["AttributeName"]]) for k in key_schema}
+    def keys(key_schema: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
+        return {str(k["KeyType"]): (str(k["AttributeName"]), types[k["AttributeName"]]) for k in key_schema}
 
     indexes = {}
     for index in schema["global_secondary_indexes"]:
@@ -47,7 +48,7 @@ def table_for(scope: Construct, model: type[Model], table_name: str) -> dynamodb
         scope,
         model.__name__.removesuffix("Model"),
         table_name=table_name,
-        partition_key=attribute(spec["keys"]["HASH"]),  # type: ignore[arg-type]
+        partition_key=attribute(spec["keys"]["HASH"]),
         sort_key=attribute(spec["keys"].get("RANGE")),
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
@@ -65,7 +66,7 @@ def table_for(scope: Construct, model: type[Model], table_name: str) -> dynamodb
         }[index["projection"]]
         table.add_global_secondary_index(
             index_name=name,
-            partition_key=attribute(index["keys"]["HASH"]),  # type: ignore[arg-type]
+            partition_key=attribute(index["keys"]["HASH"]),
             sort_key=attribute(index["keys"].get("RANGE")),
             projection_type=projection,
         )

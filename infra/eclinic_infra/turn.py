@@ -36,6 +36,7 @@ reaches every running coturn within a minute, with no restart and no call droppe
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_autoscaling as autoscaling
@@ -135,7 +136,8 @@ class TurnService(Construct):
             self,
             "HasZone",
             expression=cdk.Fn.condition_and(
-                self.has_domain, cdk.Fn.condition_not(cdk.Fn.condition_equals(hosted_zone_id, ""))
+                cast(cdk.ICfnConditionExpression, self.has_domain),
+                cdk.Fn.condition_not(cdk.Fn.condition_equals(hosted_zone_id, "")),
             ),
         )
 

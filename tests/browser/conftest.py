@@ -53,7 +53,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 # microphone allowed it gathers candidates on every interface (else on the default route only);
 # loopback and unobfuscated host candidates, as the worker's are; no OpenH264 download (offline:
 # VP8 only, which the worker forwards).
-FIREFOX_PREFS: dict[str, str | int | bool] = {
+FIREFOX_PREFS: dict[str, str | float | bool] = {
     "media.navigator.streams.fake": True,
     "media.navigator.permission.disabled": True,
     "permissions.default.camera": 1,

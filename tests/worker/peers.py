@@ -49,14 +49,14 @@ class PatternCamera(VideoStreamTrack):
         image[:, width // 2 :] = pattern[1]
         self._image = image
         self._fps = fps
-        self._start: float | None = None
+        self._first_at: float | None = None
         self._count = 0
 
     async def recv(self) -> VideoFrame:
-        if self._start is None:
-            self._start = time.monotonic()
+        if self._first_at is None:
+            self._first_at = time.monotonic()
         self._count += 1
-        wait = self._start + self._count / self._fps - time.monotonic()
+        wait = self._first_at + self._count / self._fps - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
         frame = VideoFrame.from_ndarray(self._image, format="rgb24")
@@ -95,7 +95,7 @@ def encoded_clip(
         context.options = {"tune": "zerolatency", "level": "31"}
     else:
         context.options = {"deadline": "realtime", "lag-in-frames": "0"}
-    clip = []
+    clip: list[bytes] = []
     noise = np.random.default_rng(1)
     for index in range(frames):
         image = pattern_image(pattern, width, height, index)
@@ -116,7 +116,7 @@ def encoded_audio_clip(seconds: float = 2.0) -> tuple[bytes, ...]:
     context.bit_rate = 48_000
     samples = int(seconds * 48000)
     tone = (np.sin(np.arange(samples) * 2 * np.pi * 440 / 48000) * 8000).astype(np.int16)
-    clip = []
+    clip: list[bytes] = []
     for start in range(0, samples - 960 + 1, 960):
         chunk = np.repeat(tone[start : start + 960], 2).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout="stereo")
@@ -147,7 +147,7 @@ class ReplayTrack(MediaStreamTrack):
         self._start: float | None = None
         self._count = 0
 
-    async def recv(self) -> av.Packet:
+    async def recv(self) -> av.Packet[Any]:
         if self._start is None:
             self._start = time.monotonic()
         wait = self._start + self._count / self._per_second - time.monotonic()
