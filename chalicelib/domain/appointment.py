@@ -262,6 +262,10 @@ class Appointment:
         changed = self.with_text_result(status, at)
         return replace(changed, invite=replace(self.invite, text_status=status))
 
+    def with_link_hash(self, link_token_hash: str) -> Appointment:
+        """The appointment opened by the link whose hash this is (the link last sent)."""
+        return replace(self, link_token_hash=link_token_hash)
+
     def with_reminder_claimed(self, key: str) -> Appointment:
         return replace(self, reminders_sent=self.reminders_sent | {key})
 

@@ -362,7 +362,11 @@ class AppointmentService:
 
         def record_result(current: Appointment) -> tuple[Appointment, AuditEvent]:
             action = "invitation_sent" if sent else "invitation_failed"
-            changed = current.with_invite_result(sent, at)
+            # The link just sent is the one that opens the visit: after a rotation of the link
+            # secret it is a new one (the old link stops), else the same as before.
+            changed = current.with_invite_result(sent, at).with_link_hash(
+                patient_links.hash_token(self._links.token(current))
+            )
             if text is not None:
                 changed = changed.with_invite_text(text, at)
             return changed, current.record(action, actor, at)

@@ -154,13 +154,13 @@ class FakeWorld:
             self.media(),
         )
 
-    def service(self) -> AppointmentService:
+    def service(self, link_secret: bytes = SECRET) -> AppointmentService:
         return AppointmentService(
             repository=self.repository,
             mailer=self.mailer,
             events=self.events,
             group_names=lambda: GROUP_NAMES,
-            links=LinkPolicy(secret=SECRET, grace=timedelta(hours=2), base_url="https://eclinic.test"),
+            links=LinkPolicy(secret=link_secret, grace=timedelta(hours=2), base_url="https://eclinic.test"),
             mail_sender="eClinic <no-reply@clinic.example>",
             texts=self.texts,
             reminder_scheduler=self.scheduler,

@@ -70,6 +70,19 @@ def test_reinvite_sends_the_same_link(world: FakeWorld) -> None:
     assert service.get(ADA, created.id).invite.count == 2
 
 
+def test_after_a_link_secret_rotation_reinvite_sends_a_link_that_opens_the_visit(world: FakeWorld) -> None:
+    created = world.service().invite(ADA, invite_body())
+    old_token = world.token_of(created)
+    rotated = world.service(link_secret=b"r" * 32)
+    rotated.reinvite(ADA, created.id)
+    new_token = patient_links.token_for(b"r" * 32, created.id, created.link_nonce)
+    assert new_token != old_token
+    assert f"/visit/{new_token}" in world.mailer.sent[-1].get_body(("plain",)).get_content()
+    assert rotated.visit(new_token).id == created.id
+    with pytest.raises(NotFound):  # the link last sent is the one that opens it
+        rotated.visit(old_token)
+
+
 def test_cancel_mails_revokes_link_and_refuses_second_cancel(world: FakeWorld) -> None:
     service = world.service()
     created = service.invite(ADA, invite_body())
