@@ -81,19 +81,20 @@ def invitation(context: MailContext) -> EmailMessage:
     subject = f"Your video appointment with {context.group_name} on {context.when()}"
     if context.appointment.calendar_sequence > 0:
         subject = f"New time: {subject}"
-    message = context.envelope(subject)
-    message.set_content(context.render("email/invitation.txt"))
-    message.add_alternative(context.render("email/invitation.html"), subtype="html")
-    _add_event(message, context)
-    return message
+    return _with_visit_button(context, subject, "email/invitation")
 
 
 def reminder(context: MailContext) -> EmailMessage:
     """Before the start: the same button and the same calendar file as the invitation."""
     subject = f"Reminder: your video appointment with {context.group_name} on {context.when()}"
+    return _with_visit_button(context, subject, "email/reminder")
+
+
+def _with_visit_button(context: MailContext, subject: str, template: str) -> EmailMessage:
+    """A mail with the waiting room's button (`template`.txt and .html) and the .ics."""
     message = context.envelope(subject)
-    message.set_content(context.render("email/reminder.txt"))
-    message.add_alternative(context.render("email/reminder.html"), subtype="html")
+    message.set_content(context.render(f"{template}.txt"))
+    message.add_alternative(context.render(f"{template}.html"), subtype="html")
     _add_event(message, context)
     return message
 
