@@ -15,6 +15,8 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from chalicelib import settings_names as app_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("aiortc", "av", "aws_cdk", "boto3", "botocore", "pynamodb", "jwt", "jinja2", "moto")
 
@@ -57,36 +59,13 @@ def schedule_listing(total: int, groups: int, calls: int = 20) -> dict[str, obje
         os.environ.update(aws_standin.base_environment(stand_in.endpoint, "http://bench.local"))
         aws_standin.bootstrap(os.environ)
         from chalicelib.config import Settings
-        from chalicelib.domain.appointment import Appointment, Invite, Status
-        from chalicelib.store.dynamo import DynamoAppointmentRepository, _to_model
-        from chalicelib.store.models import AppointmentModel
+        from chalicelib.store.appointments import DynamoAppointments
+        from chalicelib.store.dynamo import Transactions
 
         settings = Settings.from_env()
-        repo = DynamoAppointmentRepository(settings.region, settings.endpoint_url)
+        repo = DynamoAppointments(Transactions(settings.region, settings.endpoint_url))
         start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        t0 = time.perf_counter()
-        with AppointmentModel.batch_write() as batch:
-            for i in range(total):
-                # Spread over 60 days so that a 30-day window holds about half of each group.
-                item = Appointment(
-                    id=str(uuid.uuid4()),
-                    group=f"group-{i % groups:02d}",
-                    starts_at=start + timedelta(minutes=(i // groups) * (60 * 24 * 60) // (total // groups)),
-                    duration_minutes=15,
-                    timezone="Europe/Berlin",
-                    patient_name=f"Bench Patient {i}",
-                    patient_email=f"bench{i}@example.com",
-                    status=Status.SCHEDULED,
-                    taken_by=None,
-                    invited_by="bench@clinic.example",
-                    invite=Invite(),
-                    created_at=start,
-                    updated_at=start,
-                    link_nonce=uuid.uuid4().hex,
-                    link_token_hash=uuid.uuid4().hex,
-                )
-                batch.save(_to_model(item))
-        load_s = time.perf_counter() - t0
+        load_s = _load_appointments(total, groups, start)
 
         timings, returned, read = [], 0, 0
         for call in range(calls):
@@ -123,6 +102,37 @@ def schedule_listing(total: int, groups: int, calls: int = 20) -> dict[str, obje
         stand_in.stop()
 
 
+def _load_appointments(total: int, groups: int, start: datetime) -> float:
+    """Writes `total` scheduled appointments over `groups` groups; returns the seconds it took."""
+    from chalicelib.domain.appointment import Appointment, Invite, Status
+    from chalicelib.store.appointments import to_model
+    from chalicelib.store.models import AppointmentModel
+
+    t0 = time.perf_counter()
+    with AppointmentModel.batch_write() as batch:
+        for i in range(total):
+            # Spread over 60 days so that a 30-day window holds about half of each group.
+            item = Appointment(
+                id=str(uuid.uuid4()),
+                group=f"group-{i % groups:02d}",
+                starts_at=start + timedelta(minutes=(i // groups) * (60 * 24 * 60) // (total // groups)),
+                duration_minutes=15,
+                timezone="Europe/Berlin",
+                patient_name=f"Bench Patient {i}",
+                patient_email=f"bench{i}@example.com",
+                status=Status.SCHEDULED,
+                taken_by=None,
+                invited_by="bench@clinic.example",
+                invite=Invite(),
+                created_at=start,
+                updated_at=start,
+                link_nonce=uuid.uuid4().hex,
+                link_token_hash=uuid.uuid4().hex,
+            )
+            batch.save(to_model(item))
+    return time.perf_counter() - t0
+
+
 def _raw_query_ms(settings: object, start: datetime, end: datetime) -> float:
     """The same Query without PynamoDB, to tell moto's cost from the application's."""
     from chalicelib import aws
@@ -151,7 +161,7 @@ def package_size() -> dict[str, object]:
         subprocess.run(
             [str(Path(sys.executable).parent / "chalice"), "package", "--stage", "dev", out],
             cwd=ROOT,
-            env=dict(os.environ, AWS_DEFAULT_REGION="us-east-1"),
+            env={**os.environ, app_settings.DEFAULT_REGION: "us-east-1"},
             check=True,
             capture_output=True,
         )

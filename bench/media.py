@@ -19,7 +19,6 @@ machine the worker (pinned to a core of its own) is what the figures measure.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
 import time
@@ -27,136 +26,46 @@ from collections.abc import Sequence
 from typing import Any
 
 import uvloop
-import websockets
-from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from bench.stack import invite_many, local_run, login, percentile
-from media_worker.aiortc_hook import ReceiverTap
-from tests.worker.peers import (
-    CLINICIAN_PATTERN,
-    PATIENT_PATTERN,
-    FakeBrowser,
-    ReplayCamera,
-    ReplayMicrophone,
-    encoded_audio_clip,
-    encoded_clip,
-)
+from eclinic_protocol import from_browser
+from media_worker import settings_names as worker_settings
+from tests.simulated_browser import WebSocketBrowser, replaying_browser
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 LOW_FPS = 25
 # Worker settings for the benchmark: capacity high enough never to refuse a visit.
-WORKER_SETTINGS = {"ECLINIC_WORKER_CAPACITY": "200"}
-
-
-def replay_browser(role: str, connection_id: str, peer_id: str = "p1") -> FakeBrowser:
-    pattern = PATIENT_PATTERN if role == "patient" else CLINICIAN_PATTERN
-    return FakeBrowser(
-        role,
-        ReplayCamera(encoded_clip("VP8", pattern, 90)),
-        connection_id,
-        peer_id=peer_id,
-        microphone=ReplayMicrophone(encoded_audio_clip()),
-        video_codecs=("VP8",),
-    )
-
-
-class Browser:
-    """One participant over the WebSocket API, with an RTCPeerConnection to the worker."""
-
-    def __init__(self, ws_url: str, role: str) -> None:
-        self.ws_url, self.role = ws_url, role
-        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.peer: FakeBrowser | None = None
-        self.frames = 0
-        self.first_frame = asyncio.Event()
-        self._reader: asyncio.Task[None] | None = None
-
-    async def open(self) -> None:
-        self.socket = await websockets.connect(self.ws_url, open_timeout=60, max_size=2**20)
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        async for raw in self.socket:
-            message = json.loads(raw)
-            if message.get("type") == "answer" and self.peer is not None:
-                await self.peer.pc.setRemoteDescription(
-                    RTCSessionDescription(sdp=message["sdp"], type="answer")
-                )
-            else:
-                await self.messages.put(message)
-
-    async def send(self, **message: Any) -> None:
-        await self.socket.send(json.dumps(message))
-
-    async def wait_for(self, kind: str, timeout: float = 30) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
-            while True:
-                message = await self.messages.get()
-                if message.get("type") == kind:
-                    return message
-
-    async def join_call(self, appointment_id: str) -> None:
-        if self.peer is not None:
-            await self.peer.close()
-        self.frames = 0
-        self.first_frame.clear()
-        self.peer = replay_browser(self.role, "bench", peer_id=str(time.monotonic_ns()))
-        pc: RTCPeerConnection = self.peer.pc
-
-        @pc.on("track")
-        def on_track(track: Any) -> None:
-            # Frames are counted before any decoder, and audio is not decoded either.
-            audio, camera = pc.getTransceivers()[:2]
-            if camera.receiver.track is track:
-                ReceiverTap(camera.receiver, "video", lambda frame: self._count())
-            elif audio.receiver.track is track:
-                ReceiverTap(audio.receiver, "audio", lambda frame: None)
-
-        offer = await self.peer.offer_message(appointment_id)
-        await self.send(
-            type="offer", appointment_id=appointment_id, peer_id=offer["peer_id"], sdp=offer["sdp"]
-        )
-
-    def _count(self) -> None:
-        self.frames += 1
-        self.first_frame.set()
-
-    async def close(self) -> None:
-        if self.peer is not None:
-            await self.peer.close()
-        await self.socket.close()
-        if self._reader is not None:
-            self._reader.cancel()
+WORKER_SETTINGS = {worker_settings.CAPACITY: "200"}
 
 
 class Visit:
     def __init__(self, base: str, clinician_token: str, appointment_id: str, link: str) -> None:
         ws = base.replace("http://", "ws://") + "/ws"
         self.appointment_id = appointment_id
-        self.clinician = Browser(f"{ws}?id_token={clinician_token}", "clinician")
-        self.patient = Browser(f"{ws}?token={link}", "patient")
+        self.clinician = WebSocketBrowser(f"{ws}?id_token={clinician_token}", "clinician")
+        self.patient = WebSocketBrowser(f"{ws}?token={link}", "patient")
 
     async def start(self) -> float:
         """Takes the appointment and calls; returns seconds from `call` to both first frames."""
         await self.patient.open()
         await self.clinician.open()
         await asyncio.sleep(0.2)
-        await self.clinician.send(type="take", appointment_id=self.appointment_id)
+        await self.clinician.send(from_browser.Take(appointment_id=self.appointment_id))
         await asyncio.sleep(0.3)
         started = time.perf_counter()
-        await self.clinician.send(type="call", appointment_id=self.appointment_id)
+        await self.clinician.send(from_browser.Call(appointment_id=self.appointment_id))
         await asyncio.gather(self._answer_call(self.clinician), self._answer_call(self.patient))
         await asyncio.wait_for(
             asyncio.gather(self.clinician.first_frame.wait(), self.patient.first_frame.wait()), 30
         )
         return time.perf_counter() - started
 
-    async def _answer_call(self, browser: Browser) -> None:
-        await browser.wait_for("call")
-        await browser.join_call(self.appointment_id)
+    async def _answer_call(self, browser: WebSocketBrowser) -> None:
+        call = await browser.wait_for("call")
+        await browser.join_call(self.appointment_id, call)
 
     async def stop(self) -> None:
-        await self.clinician.send(type="hangup", appointment_id=self.appointment_id, mode="leave")
+        await self.clinician.send(from_browser.Hangup(appointment_id=self.appointment_id, mode="leave"))
         await asyncio.sleep(0.2)
         await self.clinician.close()
         await self.patient.close()
@@ -275,15 +184,13 @@ async def call_and_screenshot_figures(base: str, calls: int, shots: int) -> dict
         visit = Visit(base, token, appointment_id, link)
         setups.append(await visit.start())
         if index < shots:
-            await visit.clinician.send(type="screenshot_request", appointment_id=appointment_id)
+            await visit.clinician.send(from_browser.ScreenshotRequest(appointment_id=appointment_id))
             request = await visit.patient.wait_for("screenshot_request")
             granted = time.perf_counter()
-            await visit.patient.send(
-                type="screenshot_consent",
-                appointment_id=appointment_id,
-                request_id=request["request_id"],
-                granted=True,
+            consent = from_browser.ScreenshotConsent(
+                appointment_id=appointment_id, request_id=request["request_id"], granted=True
             )
+            await visit.patient.send(consent)
             await visit.clinician.wait_for("screenshot_ready")
             screenshot_latencies.append(time.perf_counter() - granted)
         await visit.stop()
@@ -299,8 +206,8 @@ async def relay_delay(seconds: float) -> dict[str, Any]:
 
     worker, outbox = make_worker(InMemoryImageStore())
     patient, clinician = (
-        replay_browser("patient", "conn-patient"),
-        replay_browser("clinician", "conn-clinician"),
+        replaying_browser("patient", "conn-patient"),
+        replaying_browser("clinician", "conn-clinician"),
     )
     try:
         await join(worker, outbox, patient)
@@ -336,7 +243,7 @@ def run(calls: int, shots: int, seconds: float, max_visits: int) -> dict[str, An
     # worker's own core be what runs out first.
     for relay in ("decoding", "forwarding"):
         unpin()
-        with local_run({**WORKER_SETTINGS, "ECLINIC_WORKER_RELAY": relay}) as base:
+        with local_run({**WORKER_SETTINGS, worker_settings.RELAY: relay}) as base:
             cost[relay] = uvloop.run(cost_per_visit(base, seconds, (1, 4)))
             if relay == "forwarding":
                 figures["capacity"] = uvloop.run(visits_held(base, 10, max_visits, step=4))

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from bench.stack import local_run, login, percentile
+from chalicelib import settings_names as app_settings
 from local.reminders import TICK_SECONDS
 
 POLL_SECONDS = 0.5
@@ -28,7 +29,7 @@ LEAD = timedelta(seconds=45)  # time to make every appointment before the first 
 
 
 def run(count: int) -> dict[str, object]:
-    with local_run({"ECLINIC_REMINDER_OFFSETS_MINUTES": "1"}) as base:
+    with local_run({app_settings.REMINDER_OFFSETS_MINUTES: "1"}) as base:
         headers = {"Authorization": f"Bearer {login(base, 'ada@clinic.example')}"}
         tag = uuid.uuid4().hex[:8]
         first_due = datetime.now(UTC).replace(microsecond=0) + LEAD

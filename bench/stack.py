@@ -1,15 +1,12 @@
-"""Starts `python -m local` on a free port for a benchmark, and stops it afterwards."""
+"""What every benchmark needs of the local run: it started (tests/local/conftest.py's run, as the
+tests start it) and stopped, a clinician logged in, appointments invited, a percentile."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import time
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,46 +14,47 @@ from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
+from chalicelib import settings_names as app_settings
+from tests.local.conftest import LocalRun, started_local_run
+
 PASSWORD = "Clinic-Demo-2026!"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class TempDirs:
+    """What `started_local_run` takes from pytest's tmp_path_factory: `mktemp(name)`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def mktemp(self, basename: str) -> Path:
+        return Path(tempfile.mkdtemp(prefix=f"{basename}-", dir=self.root))
+
+
+@contextlib.contextmanager
+def started_run(settings: dict[str, str], tmp: Path) -> Iterator[LocalRun]:
+    """The tests' local run (tests/local/conftest.py) with its log in `tmp`, given 90 s to
+    become healthy (a loaded machine's first start is slow). Its one line of output goes to
+    stderr (stdout is the figures), and so does the tail of its log if anything fails."""
+    with contextlib.ExitStack() as stack:
+        with contextlib.redirect_stdout(sys.stderr):
+            run = stack.enter_context(started_local_run(TempDirs(tmp), settings, healthy_within=90))
+        try:
+            yield run
+        except BaseException:
+            if run.log_path is not None:
+                print("-- local run log --", file=sys.stderr)
+                print(run.log_path.read_text(errors="replace")[-6000:], file=sys.stderr)
+            raise
 
 
 @contextlib.contextmanager
 def local_run(settings: dict[str, str] | None = None) -> Iterator[str]:
     """The local run on a free port; `settings` are further ECLINIC_* variables (the worker's too)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECLINIC_"))}
-    env.update({"ECLINIC_PORT": str(port), "ECLINIC_LOG_LEVEL": "WARNING", **(settings or {})})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            with contextlib.suppress(requests.ConnectionError, requests.Timeout):
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("the local run did not become healthy")
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-run-") as tmp,
+        started_run({app_settings.LOG_LEVEL: "WARNING", **(settings or {})}, Path(tmp)) as run,
+    ):
+        yield run.base_url
 
 
 def login(base: str, email: str) -> str:

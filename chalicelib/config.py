@@ -1,7 +1,8 @@
 """Settings, read once from the environment.
 
 The same code runs on AWS and in the local run; only these values differ (endpoints,
-names, credentials). Nothing here creates a client or touches the network.
+names, credentials). Nothing here creates a client or touches the network. The variables'
+names are in chalicelib.settings_names, which the stack and the local run import too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
+
+from chalicelib import settings_names as names
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,11 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-        endpoint = env.get("AWS_ENDPOINT_URL") or None
-        pool_id = env.get("ECLINIC_USER_POOL_ID", "")
+        region = env.get(names.REGION) or env.get(names.DEFAULT_REGION) or "us-east-1"
+        endpoint = env.get(names.ENDPOINT_URL) or None
+        pool_id = env.get(names.USER_POOL_ID, "")
         cognito_base = endpoint or f"https://cognito-idp.{region}.amazonaws.com"
-        prefix = env.get("ECLINIC_TABLE_PREFIX", "eclinic-")
+        prefix = env.get(names.TABLE_PREFIX, "eclinic-")
         return cls(
             region=region,
             endpoint_url=endpoint,
@@ -97,42 +100,39 @@ class Settings:
             documents_table=prefix + "documents",
             logins_table=prefix + "logins",
             user_pool_id=pool_id,
-            user_pool_client_id=env.get("ECLINIC_USER_POOL_CLIENT_ID", ""),
-            jwks_url=env.get("ECLINIC_JWKS_URL")
-            or f"{cognito_base.rstrip('/')}/{pool_id}/.well-known/jwks.json",
-            mail_sender=env.get("ECLINIC_MAIL_SENDER", "eClinic <no-reply@clinic.example>"),
-            ses_configuration_set=env.get("ECLINIC_SES_CONFIGURATION_SET") or None,
-            event_bus=env.get("ECLINIC_EVENT_BUS", "default"),
-            event_source=env.get("ECLINIC_EVENT_SOURCE", "eclinic.appointments"),
-            public_base_url=env.get("ECLINIC_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
-            link_secret=env.get("ECLINIC_LINK_SECRET", "").encode(),
-            link_grace=timedelta(minutes=int(env.get("ECLINIC_LINK_GRACE_MINUTES", "120"))),
+            user_pool_client_id=env.get(names.USER_POOL_CLIENT_ID, ""),
+            jwks_url=env.get(names.JWKS_URL) or f"{cognito_base.rstrip('/')}/{pool_id}/.well-known/jwks.json",
+            mail_sender=env.get(names.MAIL_SENDER, "eClinic <no-reply@clinic.example>"),
+            ses_configuration_set=env.get(names.SES_CONFIGURATION_SET) or None,
+            event_bus=env.get(names.EVENT_BUS, "default"),
+            event_source=env.get(names.EVENT_SOURCE, "eclinic.appointments"),
+            public_base_url=env.get(names.PUBLIC_BASE_URL, "http://127.0.0.1:8000").rstrip("/"),
+            link_secret=env.get(names.LINK_SECRET, "").encode(),
+            link_grace=timedelta(minutes=int(env.get(names.LINK_GRACE_MINUTES, "120"))),
             # The API Gateway management API (https://{api-id}.execute-api.{region}.amazonaws.com/{stage});
             # from configuration so that REST handlers can push, not only websocket handlers.
-            ws_management_url=env.get("ECLINIC_WS_MANAGEMENT_URL") or None,
+            ws_management_url=env.get(names.WS_MANAGEMENT_URL) or None,
             # What pages connect to; empty means "this host, path /ws" (the local run).
-            ws_url=env.get("ECLINIC_WS_URL") or None,
+            ws_url=env.get(names.WS_URL) or None,
             # The media workers' shared credential (a Secrets Manager value on AWS).
-            worker_secret=env.get("ECLINIC_WORKER_SECRET", ""),
+            worker_secret=env.get(names.WORKER_SECRET, ""),
             # STUN/TURN for the browsers, as RTCIceServer objects: [{"urls": [...], ...}].
-            ice_servers=tuple(json.loads(env.get("ECLINIC_ICE_SERVERS") or "[]")),
-            files_bucket=env.get("ECLINIC_FILES_BUCKET", "eclinic-files"),
-            files_kms_key_id=env.get("ECLINIC_FILES_KMS_KEY_ID") or None,
-            link_secret_arn=env.get("ECLINIC_LINK_SECRET_ARN") or None,
-            worker_secret_arn=env.get("ECLINIC_WORKER_SECRET_ARN") or None,
-            endpoints_parameter=env.get("ECLINIC_ENDPOINTS_PARAMETER") or None,
-            turn_urls=tuple(u.strip() for u in env.get("ECLINIC_TURN_URLS", "").split(",") if u.strip()),
-            turn_secret=env.get("ECLINIC_TURN_SECRET", ""),
-            turn_secret_arn=env.get("ECLINIC_TURN_SECRET_ARN") or None,
-            ice_transport_policy=_ice_transport_policy(env.get("ECLINIC_ICE_TRANSPORT_POLICY") or "all"),
-            sms_sender_id=env.get("ECLINIC_SMS_SENDER_ID") or None,
-            sms_origination_number=env.get("ECLINIC_SMS_ORIGINATION_NUMBER") or None,
-            reminder_offsets_minutes=_reminder_offsets(
-                env.get("ECLINIC_REMINDER_OFFSETS_MINUTES") or "1440,60"
-            ),
-            reminder_group=env.get("ECLINIC_REMINDER_GROUP") or "eclinic-reminders",
-            reminder_function_arn=env.get("ECLINIC_REMINDER_FUNCTION_ARN", ""),
-            reminder_role_arn=env.get("ECLINIC_REMINDER_ROLE_ARN", ""),
+            ice_servers=tuple(json.loads(env.get(names.ICE_SERVERS) or "[]")),
+            files_bucket=env.get(names.FILES_BUCKET, "eclinic-files"),
+            files_kms_key_id=env.get(names.FILES_KMS_KEY_ID) or None,
+            link_secret_arn=env.get(names.LINK_SECRET_ARN) or None,
+            worker_secret_arn=env.get(names.WORKER_SECRET_ARN) or None,
+            endpoints_parameter=env.get(names.ENDPOINTS_PARAMETER) or None,
+            turn_urls=tuple(u.strip() for u in env.get(names.TURN_URLS, "").split(",") if u.strip()),
+            turn_secret=env.get(names.TURN_SECRET, ""),
+            turn_secret_arn=env.get(names.TURN_SECRET_ARN) or None,
+            ice_transport_policy=_ice_transport_policy(env.get(names.ICE_TRANSPORT_POLICY) or "all"),
+            sms_sender_id=env.get(names.SMS_SENDER_ID) or None,
+            sms_origination_number=env.get(names.SMS_ORIGINATION_NUMBER) or None,
+            reminder_offsets_minutes=_reminder_offsets(env.get(names.REMINDER_OFFSETS_MINUTES) or "1440,60"),
+            reminder_group=env.get(names.REMINDER_GROUP) or "eclinic-reminders",
+            reminder_function_arn=env.get(names.REMINDER_FUNCTION_ARN, ""),
+            reminder_role_arn=env.get(names.REMINDER_ROLE_ARN, ""),
         )
 
     def resolved(self, secret: Callable[[str], str], parameter: Callable[[str], str]) -> Settings:
@@ -162,7 +162,7 @@ def _ice_transport_policy(value: str) -> str:
     """RTCIceTransportPolicy; a wrong value stops the start rather than every call later."""
     if value not in ICE_TRANSPORT_POLICIES:
         raise ValueError(
-            f"ECLINIC_ICE_TRANSPORT_POLICY must be one of {', '.join(ICE_TRANSPORT_POLICIES)}, not {value!r}"
+            f"{names.ICE_TRANSPORT_POLICY} must be one of {', '.join(ICE_TRANSPORT_POLICIES)}, not {value!r}"
         )
     return value
 
@@ -177,11 +177,11 @@ def _reminder_offsets(value: str) -> tuple[int, ...]:
         minutes = tuple(int(part) for part in value.split(",") if part.strip())
     except ValueError as exc:
         raise ValueError(
-            f"ECLINIC_REMINDER_OFFSETS_MINUTES must be minutes like 1440,60, not {value!r}"
+            f"{names.REMINDER_OFFSETS_MINUTES} must be minutes like 1440,60, not {value!r}"
         ) from exc
     if len(set(minutes)) != len(minutes) or not all(1 <= m <= REMINDER_OFFSET_MAX_MINUTES for m in minutes):
         raise ValueError(
-            "ECLINIC_REMINDER_OFFSETS_MINUTES must list different minutes between 1 and "
+            f"{names.REMINDER_OFFSETS_MINUTES} must list different minutes between 1 and "
             f"{REMINDER_OFFSET_MAX_MINUTES}, not {value!r}"
         )
     return minutes

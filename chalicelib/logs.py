@@ -12,8 +12,10 @@ import os
 
 from aws_lambda_powertools import Logger
 
+from chalicelib import settings_names as names
+
 
 @functools.cache
 def logger() -> Logger:
     # Not "eclinic": that is the Chalice app's own logger, whose handler would print every line twice.
-    return Logger(service="eclinic-api", level=os.environ.get("ECLINIC_LOG_LEVEL", "INFO"))
+    return Logger(service="eclinic-api", level=os.environ.get(names.LOG_LEVEL, "INFO"))

@@ -11,6 +11,8 @@ import functools
 import os
 from typing import Any
 
+from chalicelib import settings_names as names
+
 NAMESPACE = "eClinic"
 
 
@@ -22,7 +24,7 @@ def _metrics() -> Any:
 
 
 def count(name: str) -> None:
-    if os.environ.get("ECLINIC_METRICS") != "emf":
+    if os.environ.get(names.METRICS) != "emf":
         return
     from aws_lambda_powertools.metrics import MetricUnit
 

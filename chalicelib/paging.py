@@ -86,3 +86,13 @@ def cut(items: Sequence[T], position: Callable[[T], str], limit: int, after: str
 def next_cursor(page: Page[T], scope: str) -> dict[str, str]:
     """What the answer carries next to its list: `{"next": cursor}` when more items exist."""
     return {} if page.after is None else {"next": encode(scope, page.after)}
+
+
+def of_appointment(
+    read: Callable[[str, int, str | None], Page[T]], appointment_id: str, query: Mapping[str, str] | None
+) -> tuple[Page[T], dict[str, str]]:
+    """One page of an appointment's items as `read` (a store's `page`) answers it, for the
+    request's `limit` and `cursor`, and the answer's `next`; the cursor is bound to the appointment."""
+    wanted = request(query, appointment_id)
+    page = read(appointment_id, wanted.limit, wanted.after)
+    return page, next_cursor(page, appointment_id)

@@ -6,7 +6,7 @@ REST answers and websocket pushes both use these, so a client sees one Appointme
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from chalicelib.domain.appointment import Appointment, AuditEvent
 from chalicelib.domain.chat import ChatMessage
@@ -14,6 +14,7 @@ from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.device_check import DeviceCheck
 from chalicelib.domain.task import Task
 from chalicelib.domain.timeutil import iso_utc
+from eclinic_protocol import to_browser
 
 
 def appointment(a: Appointment) -> dict[str, Any]:
@@ -82,6 +83,10 @@ def task(t: Task) -> dict[str, Any]:
     }
 
 
+@overload
+def instant(value: datetime) -> str: ...
+@overload
+def instant(value: datetime | None) -> str | None: ...
 def instant(value: datetime | None) -> str | None:
     """Microsecond precision, UTC, ending in Z: for events that may share a second."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
@@ -113,23 +118,19 @@ def user(c: Clinician, group_names: dict[str, str]) -> dict[str, Any]:
 
 
 def chat(m: ChatMessage) -> dict[str, Any]:
-    return {
-        "type": "chat",
-        "appointment_id": m.appointment_id,
-        "id": m.id,
-        "from": m.sender_role,
-        "name": m.sender_name,
-        "text": m.text,
-        "at": instant(m.at),
-    }
+    """A chat line: the websocket's `chat` push, and each item of the REST chat history."""
+    return to_browser.Chat(
+        appointment_id=m.appointment_id,
+        id=m.id,
+        sender=m.sender_role,
+        name=m.sender_name,
+        text=m.text,
+        at=instant(m.at),
+    ).to_json()
 
 
 def notice(appointment_id: str, text: str, from_name: str, at: datetime) -> dict[str, Any]:
     """A clinician's notice to a waiting patient (API.md's `notice`, as the patient gets it)."""
-    return {
-        "type": "notice",
-        "appointment_id": appointment_id,
-        "text": text,
-        "from_name": from_name,
-        "at": instant(at),
-    }
+    return to_browser.Notice(
+        appointment_id=appointment_id, text=text, from_name=from_name, at=instant(at)
+    ).to_json()

@@ -1,7 +1,7 @@
 """Builds the real adapters from the settings, once per process (a warm Lambda reuses them).
 
-`app.py` asks for `services()` inside its handlers, so importing the app stays cheap and no
-AWS client exists until a request needs one.
+`app.py` and the routes of `chalicelib/api/` ask for `services()` inside their handlers, so
+importing the app stays cheap and no AWS client exists until a request needs one.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from chalicelib import aws
 from chalicelib.auth.access_tokens import AccessTokenVault, DynamoSealedTokens
-from chalicelib.auth.cognito import CognitoIdentityProvider, IdentityProvider, LocalResetCodes
-from chalicelib.auth.tokens import CognitoTokenVerifier
+from chalicelib.auth.cognito import CognitoIdentityProvider, IdentityProvider
+from chalicelib.auth.password_reset import LocalResetCodes
+from chalicelib.auth.tokens import CognitoTokenVerifier, TokenVerifier
 from chalicelib.auth.turn_credentials import turn_credentials
 from chalicelib.config import Settings
 from chalicelib.domain.reminders import offsets_from_minutes
@@ -25,27 +26,64 @@ from chalicelib.realtime.dynamo_connections import DynamoConnectionRegistry
 from chalicelib.realtime.management import ApiGatewayManagementApi
 from chalicelib.realtime.updates import LiveUpdates
 from chalicelib.reminders.scheduler import EventBridgeReminderScheduler
-from chalicelib.store.dynamo import DynamoAppointmentRepository
+from chalicelib.store.appointments import DynamoAppointments
+from chalicelib.store.audit import DynamoAuditLog
+from chalicelib.store.chat import DynamoChat
+from chalicelib.store.documents import DynamoDocuments
+from chalicelib.store.dynamo import Transactions
 from chalicelib.store.models import bind_models
+from chalicelib.store.screenshots import DynamoScreenshots
+from chalicelib.store.tasks import DynamoTasks
 from chalicelib.texts.sender import SnsTextSender
 from chalicelib.usecases.appointments import AppointmentService, LinkPolicy
+from chalicelib.usecases.documents import Documents
 from chalicelib.usecases.live import LiveService
-from chalicelib.usecases.media import MediaService
+from chalicelib.usecases.media_workers import MediaWorkers
 from chalicelib.usecases.reminders import ReminderService
+from chalicelib.usecases.screenshots import Screenshots
+from chalicelib.usecases.signalling import Signalling
 
 MIN_LINK_SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
 class Services:
+    """What the handlers of `app.py` and `chalicelib/api/` call: one instance per process."""
+
     settings: Settings
     identity: IdentityProvider
-    tokens: CognitoTokenVerifier
+    tokens: TokenVerifier
     access_tokens: AccessTokenVault
     appointments: AppointmentService
     live: LiveService
-    media: MediaService
+    screenshots: Screenshots
+    documents: Documents
     reminders: ReminderService
+
+
+@dataclass(frozen=True)
+class DynamoStores:
+    """The stores on DynamoDB, one per kind of record; their transactions share one connection."""
+
+    appointments: DynamoAppointments
+    audit: DynamoAuditLog
+    chat: DynamoChat
+    tasks: DynamoTasks
+    documents: DynamoDocuments
+    screenshots: DynamoScreenshots
+
+    @classmethod
+    def on(cls, settings: Settings) -> DynamoStores:
+        """The stores for the models' tables (`bind_models` points the models at them)."""
+        transactions = Transactions(settings.region, settings.endpoint_url)
+        return cls(
+            appointments=DynamoAppointments(transactions),
+            audit=DynamoAuditLog(),
+            chat=DynamoChat(transactions),
+            tasks=DynamoTasks(transactions),
+            documents=DynamoDocuments(transactions),
+            screenshots=DynamoScreenshots(transactions),
+        )
 
 
 def build(settings: Settings) -> Services:
@@ -58,10 +96,7 @@ def build(settings: Settings) -> Services:
             aws.client(settings, "ssm").get_parameter(Name=name)["Parameter"]["Value"]
         ),
     )
-    if len(settings.link_secret) < MIN_LINK_SECRET_BYTES:
-        raise RuntimeError("ECLINIC_LINK_SECRET must hold at least 32 bytes")
-    if not settings.ws_management_url:
-        raise RuntimeError("ECLINIC_WS_MANAGEMENT_URL must name the WebSocket API's management endpoint")
+    _require_settings(settings)
     bind_models(settings)
     mailer = SesMailer(aws.client(settings, "ses"), settings.ses_configuration_set)
     identity = CognitoIdentityProvider(
@@ -72,16 +107,52 @@ def build(settings: Settings) -> Services:
         local_reset=LocalResetCodes(mailer, settings.mail_sender) if settings.endpoint_url else None,
     )
     tokens = CognitoTokenVerifier(settings.jwks_url, settings.token_issuer, settings.user_pool_client_id)
-    repository = DynamoAppointmentRepository(settings.region, settings.endpoint_url)
+    stores = DynamoStores.on(settings)
     registry = DynamoConnectionRegistry()
-    broadcaster = Broadcaster(
-        registry,
-        ApiGatewayManagementApi(
-            aws.client(settings, "apigatewaymanagementapi", endpoint_url=settings.ws_management_url)
-        ),
+    management = aws.client(settings, "apigatewaymanagementapi", endpoint_url=settings.ws_management_url)
+    broadcaster = Broadcaster(registry, ApiGatewayManagementApi(management))
+    workers = MediaWorkers(stores.appointments, registry, broadcaster, settings.worker_secret)
+    appointments = _appointment_service(settings, stores, mailer, identity, broadcaster, registry, workers)
+    files = S3FileStore(aws.client(settings, "s3"), settings.files_bucket, settings.files_kms_key_id)
+    live, screenshots = _session_services(
+        settings, read_secret, appointments, stores, registry, broadcaster, tokens, workers, files
     )
-    appointments = AppointmentService(
-        repository=repository,
+    return Services(
+        settings=settings,
+        identity=identity,
+        tokens=tokens,
+        access_tokens=AccessTokenVault(DynamoSealedTokens()),
+        appointments=appointments,
+        live=live,
+        screenshots=screenshots,
+        documents=Documents(appointments, stores.documents, broadcaster, files),
+        reminders=ReminderService(appointments, stores.appointments, stores.audit, mailer),
+    )
+
+
+def _require_settings(settings: Settings) -> None:
+    if len(settings.link_secret) < MIN_LINK_SECRET_BYTES:
+        raise RuntimeError("ECLINIC_LINK_SECRET must hold at least 32 bytes")
+    if not settings.ws_management_url:
+        raise RuntimeError("ECLINIC_WS_MANAGEMENT_URL must name the WebSocket API's management endpoint")
+
+
+def _appointment_service(
+    settings: Settings,
+    stores: DynamoStores,
+    mailer: SesMailer,
+    identity: CognitoIdentityProvider,
+    broadcaster: Broadcaster,
+    registry: DynamoConnectionRegistry,
+    workers: MediaWorkers,
+) -> AppointmentService:
+    """The appointment use cases with their mail, texts, events and reminder schedules; every
+    stored change fans out live, and a session's end lets its media worker go."""
+    return AppointmentService(
+        appointment_store=stores.appointments,
+        audit_log=stores.audit,
+        chat_store=stores.chat,
+        task_store=stores.tasks,
         mailer=mailer,
         events=EventBridgePublisher(
             aws.client(settings, "events"), settings.event_bus, settings.event_source
@@ -104,29 +175,55 @@ def build(settings: Settings) -> Services:
         ),
         reminder_offsets=offsets_from_minutes(settings.reminder_offsets_minutes),
         notifier=LiveUpdates(broadcaster, registry),
+        calls=workers,
     )
-    media = MediaService(
+
+
+def _session_services(
+    settings: Settings,
+    read_secret: Callable[[str], str],
+    appointments: AppointmentService,
+    stores: DynamoStores,
+    registry: DynamoConnectionRegistry,
+    broadcaster: Broadcaster,
+    tokens: CognitoTokenVerifier,
+    workers: MediaWorkers,
+    files: S3FileStore,
+) -> tuple[LiveService, Screenshots]:
+    """The running session's use cases: signalling, screenshots, and the websocket edge over them."""
+    signalling = Signalling(
         appointments,
-        repository,
+        stores.appointments,
         registry,
         broadcaster,
-        S3FileStore(aws.client(settings, "s3"), settings.files_bucket, settings.files_kms_key_id),
-        settings.worker_secret,
+        workers,
         settings.ice_servers,
         turn_credentials(settings.turn_urls, settings.turn_secret, reread=_rereader(settings, read_secret)),
         ice_transport_policy=settings.ice_transport_policy,
     )
-    live = LiveService(appointments, repository, registry, broadcaster, tokens, media)
-    return Services(
-        settings=settings,
-        identity=identity,
-        tokens=tokens,
-        access_tokens=AccessTokenVault(DynamoSealedTokens()),
-        appointments=appointments,
-        live=live,
-        media=media,
-        reminders=ReminderService(appointments, repository, mailer),
+    screenshots = Screenshots(
+        appointments,
+        stores.appointments,
+        stores.audit,
+        stores.screenshots,
+        broadcaster,
+        files,
+        workers,
+        signalling,
     )
+    live = LiveService(
+        appointments,
+        stores.appointments,
+        stores.audit,
+        stores.chat,
+        registry,
+        broadcaster,
+        tokens,
+        workers,
+        signalling,
+        screenshots,
+    )
+    return live, screenshots
 
 
 @functools.cache

@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from local import aws_standin, demo
-from local.gateway import LocalGateway
+from local import settings_names as local_settings
+from local.gateway import LocalServer
+from media_worker import settings_names as worker_settings
 from media_worker.processes import die_with_parent
 
 
@@ -47,7 +49,7 @@ class Readiness:
             bind_models(Settings.from_env())
             self._bound = True
         workers = live_workers(DynamoConnectionRegistry(), datetime.now(UTC))
-        if any(w.subject != w.id for w in workers):  # the subject is the worker id after hello
+        if workers:  # live_workers lists the workers that said hello
             self._worker_seen_at = time.monotonic()
             return True
         return False
@@ -55,7 +57,7 @@ class Readiness:
 
 def start_worker(ws_url: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
-    env.update({"ECLINIC_WORKER_WS_URL": ws_url, "ECLINIC_WORKER_ID": "local-worker-1"})
+    env.update({worker_settings.WS_URL: ws_url, worker_settings.WORKER_ID: "local-worker-1"})
     return subprocess.Popen([sys.executable, "-m", "media_worker"], env=env, preexec_fn=die_with_parent)
 
 
@@ -63,7 +65,7 @@ async def serve(host: str, port: int) -> None:
     import app as eclinic
 
     readiness = Readiness()
-    gateway = LocalGateway(eclinic, ready=lambda: readiness.aws)
+    gateway = LocalServer(eclinic, ready=lambda: readiness.aws)
     gateway.health_check = lambda: readiness.announced
     runner = web.AppRunner(gateway.application(), access_log=None)
     await runner.setup()
@@ -127,8 +129,8 @@ def print_welcome(base_url: str) -> None:
 
 
 def main() -> int:
-    port = int(os.environ.get("ECLINIC_PORT", "8000"))
-    host = os.environ.get("ECLINIC_HOST", "127.0.0.1")
+    port = int(os.environ.get(local_settings.PORT, "8000"))
+    host = os.environ.get(local_settings.HOST, "127.0.0.1")
     asyncio.run(serve(host, port))
     return 0
 

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
+from chalicelib import settings_names as app_settings
 from local import demo
+from local import settings_names as local_settings
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -38,7 +40,7 @@ def start(port: int = 0) -> StandIn:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
     # moto checks authenticator-app (TOTP) codes only when asked to; all users share one secret.
-    os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
+    os.environ[local_settings.MOTO_TOTP] = "true"
     serialize_dynamodb_writes()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -77,28 +79,28 @@ def base_environment(
     The WebSocket management API is the local gateway itself unless another is named.
     """
     return {
-        "ECLINIC_WS_MANAGEMENT_URL": management_url or public_base_url,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "ECLINIC_PUBLIC_BASE_URL": public_base_url,
-        "ECLINIC_LINK_SECRET": secrets.token_urlsafe(48),
-        "ECLINIC_MAIL_SENDER": "eClinic <no-reply@clinic.example>",
-        "ECLINIC_EVENT_BUS": "eclinic-local",
+        app_settings.WS_MANAGEMENT_URL: management_url or public_base_url,
+        app_settings.ENDPOINT_URL: endpoint,
+        local_settings.ACCESS_KEY_ID: "testing",
+        local_settings.SECRET_ACCESS_KEY: "testing",
+        local_settings.SESSION_TOKEN: "testing",
+        app_settings.REGION: REGION,
+        app_settings.DEFAULT_REGION: REGION,
+        app_settings.PUBLIC_BASE_URL: public_base_url,
+        app_settings.LINK_SECRET: secrets.token_urlsafe(48),
+        app_settings.MAIL_SENDER: "eClinic <no-reply@clinic.example>",
+        app_settings.EVENT_BUS: "eclinic-local",
         # An operator (or a test) may choose the worker credential; otherwise a fresh one.
-        "ECLINIC_WORKER_SECRET": os.environ.get("ECLINIC_WORKER_SECRET") or secrets.token_urlsafe(32),
-        "ECLINIC_FILES_BUCKET": "eclinic-files-local",
-        "ECLINIC_ICE_SERVERS": "[]",
+        app_settings.WORKER_SECRET: os.environ.get(app_settings.WORKER_SECRET) or secrets.token_urlsafe(32),
+        app_settings.FILES_BUCKET: "eclinic-files-local",
+        app_settings.ICE_SERVERS: "[]",
         # The reminder schedules' group, and what they invoke as (the local run fires them itself:
         # local/reminders.py); the offsets stay whatever ECLINIC_REMINDER_OFFSETS_MINUTES says.
-        "ECLINIC_REMINDER_GROUP": REMINDER_GROUP,
-        "ECLINIC_REMINDER_FUNCTION_ARN": (
+        app_settings.REMINDER_GROUP: REMINDER_GROUP,
+        app_settings.REMINDER_FUNCTION_ARN: (
             f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:eclinic-local-send_reminder"
         ),
-        "ECLINIC_REMINDER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT_ID}:role/eclinic-local-reminders",
+        app_settings.REMINDER_ROLE_ARN: f"arn:aws:iam::{ACCOUNT_ID}:role/eclinic-local-reminders",
     }
 
 
@@ -106,10 +108,10 @@ def details(env: Mapping[str, str]) -> dict[str, str]:
     """`/_local/aws`: where the stand-in listens and the pool `bootstrap` created, so that an
     operator's own AWS commands (aws-cli, boto3; any credentials) reach the run."""
     return {
-        "endpoint_url": env["AWS_ENDPOINT_URL"],
-        "region": env["AWS_REGION"],
-        "user_pool_id": env["ECLINIC_USER_POOL_ID"],
-        "client_id": env["ECLINIC_USER_POOL_CLIENT_ID"],
+        "endpoint_url": env[app_settings.ENDPOINT_URL],
+        "region": env[app_settings.REGION],
+        "user_pool_id": env[app_settings.USER_POOL_ID],
+        "client_id": env[app_settings.USER_POOL_CLIENT_ID],
     }
 
 
@@ -134,24 +136,24 @@ def bootstrap(env: MutableMapping[str, str]) -> None:
     from chalicelib.store.models import create_tables
 
     session = boto3.session.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name=env["AWS_REGION"],
+        aws_access_key_id=env[local_settings.ACCESS_KEY_ID],
+        aws_secret_access_key=env[local_settings.SECRET_ACCESS_KEY],
+        region_name=env[app_settings.REGION],
     )
 
     def client(name: str) -> Any:
-        return session.client(name, endpoint_url=env["AWS_ENDPOINT_URL"])
+        return session.client(name, endpoint_url=env[app_settings.ENDPOINT_URL])
 
     pool_id, client_id = _create_user_pool(client("cognito-idp"))
-    env["ECLINIC_USER_POOL_ID"] = pool_id
-    env["ECLINIC_USER_POOL_CLIENT_ID"] = client_id
-    client("ses").verify_email_identity(EmailAddress=parseaddr(env["ECLINIC_MAIL_SENDER"])[1])
-    client("events").create_event_bus(Name=env["ECLINIC_EVENT_BUS"])
-    client("scheduler").create_schedule_group(Name=env["ECLINIC_REMINDER_GROUP"])
+    env[app_settings.USER_POOL_ID] = pool_id
+    env[app_settings.USER_POOL_CLIENT_ID] = client_id
+    client("ses").verify_email_identity(EmailAddress=parseaddr(env[app_settings.MAIL_SENDER])[1])
+    client("events").create_event_bus(Name=env[app_settings.EVENT_BUS])
+    client("scheduler").create_schedule_group(Name=env[app_settings.REMINDER_GROUP])
     s3 = client("s3")
-    s3.create_bucket(Bucket=env["ECLINIC_FILES_BUCKET"])
+    s3.create_bucket(Bucket=env[app_settings.FILES_BUCKET])
     s3.put_public_access_block(
-        Bucket=env["ECLINIC_FILES_BUCKET"],
+        Bucket=env[app_settings.FILES_BUCKET],
         PublicAccessBlockConfiguration={
             "BlockPublicAcls": True,
             "IgnorePublicAcls": True,

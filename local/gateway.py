@@ -27,7 +27,7 @@ ReadinessCheck = Callable[[], bool]
 SWEEP_SECONDS = 60
 
 
-class LocalGateway:
+class LocalServer:
     def __init__(self, app_module: Any, ready: ReadinessCheck) -> None:
         from chalice.config import Config
         from chalice.local import LocalGateway as ChaliceLocalGateway

@@ -33,7 +33,9 @@ MAX_FRAME_BYTES = 128 * 1024
 
 
 @dataclass
-class LiveConnection:
+class OpenSocket:
+    """One client's open websocket here (the app's own view of it is its registry Connection)."""
+
     socket: web.WebSocketResponse
     connected_at: float
     source_ip: str
@@ -53,7 +55,7 @@ class WebSocketGateway:
         self._stage = stage
         self._api_id = api_id
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ws-lambda")
-        self.connections: dict[str, LiveConnection] = {}
+        self.sockets: dict[str, OpenSocket] = {}
 
     def add_routes(self, application: web.Application, path: str = "/ws") -> None:
         application.router.add_get(path, self.accept)
@@ -86,10 +88,10 @@ class WebSocketGateway:
             event["requestContext"].update({"disconnectStatusCode": 1006, "disconnectReason": ""})
             await self.invoke("$disconnect", event)
             return socket
-        live = LiveConnection(
+        live = OpenSocket(
             socket, connected_at, request.remote or "127.0.0.1", request.headers.get("User-Agent", "")
         )
-        self.connections[connection_id] = live
+        self.sockets[connection_id] = live
         try:
             async for frame in socket:
                 live.last_active = time.time()
@@ -103,7 +105,7 @@ class WebSocketGateway:
                 event.update({"body": body, "isBase64Encoded": encoded})
                 await self.invoke("$default", event)
         finally:
-            self.connections.pop(connection_id, None)
+            self.sockets.pop(connection_id, None)
             event = self._event("$disconnect", "DISCONNECT", connection_id, request, connected_at)
             event["requestContext"].update(
                 {"disconnectStatusCode": socket.close_code or 1005, "disconnectReason": ""}
@@ -152,7 +154,7 @@ class WebSocketGateway:
     # -- the management API ------------------------------------------------------------
 
     async def post_to_connection(self, request: web.Request) -> web.Response:
-        live = self.connections.get(request.match_info["connection_id"])
+        live = self.sockets.get(request.match_info["connection_id"])
         if live is None or live.socket.closed:
             return _gone()
         data = await request.read()
@@ -163,7 +165,7 @@ class WebSocketGateway:
         return web.Response(status=200)
 
     async def get_connection(self, request: web.Request) -> web.Response:
-        live = self.connections.get(request.match_info["connection_id"])
+        live = self.sockets.get(request.match_info["connection_id"])
         if live is None:
             return _gone()
         return web.json_response(
@@ -175,14 +177,14 @@ class WebSocketGateway:
         )
 
     async def delete_connection(self, request: web.Request) -> web.Response:
-        live = self.connections.get(request.match_info["connection_id"])
+        live = self.sockets.get(request.match_info["connection_id"])
         if live is None:
             return _gone()
         await live.socket.close(code=1000, message=b"closed by server")
         return web.Response(status=204)
 
     async def close_all(self) -> None:
-        for live in list(self.connections.values()):
+        for live in list(self.sockets.values()):
             await live.socket.close(code=1001, message=b"server shutting down")
 
     def shutdown(self) -> None:

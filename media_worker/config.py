@@ -1,8 +1,7 @@
 """The worker's settings, from its environment (a task definition on Fargate).
 
-The names below are the one place that spells them: `WorkerConfig.from_env` reads every one of
-them, and the stack (infra/eclinic_infra/worker.py) imports them to set the container's
-environment.
+The variables' names are in media_worker.settings_names, which the stack and the local run
+import too.
 """
 
 from __future__ import annotations
@@ -12,25 +11,8 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from media_worker import settings_names as names
 from media_worker.sizing import VISITS_PER_PROCESS
-
-WS_URL = "ECLINIC_WORKER_WS_URL"
-SECRET = "ECLINIC_WORKER_SECRET"  # noqa: S105 - the name of the setting, not its value
-WORKER_ID = "ECLINIC_WORKER_ID"
-CAPACITY = "ECLINIC_WORKER_CAPACITY"  # visits per worker process
-PROCESSES = "ECLINIC_WORKER_PROCESSES"  # worker processes in this container (one per vCPU)
-PROCESS_INDEX = "ECLINIC_WORKER_PROCESS_INDEX"  # set by the entry point for each of its processes
-FILES_BUCKET = "ECLINIC_FILES_BUCKET"
-FILES_KMS_KEY_ID = "ECLINIC_FILES_KMS_KEY_ID"
-REGION = "AWS_REGION"  # set by the platform
-DEFAULT_REGION = "AWS_DEFAULT_REGION"
-ENDPOINT_URL = "AWS_ENDPOINT_URL"  # the local run's AWS stand-in
-PEER_CONNECT_TIMEOUT = "ECLINIC_PEER_CONNECT_TIMEOUT"
-HEARTBEAT = "ECLINIC_WORKER_HEARTBEAT"
-STUN_URLS = "ECLINIC_WORKER_STUN_URLS"
-METRICS_NAMESPACE = "ECLINIC_METRICS_NAMESPACE"  # unset: no load metric (the local run)
-SERVICE = "ECLINIC_WORKER_SERVICE"  # the load metric's Service dimension
-RELAY = "ECLINIC_WORKER_RELAY"
 
 
 @dataclass(frozen=True)
@@ -56,24 +38,24 @@ class WorkerConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
         env = os.environ if env is None else env
-        credential = env.get(SECRET, "")
+        credential = env.get(names.SECRET, "")
         if not credential:
-            raise SystemExit(f"{SECRET} is required: the worker cannot connect without it")
+            raise SystemExit(f"{names.SECRET} is required: the worker cannot connect without it")
         return cls(
-            ws_url=env.get(WS_URL, "ws://127.0.0.1:8000/ws"),
+            ws_url=env.get(names.WS_URL, "ws://127.0.0.1:8000/ws"),
             credential=credential,
-            worker_id=env.get(WORKER_ID) or f"worker-{uuid.uuid4().hex[:12]}",
-            capacity=_positive(env, CAPACITY, VISITS_PER_PROCESS),
-            files_bucket=env.get(FILES_BUCKET, "eclinic-files"),
-            files_kms_key_id=env.get(FILES_KMS_KEY_ID) or None,
-            region=env.get(REGION) or env.get(DEFAULT_REGION) or "us-east-1",
-            endpoint_url=env.get(ENDPOINT_URL) or None,
-            connect_timeout=float(env.get(PEER_CONNECT_TIMEOUT, "30")),
-            heartbeat_seconds=float(env.get(HEARTBEAT, "20")),
-            stun_urls=tuple(u.strip() for u in env.get(STUN_URLS, "").split(",") if u.strip()),
-            metrics_namespace=env.get(METRICS_NAMESPACE) or None,
-            service_name=env.get(SERVICE) or "eclinic-media-worker",
-            relay=_relay(env.get(RELAY, "forwarding")),
+            worker_id=env.get(names.WORKER_ID) or f"worker-{uuid.uuid4().hex[:12]}",
+            capacity=_positive(env, names.CAPACITY, VISITS_PER_PROCESS),
+            files_bucket=env.get(names.FILES_BUCKET, "eclinic-files"),
+            files_kms_key_id=env.get(names.FILES_KMS_KEY_ID) or None,
+            region=env.get(names.REGION) or env.get(names.DEFAULT_REGION) or "us-east-1",
+            endpoint_url=env.get(names.ENDPOINT_URL) or None,
+            connect_timeout=float(env.get(names.PEER_CONNECT_TIMEOUT, "30")),
+            heartbeat_seconds=float(env.get(names.HEARTBEAT, "20")),
+            stun_urls=tuple(u.strip() for u in env.get(names.STUN_URLS, "").split(",") if u.strip()),
+            metrics_namespace=env.get(names.METRICS_NAMESPACE) or None,
+            service_name=env.get(names.SERVICE) or "eclinic-media-worker",
+            relay=_relay(env.get(names.RELAY, "forwarding")),
             processes=worker_processes(env),
             process_index=process_index(env),
         )
@@ -81,12 +63,12 @@ class WorkerConfig:
 
 def worker_processes(env: Mapping[str, str]) -> int:
     """How many worker processes this container runs (the health check asks too)."""
-    return _positive(env, PROCESSES, 1)
+    return _positive(env, names.PROCESSES, 1)
 
 
 def process_index(env: Mapping[str, str]) -> int | None:
     """Which of the container's worker processes this is; None when it is the only one."""
-    value = env.get(PROCESS_INDEX)
+    value = env.get(names.PROCESS_INDEX)
     return int(value) if value else None
 
 
@@ -105,5 +87,5 @@ def _relay(name: str) -> str:
     from media_worker.relay import RELAYS
 
     if name not in RELAYS:
-        raise SystemExit(f"{RELAY} must be one of {', '.join(RELAYS)}, not {name!r}")
+        raise SystemExit(f"{names.RELAY} must be one of {', '.join(RELAYS)}, not {name!r}")
     return name

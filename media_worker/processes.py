@@ -15,7 +15,8 @@ import time
 from collections.abc import Mapping, Sequence
 from types import FrameType
 
-from media_worker.config import PROCESS_INDEX, PROCESSES, WORKER_ID, WorkerConfig
+from media_worker.config import WorkerConfig
+from media_worker.settings_names import PROCESS_INDEX, PROCESSES, WORKER_ID
 
 log = logging.getLogger("media_worker")
 POLL_SECONDS = 0.2

@@ -17,6 +17,9 @@ from typing import Any
 
 import websockets
 
+from eclinic_protocol.envelope import Error
+from eclinic_protocol.errors import ProtocolError
+
 log = logging.getLogger("media_worker.signalling")
 
 OUTGOING_QUEUE = 256
@@ -95,8 +98,12 @@ class SignallingClient:
                 continue
             if not isinstance(message, dict):
                 continue
-            if message.get("type") == "error":
-                log.warning("server refused a message: %s (%s)", message.get("code"), message.get("ref"))
+            if message.get("type") == Error.TYPE:
+                try:
+                    refused = Error.parse(message)
+                except ProtocolError:
+                    continue
+                log.warning("server refused a message: %s (%s)", refused.code, refused.ref)
                 continue
             await self._handlers.acquire()
             task = asyncio.create_task(self._handle(message))

@@ -1,11 +1,11 @@
 """One visit: the patient's and the clinician's peer connections and the relay between them.
 
 Each browser holds one RTCPeerConnection to the worker and offers; the worker answers with
-one complete SDP (aiortc does not trickle). The m-lines are matched by order:
-  patient:   audio (sendrecv), video camera (sendrecv), video screen share (recvonly)
-  clinician: audio (sendrecv), video camera (sendrecv), video screen share (sendonly, when on)
-A new offer on the same connection renegotiates (screen share on or off); an offer from a
-different browser connection (a reload) replaces the old peer.
+one complete SDP (aiortc does not trickle). The m-lines are matched by their order, which
+eclinic_protocol.mlines states (audio, camera, the clinician's screen share) with the direction
+each page offers on each; the worker answers the mirror of that. A new offer on the same
+connection renegotiates (screen share on or off); an offer from a different browser
+connection (a reload) replaces the old peer.
 
 The worker creates the transceivers for an offer's new m-lines itself, before applying it, so
 that it can set the codec order of its answer (`codecs.preferences`): a leg takes the codec the
@@ -25,6 +25,7 @@ from aiortc import MediaStreamTrack, RTCIceCandidate, RTCSessionDescription
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
+from eclinic_protocol.mlines import AUDIO, VIDEO, VIDEO_SLOTS, answer_direction
 from media_worker.codecs import offered_codecs, preferences
 from media_worker.peers import Peer, PeerSet
 from media_worker.relay import ForwardingRelay, Relay
@@ -32,7 +33,6 @@ from media_worker.relay import ForwardingRelay, Relay
 log = logging.getLogger("media_worker.visit")
 
 OTHER = {"patient": "clinician", "clinician": "patient"}
-VIDEO_SLOTS = ("video", "screen")
 
 
 class Visit:
@@ -114,10 +114,8 @@ class Visit:
 
     def _set_directions(self, peer: Peer) -> None:
         for transceiver, slot in _slots(peer.pc.getTransceivers()):
-            if peer.role == "clinician" and slot == "screen":
-                transceiver.direction = "recvonly"  # nothing goes back on the clinician's own screen share
-            else:
-                transceiver.direction = "sendrecv" if slot != "screen" else "sendonly"
+            # Nothing goes back on the clinician's own screen share (recvonly there).
+            transceiver.direction = answer_direction(peer.role, slot)
 
     def _attach_outgoing(self, peer: Peer, answer: SessionDescription) -> None:
         """Feeds every m-line the browser can receive with the other participant's source."""
@@ -127,7 +125,7 @@ class Visit:
             codec = negotiated.get(transceiver.mid or "")
             if codec is None:
                 continue
-            if slot == "video":
+            if slot == VIDEO:
                 self.leg_codecs[peer.role] = codec
             if transceiver.sender.track is not None or transceiver.direction == "recvonly":
                 continue  # already fed, or the clinician's own screen share
@@ -152,8 +150,8 @@ def _slots(transceivers: list[RTCRtpTransceiver]) -> list[tuple[RTCRtpTransceive
     slots = []
     videos = 0
     for transceiver in transceivers:
-        if transceiver.kind == "audio":
-            slots.append((transceiver, "audio"))
+        if transceiver.kind == AUDIO:
+            slots.append((transceiver, AUDIO))
         else:
             slots.append((transceiver, VIDEO_SLOTS[min(videos, 1)]))
             videos += 1

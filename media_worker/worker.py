@@ -1,20 +1,25 @@
 """The worker: takes signalling messages from the server and runs the visits they name.
 
-Messages from the server: `offer` and `candidate` (from a browser), `capture` (after the
-patient's consent), `end` (the session is over or has moved). To the server: `answer`,
-`captured` / `capture_failed`, `renegotiate` (ask one browser to offer again, so that both
-legs share a codec), and `worker_hello` / `worker_status` with its load.
+Every message is defined in eclinic_protocol: from the server (`to_worker`, parsed strictly on
+arrival: one that does not parse is logged and dropped) `offer` and `candidate` (from a
+browser), `capture` (after the patient's consent), `end` (the session is over or has moved);
+to the server (`from_worker`) `answer`, `captured` / `capture_failed`, `renegotiate` (ask one
+browser to offer again, so that both legs share a codec), and `worker_hello` /
+`worker_status` with its load.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiortc import RTCConfiguration
 
+from eclinic_protocol import from_worker, to_worker
+from eclinic_protocol.envelope import Message
+from eclinic_protocol.errors import ProtocolError
 from media_worker.config import WorkerConfig
 from media_worker.health import LoadMetric, mark_alive
 from media_worker.peers import Peer, PeerSet, peer_configuration
@@ -25,11 +30,6 @@ from media_worker.storage import ImageStore
 from media_worker.visit import Visit
 
 log = logging.getLogger("media_worker")
-
-
-def browser_peer(message: dict[str, Any]) -> tuple[str, str]:
-    """One RTCPeerConnection of one browser connection: a new one is a new peer here."""
-    return str(message.get("from")), str(message.get("peer_id", ""))
 
 
 class Worker:
@@ -72,45 +72,43 @@ class Worker:
         return sum(visit.relay.transcoded_streams for visit in self.visits.values())
 
     def hello(self) -> dict[str, Any]:
-        return {
-            "type": "worker_hello",
-            "worker_id": self.config.worker_id,
-            "capacity": self.config.capacity,
-            "load": self.load,
-        }
+        return from_worker.WorkerHello(
+            worker_id=self.config.worker_id, capacity=self.config.capacity, load=self.load
+        ).to_json()
 
     def status(self) -> dict[str, Any]:
-        return {
-            "type": "worker_status",
-            "capacity": self.config.capacity,
-            "load": self.load,
-            "draining": self.draining,
-        }
+        return from_worker.WorkerStatus(
+            capacity=self.config.capacity, load=self.load, draining=self.draining
+        ).to_json()
 
     # -- what the server says --------------------------------------------------------------
 
-    async def on_message(self, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        appointment_id = message.get("appointment_id")
-        if kind == "worker_welcome" or not isinstance(appointment_id, str):
+    async def on_message(self, body: Mapping[str, Any]) -> None:
+        try:
+            message = to_worker.WORKER_RECEIVES.parse(body)
+        except ProtocolError as exc:
+            log.warning("dropped a %s message from the server: %s", body.get("type"), exc.message)
             return
+        handle = self.handlers().get(type(message))
+        appointment_id = getattr(message, "appointment_id", None)
+        if handle is None or appointment_id is None:
+            return  # worker_welcome; error (the signalling client logs it)
         async with self._lock(appointment_id):
-            if kind == "offer":
-                await self._offer(appointment_id, message)
-            elif kind == "candidate":
-                visit = self.visits.get(appointment_id)
-                if visit is not None:
-                    await visit.add_candidate(
-                        str(message.get("role")), browser_peer(message), message.get("candidate")
-                    )
-            elif kind == "capture":
-                await self._capture(appointment_id, message)
-            elif kind == "end":
-                await self._end(appointment_id)
+            await handle(message)
 
-    async def _offer(self, appointment_id: str, message: dict[str, Any]) -> None:
+    def handlers(self) -> dict[type[Message], Callable[[Any], Awaitable[None]]]:
+        """What the worker does with each message about a visit; the others it ignores."""
+        return {
+            to_worker.Offer: self._offer,
+            to_worker.Candidate: self._candidate,
+            to_worker.Capture: self._capture,
+            to_worker.End: self._end,
+        }
+
+    async def _offer(self, offer: to_worker.Offer) -> None:
         if self.draining:
             return
+        appointment_id = offer.appointment_id
         visit = self.visits.get(appointment_id)
         if visit is None:
             visit = Visit(
@@ -118,58 +116,43 @@ class Worker:
                 self.peers,
                 self._relay_factory(),
                 lambda role: self.signalling.send(
-                    {"type": "renegotiate", "appointment_id": appointment_id, "role": role}
+                    from_worker.Renegotiate(appointment_id=appointment_id, role=role).to_json()
                 ),
             )
             self.visits[appointment_id] = visit
         before = self.load
-        answer = await visit.offer(str(message.get("role")), browser_peer(message), str(message.get("sdp")))
-        self.signalling.send(
-            {
-                "type": "answer",
-                "appointment_id": appointment_id,
-                "role": message.get("role"),
-                "to": message.get("from"),
-                "peer_id": message.get("peer_id"),
-                "sdp": answer,
-            }
+        sdp = await visit.offer(offer.role, offer.browser_peer, offer.sdp)
+        answer = from_worker.Answer(
+            appointment_id=appointment_id, to=offer.sender, sdp=sdp, role=offer.role, peer_id=offer.peer_id
         )
+        self.signalling.send(answer.to_json())
         if self.load != before:
             self.signalling.send(self.status())
 
-    async def _capture(self, appointment_id: str, message: dict[str, Any]) -> None:
+    async def _candidate(self, candidate: to_worker.Candidate) -> None:
+        visit = self.visits.get(candidate.appointment_id)
+        if visit is not None:
+            await visit.add_candidate(candidate.role, candidate.browser_peer, candidate.candidate)
+
+    async def _capture(self, capture: to_worker.Capture) -> None:
+        appointment_id, request_id = capture.appointment_id, capture.request_id
         visit = self.visits.get(appointment_id)
-        request_id = str(message.get("request_id"))
         try:
             if visit is None:
                 raise ConsentRefused("no such visit on this worker")
-            captured = await self.screenshots.capture(
-                visit.relay, request_id, str(message.get("key")), str(message.get("not_after"))
-            )
+            captured = await self.screenshots.capture(visit.relay, request_id, capture.key, capture.not_after)
         except (ConsentRefused, TimeoutError) as exc:
             log.warning("screenshot %s not taken: %s", request_id[:8], exc)
-            self.signalling.send(
-                {
-                    "type": "capture_failed",
-                    "appointment_id": appointment_id,
-                    "request_id": request_id,
-                    "reason": str(exc),
-                }
-            )
+            failed = from_worker.CaptureFailed(appointment_id=appointment_id, request_id=request_id)
+            self.signalling.send(failed.to_json())
             return
-        self.signalling.send(
-            {
-                "type": "captured",
-                "appointment_id": appointment_id,
-                "request_id": request_id,
-                "key": captured.key,
-                "width": captured.width,
-                "height": captured.height,
-            }
+        done = from_worker.Captured(
+            appointment_id=appointment_id, request_id=request_id, width=captured.width, height=captured.height
         )
+        self.signalling.send(done.to_json())
 
-    async def _end(self, appointment_id: str) -> None:
-        visit = self.visits.pop(appointment_id, None)
+    async def _end(self, end: to_worker.End) -> None:
+        visit = self.visits.pop(end.appointment_id, None)
         if visit is not None:
             await visit.close()
             self.signalling.send(self.status())

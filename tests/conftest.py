@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import settings_names as app_settings
 from local import aws_standin
 from tests.management_recorder import ManagementRecorder
 
@@ -26,7 +27,7 @@ class AwsStack:
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
-            region_name=self.env["AWS_REGION"],
+            region_name=self.env[app_settings.REGION],
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )

@@ -8,36 +8,32 @@ where the pool requires MFA, one without an app sets it up first); `respond` ans
 Author groups are the pool's groups; their display names are the groups' descriptions, read
 once and kept for a few minutes.
 
-Password reset: on AWS Cognito mails the code and checks it. moto does neither (it hands the
-code back in a response header and accepts any code), so in the local run `LocalResetCodes`
-mails moto's code through the app's mailer and checks it (a hash, 15 minutes, 5 tries).
+A forgotten password is `password_reset`'s (its local-run stand-in included); the error codes
+the flows share are read in `cognito_errors`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any, Protocol
 
 from chalicelib.auth.access_tokens import RELOGIN_FOR_MFA
+from chalicelib.auth.cognito_errors import (
+    THROTTLED,
+    UNAVAILABLE,
+    error_code,
+    password_refused_or_throttled,
+)
+from chalicelib.auth.password_reset import CognitoPasswordReset, LocalResetCodes
 from chalicelib.errors import RateLimited, ServiceUnavailable, Unauthorized, ValidationFailed
 
 GROUP_NAMES_TTL_SECONDS = 300
-RESET_CODE_TTL_SECONDS = 15 * 60
-RESET_CODE_TRIES = 5
 _BAD_LOGIN = "Email or password is incorrect."
 _BAD_CHALLENGE = "That code or session is not valid any more; log in again."
-_BAD_RESET_CODE = "That code is wrong or has expired; ask for a new one."
-_TOO_WEAK = "The new password is too weak for the password policy; choose a longer one."
-_UNAVAILABLE = "Login is not available right now; try again shortly."
 _BAD_TOTP = "That code is not the authenticator app's current one."
-_MOTO_CODE_HEADER = "x-moto-forgot-password-confirmation-code"
 
 # Cognito's challenge names and the contract's; `mfa_setup` is beyond API.md (a pool that
 # requires MFA makes a user without an authenticator app set one up during login).
@@ -96,69 +92,6 @@ class IdentityProvider(Protocol):
     def group_names(self) -> Mapping[str, str]: ...
 
 
-class LocalResetCodes:
-    """The local run's stand-in for Cognito's reset mail and code check (in memory, per run)."""
-
-    def __init__(self, mailer: Any, sender: str, clock: Callable[[], float] = time.monotonic) -> None:
-        self._mailer = mailer
-        self._sender = sender
-        self._clock = clock
-        self._key = secrets.token_bytes(32)
-        self._lock = threading.Lock()
-        self._codes: dict[str, tuple[bytes, float, int]] = {}
-
-    def _digest(self, email: str, code: str) -> bytes:
-        return hmac.new(self._key, f"{email.lower()}\n{code}".encode(), hashlib.sha256).digest()
-
-    def issue(self, email: str, code: str) -> None:
-        with self._lock:
-            self._codes[email.lower()] = (
-                self._digest(email, code),
-                self._clock() + RESET_CODE_TTL_SECONDS,
-                0,
-            )
-        message = EmailMessage()
-        message["From"] = self._sender
-        message["To"] = email
-        message["Subject"] = "Your eClinic password reset code"
-        message.set_content(
-            f"Your password reset code is {code}.\n\nIt is valid for 15 minutes. If you did not ask "
-            "to reset your password, ignore this mail.\n"
-        )
-        self._mailer.send(message)
-
-    def check(self, email: str, code: str) -> None:
-        """Raises ValidationFailed (`code`) unless `code` is the live one; a right code is used up."""
-        with self._lock:
-            entry = self._codes.get(email.lower())
-            if entry is None:
-                raise ValidationFailed(_BAD_RESET_CODE, "code")
-            digest, expires_at, tries = entry
-            if self._clock() > expires_at or tries >= RESET_CODE_TRIES:
-                del self._codes[email.lower()]
-                raise ValidationFailed(_BAD_RESET_CODE, "code")
-            if not hmac.compare_digest(digest, self._digest(email, code)):
-                self._codes[email.lower()] = (digest, expires_at, tries + 1)
-                raise ValidationFailed(_BAD_RESET_CODE, "code")
-            del self._codes[email.lower()]
-
-
-def _error_code(exc: Any) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-_THROTTLED = ("TooManyRequestsException", "LimitExceededException")
-
-
-def _password_refused_or_throttled(error: str, exc: Exception) -> None:
-    """What answering a challenge and resetting a password have in common: the pool's
-    password policy (400 on `new_password`) and Cognito's own throttling (429)."""
-    if error == "InvalidPasswordException":
-        raise ValidationFailed(_TOO_WEAK, "new_password") from exc
-    if error in _THROTTLED:
-        raise RateLimited("Too many attempts; wait a minute and try again.") from exc
-
-
 class CognitoIdentityProvider:
     def __init__(
         self,
@@ -170,7 +103,7 @@ class CognitoIdentityProvider:
         self._cognito = cognito_client
         self._pool_id = user_pool_id
         self._client_id = client_id
-        self._local_reset = local_reset
+        self._reset = CognitoPasswordReset(cognito_client, user_pool_id, client_id, local_reset)
         self._lock = threading.Lock()
         self._names: dict[str, str] = {}
         self._names_read_at = 0.0
@@ -213,7 +146,7 @@ class CognitoIdentityProvider:
         except ClientError as exc:
             raise Unauthorized(_BAD_CHALLENGE) from exc
         except BotoCoreError as exc:
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
+            raise ServiceUnavailable(UNAVAILABLE) from exc
         return Challenge(
             name="mfa_setup",
             session=_SETUP_SESSION + str(setup.get("Session") or session),
@@ -232,14 +165,14 @@ class CognitoIdentityProvider:
                 **self._context(caller),
             )
         except ClientError as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if code in ("NotAuthorizedException", "UserNotFoundException", "InvalidParameterException"):
                 raise Unauthorized(_BAD_LOGIN) from exc
-            if code in _THROTTLED:
+            if code in THROTTLED:
                 raise RateLimited("Too many login attempts; wait a minute and try again.") from exc
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
+            raise ServiceUnavailable(UNAVAILABLE) from exc
         except BotoCoreError as exc:
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
+            raise ServiceUnavailable(UNAVAILABLE) from exc
         return self._answer(answer)
 
     def respond(
@@ -274,8 +207,8 @@ class CognitoIdentityProvider:
         except ParamValidationError as exc:  # a session or code too short or long to be one
             raise Unauthorized(_BAD_CHALLENGE) from exc
         except ClientError as exc:
-            error = _error_code(exc)
-            _password_refused_or_throttled(error, exc)
+            error = error_code(exc)
+            password_refused_or_throttled(error, exc)
             if error in (
                 "NotAuthorizedException",
                 "CodeMismatchException",
@@ -286,74 +219,17 @@ class CognitoIdentityProvider:
                 "InvalidParameterException",
             ):
                 raise Unauthorized(_BAD_CHALLENGE) from exc
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
+            raise ServiceUnavailable(UNAVAILABLE) from exc
         except BotoCoreError as exc:
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
+            raise ServiceUnavailable(UNAVAILABLE) from exc
         return self._answer(answer)
 
     def forgot(self, email: str) -> None:
         """Starts a reset; says nothing about whether the address is a user's."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            answer = self._cognito.forgot_password(ClientId=self._client_id, Username=email)
-        except ClientError as exc:
-            if _error_code(exc) in _THROTTLED:
-                raise RateLimited("Too many attempts; wait a minute and try again.") from exc
-            return  # unknown user, unverified address, ...: the same answer as success
-        except BotoCoreError as exc:
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
-        if self._local_reset is not None:
-            header = str(
-                answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(_MOTO_CODE_HEADER) or ""
-            )
-            code = header.rpartition(":")[2].strip()
-            if code.isdigit():  # a known user; for others moto sends "...:None" or nothing
-                self._local_reset.issue(email, code)
-
-    def _check_policy(self, password: str) -> None:
-        """moto does not apply the pool's password policy on reset; the local run does it here."""
-        policy = (
-            self._cognito.describe_user_pool(UserPoolId=self._pool_id)["UserPool"]
-            .get("Policies", {})
-            .get("PasswordPolicy", {})
-        )
-        checks = [
-            len(password) >= int(policy.get("MinimumLength", 8)),
-            not policy.get("RequireUppercase") or any(c.isupper() for c in password),
-            not policy.get("RequireLowercase") or any(c.islower() for c in password),
-            not policy.get("RequireNumbers") or any(c.isdigit() for c in password),
-            not policy.get("RequireSymbols") or any(not c.isalnum() for c in password),
-        ]
-        if not all(checks):
-            raise ValidationFailed(_TOO_WEAK, "new_password")
+        self._reset.forgot(email)
 
     def reset(self, email: str, code: str, new_password: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
-
-        if self._local_reset is not None:
-            self._check_policy(new_password)
-            self._local_reset.check(email, code)
-        try:
-            self._cognito.confirm_forgot_password(
-                ClientId=self._client_id, Username=email, ConfirmationCode=code, Password=new_password
-            )
-        except ParamValidationError as exc:
-            raise ValidationFailed(_BAD_RESET_CODE, "code") from exc
-        except ClientError as exc:
-            error = _error_code(exc)
-            _password_refused_or_throttled(error, exc)
-            if error in (
-                "CodeMismatchException",
-                "ExpiredCodeException",
-                "UserNotFoundException",
-                "NotAuthorizedException",
-                "InvalidParameterException",
-            ):
-                raise ValidationFailed(_BAD_RESET_CODE, "code") from exc
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
+        self._reset.reset(email, code, new_password)
 
     def start_totp(self, access_token: str) -> str:
         """Starts authenticator-app setup; returns the shared secret (base32)."""
@@ -362,11 +238,11 @@ class CognitoIdentityProvider:
         try:
             answer = self._cognito.associate_software_token(AccessToken=access_token)
         except ClientError as exc:
-            if _error_code(exc) == "NotAuthorizedException":
+            if error_code(exc) == "NotAuthorizedException":
                 raise Unauthorized(RELOGIN_FOR_MFA) from exc
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
+            raise ServiceUnavailable(UNAVAILABLE) from exc
         except BotoCoreError as exc:
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
+            raise ServiceUnavailable(UNAVAILABLE) from exc
         return str(answer["SecretCode"])
 
     def verify_totp(self, access_token: str, code: str) -> None:
@@ -386,16 +262,16 @@ class CognitoIdentityProvider:
         except ParamValidationError as exc:  # not six digits
             raise ValidationFailed(_BAD_TOTP, "code") from exc
         except ClientError as exc:
-            error = _error_code(exc)
+            error = error_code(exc)
             if error in ("CodeMismatchException", "EnableSoftwareTokenMFAException"):
                 raise ValidationFailed(_BAD_TOTP, "code") from exc
             if error in ("InvalidParameterException",):  # no setup started
                 raise ValidationFailed("Start the authenticator setup first.", "code") from exc
             if error == "NotAuthorizedException":
                 raise Unauthorized(RELOGIN_FOR_MFA) from exc
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
+            raise ServiceUnavailable(UNAVAILABLE) from exc
         except BotoCoreError as exc:
-            raise ServiceUnavailable(_UNAVAILABLE) from exc
+            raise ServiceUnavailable(UNAVAILABLE) from exc
 
     def group_names(self) -> Mapping[str, str]:
         with self._lock:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 
@@ -31,6 +31,15 @@ class Session:
 
     clinician: Clinician
     expires_at: datetime
+
+
+class TokenVerifier(Protocol):
+    """What the use cases need of a token check: the session a clinician's ID token opens
+    (Unauthorized when it opens none); the real one is CognitoTokenVerifier."""
+
+    def verify(self, token: str) -> Clinician: ...
+
+    def session(self, token: str) -> Session: ...
 
 
 class CognitoTokenVerifier:

@@ -1,8 +1,10 @@
 """The appointment and its state machine.
 
 The transitions table is the single source of truth for which moves are legal; every use
-case goes through `Appointment.apply`, which returns the new appointment and the audit event
-that records the move. Storage makes the write conditional on the version read here, so two
+case goes through `Appointment.apply`, or one of the rules built on it (taking a session,
+coming online, going offline, hanging up, assigning a media worker), each of which returns the
+new appointment and the audit event that records the move (or the same appointment and None
+when there is nothing to do). Storage makes the write conditional on the version read here, so two
 concurrent moves on one appointment cannot both win.
 """
 
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.device_check import DeviceCheck
 from chalicelib.domain.timeutil import iso_utc
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, Forbidden
 
 
 class Status(enum.StrEnum):
@@ -193,13 +195,53 @@ class Appointment:
             media_worker_id=worker,
             updated_at=at,
         )
-        return changed, self.record(action=move.value, actor=actor, at=at, to=target)
+        return changed, self.audit_event(action=move.value, actor=actor, at=at, to=target)
+
+    def take(self, clinician: Clinician, at: datetime) -> tuple[Appointment, AuditEvent | None]:
+        """`waiting` -> `in_session` for this clinician. The clinician already in the running
+        session takes it again (a reload, a second tab): a rejoin, nothing changes. Raises
+        IllegalTransition for anything else (a second taker, an appointment not waiting)."""
+        if self.status is Status.IN_SESSION and self.held_by(clinician.id):
+            return self, None
+        return self.apply(Move.TAKE, clinician, at)
+
+    def come_online(self, at: datetime) -> tuple[Appointment, AuditEvent | None]:
+        """The patient's first live connection: `scheduled` -> `waiting`. A patient already
+        waiting or in the session (another tab), or one whose appointment is over, changes nothing."""
+        if self.status is Status.SCHEDULED:
+            return self.apply(Move.PATIENT_ONLINE, "patient", at)
+        return self, None
+
+    def go_offline(self, at: datetime) -> tuple[Appointment, AuditEvent | None]:
+        """The patient's last live connection gone: `waiting` -> `scheduled`. In a session (the
+        clinician's page keeps it) or in any other status nothing changes."""
+        if self.status is Status.WAITING:
+            return self.apply(Move.PATIENT_GONE, "patient", at)
+        return self, None
+
+    def hang_up(self, clinician: Clinician, leave: bool, at: datetime) -> tuple[Appointment, AuditEvent]:
+        """The clinician in the session hangs up: "exit without ending" (`in_session` ->
+        `waiting`) or, with `leave`, "leave session" (-> `completed`). Raises Forbidden for a
+        clinician who is not in it, IllegalTransition when no session is running."""
+        if not self.held_by(clinician.id):
+            raise Forbidden("You are not in this session.")
+        return self.apply(Move.LEAVE if leave else Move.EXIT, clinician, at)
+
+    def assign_worker(self, worker_id: str, at: datetime) -> tuple[Appointment, AuditEvent | None]:
+        """The running session's media relayed by `worker_id` (`call_assigned`); the same
+        worker again changes nothing. Raises Conflict when no session is running."""
+        if self.status is not Status.IN_SESSION:
+            raise Conflict("The session is not running.")
+        if self.media_worker_id == worker_id:
+            return self, None
+        assigned = replace(self, media_worker_id=worker_id, updated_at=at)
+        return assigned, self.audit_event("call_assigned", "system", at)
 
     def held_by(self, clinician_id: str) -> bool:
         """Whether that clinician is the one in this appointment's session."""
         return self.taken_by_id is not None and self.taken_by_id == clinician_id
 
-    def record(
+    def audit_event(
         self,
         action: str,
         actor: Clinician | str,
@@ -248,7 +290,7 @@ class Appointment:
             "from_timezone": self.timezone,
             "to_timezone": timezone,
         }
-        return moved, self.record("rescheduled", actor, at, detail=detail)
+        return moved, self.audit_event("rescheduled", actor, at, detail=detail)
 
     def with_text_result(self, status: TextStatus, at: datetime) -> Appointment:
         """After a text to the patient: what became of it, and whether the number opted out

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib.domain.rules import written_text
+
 CHAT_MAX = 2000
 
 
@@ -16,3 +18,9 @@ class ChatMessage:
     sender_name: str
     text: str
     at: datetime
+
+
+def chat_text(value: str) -> str:
+    """A chat line as sent: not blank, at most CHAT_MAX characters, line breaks and tabs
+    allowed, no other control characters."""
+    return written_text(value, CHAT_MAX, "message", "Write a message first.")

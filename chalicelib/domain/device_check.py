@@ -9,17 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-# ok: works; none: no such device found; in_use: another program holds it; denied: the browser
-# (or the person) refused it; error: anything else. The microphone may also be `silent`: it
-# opened, but the page heard nothing from it for several seconds.
-CAMERA_RESULTS = ("ok", "none", "in_use", "denied", "error")
-MICROPHONE_RESULTS = (*CAMERA_RESULTS, "silent")
-
 
 @dataclass(frozen=True)
 class DeviceCheck:
-    camera: str  # one of CAMERA_RESULTS
-    microphone: str  # one of MICROPHONE_RESULTS
+    camera: str  # one of the protocol's CAMERA_RESULTS (`device_check`)
+    microphone: str  # one of its MICROPHONE_RESULTS
     at: datetime  # when the server received this result
 
     def same_result(self, camera: str, microphone: str) -> bool:

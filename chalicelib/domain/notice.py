@@ -6,8 +6,8 @@ minutes late"). Only a waiting patient gets one; the audit records that one was 
 from __future__ import annotations
 
 from chalicelib.domain.appointment import Appointment, Status
-from chalicelib.domain.rules import field_has_control_characters
-from chalicelib.errors import Conflict, ValidationFailed
+from chalicelib.domain.rules import written_text
+from chalicelib.errors import Conflict
 
 NOTICE_MAX = 500
 AUDIT_ACTION = "notice_sent"
@@ -20,19 +20,10 @@ _NOT_WAITING = {
 }
 
 
-def notice_text(value: object) -> str:
+def notice_text(value: str) -> str:
     """The notice's words, trimmed: 1 to NOTICE_MAX characters, line breaks allowed, no other
-    control characters."""
-    if not isinstance(value, str):
-        raise ValidationFailed("`text` is required: the words for the patient.", "text")
-    text = value.strip()
-    if not text:
-        raise ValidationFailed("Write the notice first.", "text")
-    if len(text) > NOTICE_MAX:
-        raise ValidationFailed(f"A notice may be at most {NOTICE_MAX} characters.", "text")
-    if field_has_control_characters(text, allow_newlines=True):
-        raise ValidationFailed("The notice contains characters that cannot be sent.", "text")
-    return text
+    control characters (that it is a string at all, the protocol's `notice` checks)."""
+    return written_text(value.strip(), NOTICE_MAX, "notice", "Write the notice first.")
 
 
 def require_waiting(appointment: Appointment) -> None:

@@ -1,6 +1,8 @@
-"""Input rules of API.md for new appointments, reschedules, tasks and schedule queries.
+"""Input rules of API.md: the fields of new appointments, reschedules and tasks, the start's
+window and schedule queries.
 
-Each rule raises ValidationFailed naming the field, before anything is stored or mailed.
+Each rule raises ValidationFailed naming the field, before anything is stored or mailed; the
+HTTP edge (`chalicelib/api/bodies.py`) combines them into the use cases' typed commands.
 The email check uses the `email-validator` library (syntax and internationalised domains,
 no DNS lookups) rather than a hand-written pattern.
 """
@@ -10,7 +12,6 @@ from __future__ import annotations
 import functools
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import available_timezones
@@ -30,32 +31,6 @@ PHONE_MAX = 32  # longer than any number written with spaces; E.164 has 15 digit
 # Unicode categories that must never reach a mail header or a page: control, format,
 # line and paragraph separators.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
-
-
-@dataclass(frozen=True)
-class NewAppointment:
-    starts_at: datetime
-    duration_minutes: int
-    patient_name: str
-    patient_email: str
-    group: str
-    timezone: str
-    patient_phone: str | None = None  # E.164
-
-
-@dataclass(frozen=True)
-class NewTime:
-    """Where a reschedule moves an appointment."""
-
-    starts_at: datetime
-    duration_minutes: int
-    timezone: str
-
-
-@dataclass(frozen=True)
-class NewTask:
-    title: str
-    note: str
 
 
 def require_object(body: Any) -> Mapping[str, Any]:
@@ -83,6 +58,18 @@ def text(body: Mapping[str, Any], field: str, label: str, limit: int, required: 
 def field_has_control_characters(value: str, allow_newlines: bool = False) -> bool:
     allowed = {"\n", "\t"} if allow_newlines else set()
     return any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES and ch not in allowed for ch in value)
+
+
+def written_text(value: str, most: int, noun: str, empty: str) -> str:
+    """Words one person writes to another (a chat line, a notice): not blank, at most `most`
+    characters, line breaks and tabs allowed, no other control characters."""
+    if not value.strip():
+        raise ValidationFailed(empty, "text")
+    if len(value) > most:
+        raise ValidationFailed(f"A {noun} may be at most {most} characters.", "text")
+    if field_has_control_characters(value, allow_newlines=True):
+        raise ValidationFailed(f"The {noun} contains characters that cannot be sent.", "text")
+    return value
 
 
 def email_address(body: Mapping[str, Any], field: str) -> str:
@@ -120,14 +107,17 @@ def instant(body: Mapping[str, Any], field: str, label: str) -> datetime:
         ) from exc
 
 
-def start(body: Mapping[str, Any], now: datetime) -> datetime:
-    """`starts_at`, whole seconds: at most 10 minutes past and at most a year ahead."""
-    starts_at = instant(body, "starts_at", "The start").replace(microsecond=0)
+def start(body: Mapping[str, Any]) -> datetime:
+    """`starts_at`, whole seconds; `check_start` then holds it against the clock."""
+    return instant(body, "starts_at", "The start").replace(microsecond=0)
+
+
+def check_start(starts_at: datetime, now: datetime) -> None:
+    """A start may be at most 10 minutes past and at most a year ahead."""
     if starts_at < now - PAST_TOLERANCE:
         raise ValidationFailed("The start is in the past; choose a time from now on.", "starts_at")
     if starts_at > now + FUTURE_LIMIT:
         raise ValidationFailed("The start is more than a year ahead.", "starts_at")
-    return starts_at
 
 
 def duration_minutes(body: Mapping[str, Any], default: int = DURATION_DEFAULT) -> int:
@@ -155,46 +145,6 @@ def phone_number(body: Mapping[str, Any], field: str = "patient_phone") -> str |
     if not isinstance(value, str) or len(value) > PHONE_MAX:
         raise ValidationFailed(f"Enter the phone number with its country code, for example {EXAMPLE}.", field)
     return normalise_phone(value, field)
-
-
-def new_appointment(body: Any, now: datetime) -> NewAppointment:
-    body = require_object(body)
-    starts_at = start(body, now)
-    duration = duration_minutes(body)
-    patient_name = text(body, "patient_name", "The patient's name", NAME_MAX)
-    patient_email = email_address(body, "patient_email")
-    patient_phone = phone_number(body)
-    group = body.get("group")
-    if not isinstance(group, str) or not group.strip():
-        raise ValidationFailed("Choose an author group.", "group")
-    return NewAppointment(
-        starts_at=starts_at,
-        duration_minutes=duration,
-        patient_name=patient_name,
-        patient_email=patient_email,
-        group=group.strip(),
-        timezone=time_zone(body),
-        patient_phone=patient_phone,
-    )
-
-
-def new_time(body: Any, now: datetime, duration: int, timezone: str) -> NewTime:
-    """A reschedule's body, checked as an invitation's time is; the duration and the time zone
-    stay what they were (`duration`, `timezone`) unless given."""
-    body = require_object(body)
-    return NewTime(
-        starts_at=start(body, now),
-        duration_minutes=duration_minutes(body, default=duration),
-        timezone=time_zone(body) if body.get("timezone") is not None else timezone,
-    )
-
-
-def new_task(body: Any) -> NewTask:
-    body = require_object(body)
-    return NewTask(
-        title=text(body, "title", "The task title", TASK_TITLE_MAX),
-        note=text(body, "note", "The note", TASK_NOTE_MAX, required=False),
-    )
 
 
 def schedule_range(query: Mapping[str, str], now: datetime) -> tuple[datetime, datetime]:

@@ -1,15 +1,14 @@
 """Fan-out: one message to every connection of some channels, in parallel.
 
-A connection that answers 410 is removed from the registry and the fan-out carries on; any
-other failure of one connection is logged and does not stop the others. A clinician whose
-ID token has expired gets nothing more: its connection is closed instead.
+A connection that answers 410 is removed from the registry and the fan-out carries on; one
+whose $connect still runs is skipped (API Gateway answers 410 for it too, yet it is about to
+open); any other failure of one connection is logged and does not stop the others. A
+clinician whose ID token has expired gets nothing more: its connection is closed instead.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -32,30 +31,18 @@ class Broadcaster:
         self._management = management
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=PARALLEL_PUSHES, thread_name_prefix="push")
-        self._local = threading.local()
-
-    @contextlib.contextmanager
-    def connecting(self, connection_id: str) -> Iterator[None]:
-        """While a connection's $connect runs, API Gateway answers 410 for it; skip it rather
-        than prune a connection that is about to open."""
-        self._local.connecting = connection_id
-        try:
-            yield
-        finally:
-            self._local.connecting = None
 
     def to_channels(self, channels: Iterable[str], message: Mapping[str, Any]) -> int:
         """Pushes `message` to every live subscriber; returns how many received it."""
         return self.to_connections(subscribers(self._registry, channels), message)
 
     def to_connections(self, connections: Iterable[Connection], message: Mapping[str, Any]) -> int:
-        skip = getattr(self._local, "connecting", None)
         now = self._clock()
         targets, over = [], []
         for connection in connections:
             if connection.session_over(now):
                 over.append(connection)  # its token expired: it hears nothing more, and closes
-            elif connection.id != skip:
+            elif not connection.connecting:  # API Gateway would answer 410: it is not open yet
                 targets.append(connection)
         if over:
             self.close(over)

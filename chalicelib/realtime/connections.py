@@ -49,12 +49,15 @@ class Role(enum.StrEnum):
 class Connection:
     id: str
     role: Role
-    subject: str  # clinician user id (Cognito `sub`), appointment id (patient) or worker id
     name: str
     connected_at: datetime
     last_seen: datetime
-    groups: frozenset[str] = frozenset()
+    # Who connected, one field per role: a clinician's Cognito `sub`, the appointment a
+    # patient's link opens, a worker's id (from its hello; None until then).
+    clinician_id: str | None = None
     appointment_id: str | None = None
+    worker_id: str | None = None
+    groups: frozenset[str] = frozenset()
     # media workers only: how many visits they can relay, how many they relay, and whether
     # they are shutting down
     capacity: int = 0
@@ -62,6 +65,10 @@ class Connection:
     draining: bool = False
     email: str | None = None  # clinicians: for display and the audit, never to decide
     session_expires_at: datetime | None = None  # clinicians: their ID token's expiry
+    # While its $connect runs, API Gateway answers 410 for a connection that is about to open:
+    # a fan-out from another invocation then must not prune it (a reloaded patient page would
+    # stay "online" after it closed, its disconnect finding nothing to remove).
+    connecting: bool = False
 
     def session_over(self, now: datetime) -> bool:
         return self.session_expires_at is not None and now >= self.session_expires_at
@@ -91,10 +98,19 @@ WORKERS = "workers"
 
 def channels_of(connection: Connection) -> list[str]:
     if connection.role is Role.CLINICIAN:
-        return [clinician_channel(connection.subject), *map(group_channel, sorted(connection.groups))]
+        return [
+            clinician_channel(_who(connection.clinician_id)),
+            *map(group_channel, sorted(connection.groups)),
+        ]
     if connection.role is Role.PATIENT:
-        return [patient_channel(connection.subject), ALL_PATIENTS]
+        return [patient_channel(_who(connection.appointment_id)), ALL_PATIENTS]
     return [WORKERS]
+
+
+def _who(identity: str | None) -> str:
+    if not identity:
+        raise ValueError("A clinician or patient connection names who connected.")
+    return identity
 
 
 class ConnectionRegistry(Protocol):
@@ -186,11 +202,11 @@ def subscribers(registry: ConnectionRegistry, channels: Iterable[str]) -> list[C
 
 
 def live_workers(registry: ConnectionRegistry, now: datetime) -> list[Connection]:
-    """Workers whose heartbeat is recent, newest connection first."""
-    workers = [c for c in registry.in_channel(WORKERS) if c.alive(now)]
+    """Workers that said hello and whose heartbeat is recent, newest connection first."""
+    workers = [c for c in registry.in_channel(WORKERS) if c.worker_id and c.alive(now)]
     return sorted(workers, key=lambda c: c.connected_at, reverse=True)
 
 
 def worker_connection(registry: ConnectionRegistry, worker_id: str, now: datetime) -> Connection | None:
     """The live connection of the worker with this id (after a reconnect, the newest)."""
-    return next((c for c in live_workers(registry, now) if c.subject == worker_id), None)
+    return next((c for c in live_workers(registry, now) if c.worker_id == worker_id), None)

@@ -142,7 +142,8 @@ def _to_item(channel: str, c: Connection) -> ConnectionModel:
         channel,
         c.id,
         role=c.role.value,
-        subject=c.subject,
+        clinician_id=c.clinician_id,
+        worker_id=c.worker_id,
         name=c.name,
         email=c.email,
         session_expires_at=iso_utc_precise(c.session_expires_at) if c.session_expires_at else None,
@@ -154,6 +155,7 @@ def _to_item(channel: str, c: Connection) -> ConnectionModel:
         capacity=c.capacity if c.role is Role.WORKER else None,
         load=c.load if c.role is Role.WORKER else None,
         draining=c.draining if c.role is Role.WORKER else None,
+        connecting=c.connecting or None,
     )
 
 
@@ -161,7 +163,8 @@ def _from_item(item: ConnectionModel) -> Connection:
     return Connection(
         id=item.connection_id,
         role=Role(item.role),
-        subject=item.subject,
+        clinician_id=item.clinician_id,
+        worker_id=item.worker_id,
         name=item.name,
         email=item.email,
         session_expires_at=parse_instant(item.session_expires_at) if item.session_expires_at else None,
@@ -172,4 +175,5 @@ def _from_item(item: ConnectionModel) -> Connection:
         capacity=int(item.capacity or 0),
         load=int(item.load or 0),
         draining=bool(item.draining),
+        connecting=bool(item.connecting),
     )

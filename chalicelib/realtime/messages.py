@@ -1,56 +1,32 @@
-"""Incoming websocket messages: one JSON object with a `type`, at most 32 KiB.
+"""Incoming websocket messages: one JSON object with a `type`, at most 32 KiB, read into the
+typed message of `eclinic_protocol` that its handler takes.
 
 Anything else is refused with a ValidationFailed that the handler turns into the contract's
-`{"type": "error", ...}` reply; nothing is changed.
+`{"type": "error", ...}` reply (`error`); nothing is changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from chalicelib import json_input
-from chalicelib.domain import notice
-from chalicelib.domain.chat import CHAT_MAX
-from chalicelib.domain.rules import field_has_control_characters
 from chalicelib.errors import EclinicError, ValidationFailed
+from chalicelib.realtime.connections import Connection
+from eclinic_protocol.envelope import MAX_MESSAGE_BYTES, Error, Message
+from eclinic_protocol.errors import ProtocolError
 
-MAX_MESSAGE_BYTES = 32 * 1024
+Reply = dict[str, Any]
+M = TypeVar("M", bound=Message)
 
 
 @dataclass(frozen=True)
 class Incoming:
+    """A message as received: its `type` (to find the handler) and the whole JSON object."""
+
     type: str
     body: Mapping[str, Any]
-
-    def text(self, field: str) -> str:
-        value = self.body.get(field)
-        if not isinstance(value, str) or not value:
-            raise ValidationFailed(f"`{field}` is required.", field)
-        return value
-
-    def appointment_id(self) -> str:
-        return self.text("appointment_id")
-
-    def chat_text(self) -> str:
-        value = self.body.get("text")
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationFailed("Write a message first.", "text")
-        if len(value) > CHAT_MAX:
-            raise ValidationFailed(f"A message may be at most {CHAT_MAX} characters.", "text")
-        if field_has_control_characters(value, allow_newlines=True):
-            raise ValidationFailed("The message contains characters that cannot be sent.", "text")
-        return value
-
-    def notice_text(self) -> str:
-        return notice.notice_text(self.body.get("text"))
-
-    def choice(self, field: str, allowed: tuple[str, ...]) -> str:
-        value = self.body.get(field)
-        if value not in allowed:
-            raise ValidationFailed(f"`{field}` must be one of {', '.join(allowed)}.", field)
-        return str(value)
 
 
 def parse(raw: str | bytes | None) -> Incoming:
@@ -65,10 +41,25 @@ def parse(raw: str | bytes | None) -> Incoming:
     return Incoming(type=body["type"], body=body)
 
 
-def error(exc: EclinicError, ref: str | None) -> dict[str, Any]:
-    message: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
-    if ref:
-        message["ref"] = ref
-    if exc.field:
-        message["field"] = exc.field
-    return message
+@dataclass(frozen=True)
+class Route(Generic[M]):
+    """One row of a handler table: the message type, read from the body, and its handler."""
+
+    message: type[M]
+    handle: Callable[[Connection, M], list[Reply]]
+
+    def __call__(self, connection: Connection, incoming: Incoming) -> list[Reply]:
+        try:
+            message = self.message.parse(incoming.body)
+        except ProtocolError as exc:
+            raise ValidationFailed(exc.message, exc.field) from exc
+        return self.handle(connection, message)
+
+
+def routes(*table: Route[Any]) -> dict[str, Route[Any]]:
+    """A handler table by wire `type`."""
+    return {route.message.TYPE: route for route in table}
+
+
+def error(exc: EclinicError, ref: str | None) -> Reply:
+    return Error(code=exc.code, message=exc.message, ref=ref or None, field=exc.field or None).to_json()

@@ -1,1 +1,2 @@
-"""Persistence: the repository port, its PynamoDB adapter and an in-memory fake."""
+"""Persistence: one port per kind of record (`ports.py`), its PynamoDB adapter (a module per
+kind, over the tables `models.py` describes) and in-memory fakes (`memory.py`)."""

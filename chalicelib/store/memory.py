@@ -1,4 +1,9 @@
-"""An in-memory repository with the same conditional-write rules, for unit tests."""
+"""In-memory stores with the same conditional-write rules as the DynamoDB ones, for unit tests.
+
+One `InMemoryAuditLog` is shared by the others, as the audit table is: a record and the audit
+event that goes with it are stored together, under the record's lock. The public lists and
+dicts are what the tests inspect.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
 from chalicelib.domain.task import Task
 from chalicelib.errors import ValidationFailed
 from chalicelib.paging import Page
-from chalicelib.store.repository import ConcurrentUpdate, ScheduleResult, schedule_position
+from chalicelib.store.ports import ConcurrentUpdate, ScheduleResult, schedule_position
 
 T = TypeVar("T")
 
@@ -33,22 +38,35 @@ def _page(items: Sequence[T], limit: int, after: str | None) -> Page[T]:
     return Page(items=chunk, after=str(start + limit - 1) if more else None)
 
 
-class InMemoryAppointmentRepository:
+class InMemoryAuditLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self.events: list[AuditEvent] = []
+
+    def append(self, event: AuditEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def page(self, appointment_id: str, limit: int, after: str | None) -> Page[AuditEvent]:
+        return _page(self.trail(appointment_id), limit, after)
+
+    def trail(self, appointment_id: str) -> list[AuditEvent]:
+        """The appointment's events, oldest first (what a test checks)."""
+        return [e for e in self.events if e.appointment_id == appointment_id]
+
+
+class InMemoryAppointments:
+    def __init__(self, audit: InMemoryAuditLog) -> None:
+        self._lock = threading.Lock()
+        self._audit = audit
         self.appointments: dict[str, Appointment] = {}
-        self.audit: list[AuditEvent] = []
-        self.tasks: list[Task] = []
-        self.chat: list[ChatMessage] = []
-        self.shots: dict[tuple[str, str], Screenshot] = {}
-        self.docs: list[Document] = []
 
     def add(self, appointment: Appointment, audit: AuditEvent) -> None:
         with self._lock:
             if appointment.id in self.appointments:
                 raise ConcurrentUpdate(appointment.id)
             self.appointments[appointment.id] = appointment
-            self.audit.append(audit)
+            self._audit.append(audit)
 
     def get(self, appointment_id: str) -> Appointment | None:
         return self.appointments.get(appointment_id)
@@ -80,66 +98,81 @@ class InMemoryAppointmentRepository:
             stored = replace(appointment, version=expected_version + 1)
             self.appointments[appointment.id] = stored
             if audit is not None:
-                self.audit.append(audit)
+                self._audit.append(audit)
             return stored
 
-    def audit_trail(self, appointment_id: str) -> Sequence[AuditEvent]:
-        return [e for e in self.audit if e.appointment_id == appointment_id]
-
-    def audit_page(self, appointment_id: str, limit: int, after: str | None) -> Page[AuditEvent]:
-        return _page(self.audit_trail(appointment_id), limit, after)
-
-    def add_task(self, task: Task, audit: AuditEvent) -> None:
-        with self._lock:
-            self.tasks.append(task)
-            self.audit.append(audit)
-
-    def record(self, audit: AuditEvent) -> None:
-        with self._lock:
-            self.audit.append(audit)
-
-    def add_chat(self, message: ChatMessage, audit: AuditEvent) -> None:
-        with self._lock:
-            self.chat.append(message)
-            self.audit.append(audit)
-
-    def chat_history(self, appointment_id: str) -> Sequence[ChatMessage]:
-        return [m for m in self.chat if m.appointment_id == appointment_id]
-
-    def chat_page(self, appointment_id: str, limit: int, after: str | None) -> Page[ChatMessage]:
-        return _page(self.chat_history(appointment_id), limit, after)
-
-    def appointments_on_worker(self, worker_id: str) -> list[str]:
+    def ids_on_worker(self, worker_id: str) -> list[str]:
         return [a.id for a in self.appointments.values() if a.media_worker_id == worker_id]
 
-    def add_screenshot(self, screenshot: Screenshot, audit: AuditEvent) -> None:
+
+class InMemoryChat:
+    def __init__(self, audit: InMemoryAuditLog) -> None:
+        self._lock = threading.Lock()
+        self._audit = audit
+        self.messages: list[ChatMessage] = []
+
+    def add(self, message: ChatMessage, audit: AuditEvent) -> None:
         with self._lock:
-            self.shots[(screenshot.appointment_id, screenshot.id)] = screenshot
-            self.audit.append(audit)
+            self.messages.append(message)
+            self._audit.append(audit)
 
-    def get_screenshot(self, appointment_id: str, screenshot_id: str) -> Screenshot | None:
-        return self.shots.get((appointment_id, screenshot_id))
+    def page(self, appointment_id: str, limit: int, after: str | None) -> Page[ChatMessage]:
+        return _page([m for m in self.messages if m.appointment_id == appointment_id], limit, after)
 
-    def save_screenshot(self, screenshot: Screenshot, expected: ScreenshotStatus, audit: AuditEvent) -> None:
+
+class InMemoryTasks:
+    def __init__(self, audit: InMemoryAuditLog) -> None:
+        self._lock = threading.Lock()
+        self._audit = audit
+        self.tasks: list[Task] = []
+
+    def add(self, task: Task, audit: AuditEvent) -> None:
+        with self._lock:
+            self.tasks.append(task)
+            self._audit.append(audit)
+
+
+class InMemoryDocuments:
+    def __init__(self, audit: InMemoryAuditLog) -> None:
+        self._lock = threading.Lock()
+        self._audit = audit
+        self.documents: list[Document] = []
+
+    def add(self, document: Document, audit: AuditEvent) -> None:
+        with self._lock:
+            self.documents.append(document)
+            self._audit.append(audit)
+
+    def for_appointment(self, appointment_id: str) -> Sequence[Document]:
+        return [d for d in self.documents if d.appointment_id == appointment_id]
+
+    def page(self, appointment_id: str, limit: int, after: str | None) -> Page[Document]:
+        return _page(self.for_appointment(appointment_id), limit, after)
+
+
+class InMemoryScreenshots:
+    def __init__(self, audit: InMemoryAuditLog) -> None:
+        self._lock = threading.Lock()
+        self._audit = audit
+        self.screenshots: dict[tuple[str, str], Screenshot] = {}
+
+    def add(self, screenshot: Screenshot, audit: AuditEvent) -> None:
+        with self._lock:
+            self.screenshots[(screenshot.appointment_id, screenshot.id)] = screenshot
+            self._audit.append(audit)
+
+    def get(self, appointment_id: str, screenshot_id: str) -> Screenshot | None:
+        return self.screenshots.get((appointment_id, screenshot_id))
+
+    def save(self, screenshot: Screenshot, expected: ScreenshotStatus, audit: AuditEvent) -> None:
         with self._lock:
             key = (screenshot.appointment_id, screenshot.id)
-            current = self.shots.get(key)
+            current = self.screenshots.get(key)
             if current is None or current.status is not expected:
                 raise ConcurrentUpdate(screenshot.id)
-            self.shots[key] = screenshot
-            self.audit.append(audit)
+            self.screenshots[key] = screenshot
+            self._audit.append(audit)
 
-    def screenshots(self, appointment_id: str) -> Sequence[Screenshot]:
-        found = [s for (a, _), s in self.shots.items() if a == appointment_id]
+    def for_appointment(self, appointment_id: str) -> Sequence[Screenshot]:
+        found = [s for (a, _), s in self.screenshots.items() if a == appointment_id]
         return sorted(found, key=lambda s: (s.requested_at, s.id))
-
-    def add_document(self, document: Document, audit: AuditEvent) -> None:
-        with self._lock:
-            self.docs.append(document)
-            self.audit.append(audit)
-
-    def documents(self, appointment_id: str) -> Sequence[Document]:
-        return [d for d in self.docs if d.appointment_id == appointment_id]
-
-    def documents_page(self, appointment_id: str, limit: int, after: str | None) -> Page[Document]:
-        return _page(self.documents(appointment_id), limit, after)

@@ -147,7 +147,8 @@ class ConnectionModel(Model):
     channel = UnicodeAttribute(hash_key=True)
     connection_id = UnicodeAttribute(range_key=True)
     role = UnicodeAttribute()
-    subject = UnicodeAttribute()
+    clinician_id = UnicodeAttribute(null=True)  # see Connection: one field per role
+    worker_id = UnicodeAttribute(null=True)
     name = UnicodeAttribute()
     email = UnicodeAttribute(null=True)
     session_expires_at = UnicodeAttribute(null=True)
@@ -164,6 +165,7 @@ class ConnectionModel(Model):
     capacity = NumberAttribute(null=True)
     load = NumberAttribute(null=True)
     draining = BooleanAttribute(null=True)
+    connecting = BooleanAttribute(null=True)  # only while its $connect runs
 
     connection_id_index = ConnectionIdIndex()
 

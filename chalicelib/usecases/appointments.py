@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
 
 from chalicelib import metrics, paging, representations
 from chalicelib.auth import patient_links
@@ -43,9 +42,18 @@ from chalicelib.mail import compose
 from chalicelib.mail.mailer import Mailer, MailRejected
 from chalicelib.paging import Page
 from chalicelib.reminders.scheduler import ReminderScheduler, SchedulingFailed
-from chalicelib.store.repository import AppointmentRepository, ConcurrentUpdate, ScheduleResult
+from chalicelib.store.ports import (
+    AppointmentStore,
+    AuditLog,
+    ChatStore,
+    ConcurrentUpdate,
+    ScheduleResult,
+    TaskStore,
+)
 from chalicelib.texts import messages as texts
 from chalicelib.texts.sender import OptedOut, TextRejected, TextSender
+from chalicelib.usecases.commands import CreateTaskCommand, InviteCommand, RescheduleCommand
+from chalicelib.usecases.ports import AppointmentNotifier, CallEnder, Change, NoCalls, NoNotifier
 
 WRITE_ATTEMPTS = 5
 # The audit action of a text to the patient, by what became of it (never the number or the text).
@@ -56,35 +64,6 @@ _TEXT_ACTIONS = {
 }
 # What `schedule_position` makes: the start as stored and the appointment's id.
 _SCHEDULE_POSITION = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z#[A-Za-z0-9_-]{1,64}")
-# A change returns the new appointment and its audit event, or the same appointment and None
-# when there is nothing to do (for example a second tab of a patient who is already waiting).
-Change = Callable[[Appointment], tuple[Appointment, AuditEvent | None]]
-
-
-class AppointmentNotifier(Protocol):
-    """Told after every stored change, to push it live (websocket fan-out)."""
-
-    def appointment_changed(
-        self, before: Appointment, after: Appointment, audit: AuditEvent | None
-    ) -> None: ...
-
-
-class NoNotifier:
-    def appointment_changed(self, before: Appointment, after: Appointment, audit: AuditEvent | None) -> None:
-        return None
-
-
-def chat_page(
-    repo: AppointmentRepository, appointment: Appointment, query: Mapping[str, str] | None
-) -> tuple[Page[ChatMessage], dict[str, str]]:
-    """One page of an appointment's chat, oldest first; the cursor is bound to the appointment."""
-    wanted = paging.request(query, appointment.id)
-    page = repo.chat_page(appointment.id, wanted.limit, wanted.after)
-    return page, paging.next_cursor(page, appointment.id)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -103,7 +82,10 @@ class LinkPolicy:
 class AppointmentService:
     def __init__(
         self,
-        repository: AppointmentRepository,
+        appointment_store: AppointmentStore,
+        audit_log: AuditLog,
+        chat_store: ChatStore,
+        task_store: TaskStore,
         mailer: Mailer,
         events: EventPublisher,
         group_names: Callable[[], Mapping[str, str]],
@@ -113,9 +95,13 @@ class AppointmentService:
         reminder_scheduler: ReminderScheduler,
         reminder_offsets: Mapping[str, timedelta] = reminders.DEFAULT_OFFSETS,
         notifier: AppointmentNotifier | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        calls: CallEnder | None = None,
     ) -> None:
-        self._repo = repository
+        self._appointment_store = appointment_store
+        self._audit_log = audit_log
+        self._chat_store = chat_store
+        self._task_store = task_store
         self._mailer = mailer
         self._texts = texts
         self._scheduler = reminder_scheduler
@@ -126,12 +112,13 @@ class AppointmentService:
         self._sender = mail_sender
         self._notifier = notifier or NoNotifier()
         self._clock = clock
+        self._calls = calls or NoCalls()
 
     # -- clinician actions -------------------------------------------------------------
 
-    def invite(self, actor: Clinician, body: Any) -> Appointment:
+    def invite(self, actor: Clinician, request: InviteCommand) -> Appointment:
         now = self._clock()
-        request = rules.new_appointment(body, now)
+        rules.check_start(request.starts_at, now)
         actor.require_member(request.group)
         appointment_id = str(uuid.uuid4())
         nonce = patient_links.new_nonce()
@@ -154,7 +141,7 @@ class AppointmentService:
             link_token_hash=patient_links.hash_token(token),
             patient_phone=request.patient_phone,
         )
-        self._repo.add(appointment, appointment.record("created", actor, now))
+        self._appointment_store.add(appointment, appointment.audit_event("created", actor, now))
         logger().info("appointment created", appointment_id=appointment_id, group=request.group)
         metrics.count("AppointmentsCreated")
         self._follow_reminders(None, appointment)
@@ -171,7 +158,7 @@ class AppointmentService:
         wanted = paging.request(query, scope)
         if wanted.after is not None and not _SCHEDULE_POSITION.fullmatch(wanted.after):
             raise ValidationFailed(paging.BAD_CURSOR, "cursor")
-        result = self._repo.schedule(groups, start, end, wanted.limit, wanted.after)
+        result = self._appointment_store.schedule(groups, start, end, wanted.limit, wanted.after)
         return result, paging.next_cursor(paging.Page(result.appointments, result.after), scope)
 
     def get(self, actor: Clinician, appointment_id: str) -> Appointment:
@@ -187,7 +174,7 @@ class AppointmentService:
         except MailRejected as exc:
             logger().warning("cancellation mail refused", appointment_id=appointment_id, reason=exc.reason)
             action = "cancellation_failed"
-        self._repo.record(cancelled.record(action, "system", self._clock()))
+        self._audit_log.append(cancelled.audit_event(action, "system", self._clock()))
         return cancelled
 
     def reinvite(self, actor: Clinician, appointment_id: str) -> Appointment:
@@ -199,22 +186,22 @@ class AppointmentService:
         self._follow_reminders(None, appointment)
         return self._send_invitation(appointment, actor)
 
-    def reschedule(self, actor: Clinician, appointment_id: str, body: Any) -> Appointment:
+    def reschedule(self, actor: Clinician, appointment_id: str, request: RescheduleCommand) -> Appointment:
         """Moves the appointment (scheduled or waiting) to a new time and sends the invitation
         again: the same link, the .ics with its UID and a higher SEQUENCE. Somebody else's
         reschedule in between (the calendar sequence moved since this caller's read) is a 409,
         not a silent overwrite; any other change in between is retried."""
         seen = self._visible(actor, appointment_id)
         now = self._clock()
-        rules.new_time(body, now, seen.duration_minutes, seen.timezone)  # 400 before anything
+        rules.check_start(request.starts_at, now)  # 400 before anything
 
         def move(current: Appointment) -> tuple[Appointment, AuditEvent | None]:
             if current.calendar_sequence != seen.calendar_sequence and current.status not in FINAL_STATES:
                 raise Conflict(
                     "Someone else has just moved this appointment; check its new time and try again."
                 )
-            wanted = rules.new_time(body, now, current.duration_minutes, current.timezone)
-            return current.rescheduled(wanted.starts_at, wanted.duration_minutes, wanted.timezone, actor, now)
+            wanted = request.time_keeping(current.duration_minutes, current.timezone)
+            return current.rescheduled(*wanted, actor, now)
 
         moved = self.mutate(appointment_id, move)
         if moved.calendar_sequence == seen.calendar_sequence:
@@ -226,9 +213,8 @@ class AppointmentService:
         self._visible(actor, appointment_id)
         return self._move(appointment_id, Move.COMPLETE, actor)
 
-    def create_task(self, actor: Clinician, appointment_id: str, body: Any) -> Task:
+    def create_task(self, actor: Clinician, appointment_id: str, request: CreateTaskCommand) -> Task:
         appointment = self._visible(actor, appointment_id)
-        request = rules.new_task(body)
         now = self._clock()
         task = Task(
             id=str(uuid.uuid4()),
@@ -238,32 +224,23 @@ class AppointmentService:
             created_by=actor.email,
             created_at=now,
         )
-        self._repo.add_task(task, appointment.record("task_created", actor, now))
+        self._task_store.add(task, appointment.audit_event("task_created", actor, now))
         self._events.publish("TaskCreated", {"task": representations.task(task), "group": appointment.group})
         return task
-
-    def audit_trail(self, actor: Clinician, appointment_id: str) -> Sequence[AuditEvent]:
-        self._visible(actor, appointment_id)
-        return self._repo.audit_trail(appointment_id)
-
-    def chat_history(self, actor: Clinician, appointment_id: str) -> Sequence[ChatMessage]:
-        self._visible(actor, appointment_id)
-        return self._repo.chat_history(appointment_id)
 
     def audit_page(
         self, actor: Clinician, appointment_id: str, query: Mapping[str, str] | None
     ) -> tuple[Page[AuditEvent], dict[str, str]]:
         """One page of the audit trail and what the answer carries beside it (`next`)."""
         appointment = self._visible(actor, appointment_id)
-        wanted = paging.request(query, appointment.id)
-        page = self._repo.audit_page(appointment.id, wanted.limit, wanted.after)
-        return page, paging.next_cursor(page, appointment.id)
+        return paging.of_appointment(self._audit_log.page, appointment.id, query)
 
     def chat_page(
         self, actor: Clinician, appointment_id: str, query: Mapping[str, str] | None
     ) -> tuple[Page[ChatMessage], dict[str, str]]:
+        """One page of the session's chat, oldest first, and what the answer carries beside it."""
         appointment = self._visible(actor, appointment_id)
-        return chat_page(self._repo, appointment, query)
+        return paging.of_appointment(self._chat_store.page, appointment.id, query)
 
     def now(self) -> datetime:
         return self._clock()
@@ -282,7 +259,7 @@ class AppointmentService:
         """The appointment a patient link opens; Gone when cancelled or past its window."""
         if not patient_links.looks_like_token(token):
             raise NotFound("This link is not valid. Please check the address in your invitation.")
-        appointment = self._repo.by_link_hash(patient_links.hash_token(token))
+        appointment = self._appointment_store.by_link_hash(patient_links.hash_token(token))
         if appointment is None:
             raise NotFound("This link is not valid. Please check the address in your invitation.")
         if appointment.status is Status.CANCELLED:
@@ -298,31 +275,38 @@ class AppointmentService:
             uuid.UUID(appointment_id)
         except ValueError as exc:
             raise NotFound("No such appointment.") from exc
-        appointment = self._repo.get(appointment_id)
+        appointment = self._appointment_store.get(appointment_id)
         if appointment is None:
             raise NotFound("No such appointment.")
         actor.require_visible(appointment.group)
         return appointment
 
     def _move(self, appointment_id: str, move: Move, actor: Clinician | str) -> Appointment:
-        return self.mutate(appointment_id, lambda a: a.apply(move, actor, self._clock()))
+        before, after = self.mutate_seen(appointment_id, lambda a: a.apply(move, actor, self._clock()))
+        self._calls.end_call(before, after)
+        return after
 
     def mutate(self, appointment_id: str, change: Change) -> Appointment:
         """Applies `change` to a fresh read and writes it conditionally, retrying lost races."""
+        return self.mutate_seen(appointment_id, change)[1]
+
+    def mutate_seen(self, appointment_id: str, change: Change) -> tuple[Appointment, Appointment]:
+        """`mutate`, answering the appointment as the winning attempt read it and as stored
+        (the same one twice when there was nothing to do)."""
         for _ in range(WRITE_ATTEMPTS):
-            current = self._repo.get(appointment_id)
+            current = self._appointment_store.get(appointment_id)
             if current is None:
                 raise NotFound("No such appointment.")
             changed, audit = change(current)
             if audit is None and changed == current:
-                return current
+                return current, current
             try:
-                stored = self._repo.save(changed, current.version, audit)
+                stored = self._appointment_store.save(changed, current.version, audit)
             except ConcurrentUpdate:
                 continue
             self._notifier.appointment_changed(current, stored, audit)
             self._follow_reminders(current, stored)
-            return stored
+            return current, stored
         raise Conflict("The appointment is being changed by someone else; try again.")
 
     def _follow_reminders(self, before: Appointment | None, after: Appointment) -> None:
@@ -337,7 +321,7 @@ class AppointmentService:
             except SchedulingFailed as exc:
                 logger().error("reminder planning failed", appointment_id=after.id, reason=exc.reason)
                 metrics.count("ReminderPlanningFailed")
-                self._repo.record(after.record("reminder_planning_failed", "system", self._clock()))
+                self._audit_log.append(after.audit_event("reminder_planning_failed", "system", self._clock()))
         if follow.drop:
             try:
                 self._scheduler.drop(after.id, follow.drop)
@@ -369,13 +353,15 @@ class AppointmentService:
             )
             if text is not None:
                 changed = changed.with_invite_text(text, at)
-            return changed, current.record(action, actor, at)
+            return changed, current.audit_event(action, actor, at)
 
         stored = self.mutate(appointment.id, record_result)
         if text is not None:
             # After the invitation's own event (the trail is ordered by time).
-            texted = stored.record(_TEXT_ACTIONS[text], actor, self._clock(), detail={"kind": "invitation"})
-            self._repo.record(texted)
+            texted = stored.audit_event(
+                _TEXT_ACTIONS[text], actor, self._clock(), detail={"kind": "invitation"}
+            )
+            self._audit_log.append(texted)
         return stored
 
     def text_patient(self, appointment: Appointment, body: str) -> TextStatus | None:

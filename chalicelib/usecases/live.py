@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib import representations
-from chalicelib.auth.tokens import CognitoTokenVerifier
+from chalicelib import paging, representations
+from chalicelib.auth.tokens import TokenVerifier
 from chalicelib.domain import notice
-from chalicelib.domain.appointment import Appointment, AuditEvent, Move, Status
-from chalicelib.domain.chat import ChatMessage
+from chalicelib.domain.appointment import Appointment, AuditEvent
+from chalicelib.domain.chat import ChatMessage, chat_text
 from chalicelib.domain.clinician import Clinician
-from chalicelib.domain.device_check import CAMERA_RESULTS, MICROPHONE_RESULTS
-from chalicelib.errors import EclinicError, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
+from chalicelib.errors import EclinicError, NotFound, RateLimited, Unauthorized, ValidationFailed
 from chalicelib.logs import logger
 from chalicelib.paging import Page
 from chalicelib.realtime import messages
@@ -36,32 +36,49 @@ from chalicelib.realtime.connections import (
     clinician_channel,
     patient_channel,
 )
-from chalicelib.store.repository import AppointmentRepository
-from chalicelib.usecases.appointments import AppointmentService, chat_page
-from chalicelib.usecases.media import MediaService
+from chalicelib.store.ports import AppointmentStore, AuditLog, ChatStore
+from chalicelib.usecases.appointments import AppointmentService
+from chalicelib.usecases.media_workers import MediaWorkers
 from chalicelib.usecases.participants import clinician_of, running_session
+from chalicelib.usecases.screenshots import Screenshots
+from chalicelib.usecases.signalling import Signalling
+from eclinic_protocol import from_browser, from_worker, to_browser
+from eclinic_protocol.from_browser import CLINICIAN_SENDS, PATIENT_SENDS
+from eclinic_protocol.from_worker import WORKER_SENDS
 
 Reply = dict[str, Any]
-MessageHandler = Callable[[Connection, messages.Incoming], list[Reply]]
+Route = messages.Route
 
 
 SESSION_OVER = Unauthorized("Your session has expired; log in again.")
 
 
 class LiveService:
+    """The websocket edge of the use cases: who connects, presence, and which service handles
+    each message type for each role (its handler tables); the session's own messages (take,
+    hang up, chat, notice, device check) are handled here."""
+
     def __init__(
         self,
         appointments: AppointmentService,
-        repository: AppointmentRepository,
+        appointment_store: AppointmentStore,
+        audit_log: AuditLog,
+        chat_store: ChatStore,
         registry: ConnectionRegistry,
         broadcaster: Broadcaster,
-        tokens: CognitoTokenVerifier | Any,
-        media: MediaService,
+        tokens: TokenVerifier,
+        workers: MediaWorkers,
+        signalling: Signalling,
+        screenshots: Screenshots,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self._media = media
+        self._workers = workers
+        self._signalling = signalling
+        self._screenshots = screenshots
         self._appointments = appointments
-        self._repo = repository
+        self._appointment_store = appointment_store
+        self._audit_log = audit_log
+        self._chat_store = chat_store
         self._registry = registry
         self._broadcaster = broadcaster
         self._tokens = tokens
@@ -70,15 +87,24 @@ class LiveService:
     # -- connection lifecycle --------------------------------------------------------
 
     def connect(self, connection_id: str, query: Mapping[str, str]) -> Connection:
-        """Registers a connection, or raises (Unauthorized, NotFound, Gone) to refuse it."""
-        with self._broadcaster.connecting(connection_id):
-            return self._connect(connection_id, query)
+        """Registers a connection, or raises (Unauthorized, NotFound, Gone) to refuse it.
 
-    def _connect(self, connection_id: str, query: Mapping[str, str]) -> Connection:
+        It is registered as `connecting` until this returns: a 410 for it meanwhile means
+        "not open yet", not "gone" (see Broadcaster). A refused connect gets no $disconnect,
+        so what it registered is removed here."""
         connection, appointment = self._identify(connection_id, query)
-        if appointment is None:
-            self._registry.add(connection)
-            return connection
+        number = 0 if appointment is None else self._count_patient_connect(appointment, connection)
+        self._registry.add(replace(connection, connecting=True))
+        try:
+            if appointment is not None:
+                self._patient_connected(appointment, connection, number)
+        except Exception:
+            self._registry.remove(connection_id)
+            raise
+        self._registry.update(connection)
+        return connection
+
+    def _count_patient_connect(self, appointment: Appointment, connection: Connection) -> int:
         number = self._registry.count_connect(appointment.id, connection.connected_at)
         if number is None:
             logger().warning("patient link over its connect limit", appointment_id=appointment.id)
@@ -86,15 +112,18 @@ class LiveService:
                 "This visit link has connected too often in the last few minutes."
                 " Wait a few minutes, then reload the page."
             )
-        self._registry.add(connection)
+        return number
+
+    def _patient_connected(self, appointment: Appointment, connection: Connection, number: int) -> None:
         if number <= AUDITED_CONNECTS:
-            self._repo.record(appointment.record("patient_connected", "patient", connection.connected_at))
+            self._audit_log.append(
+                appointment.audit_event("patient_connected", "patient", connection.connected_at)
+            )
         elif number == AUDITED_CONNECTS + 1:
-            self._repo.record(
-                appointment.record("patient_connects_collapsed", "patient", connection.connected_at)
+            self._audit_log.append(
+                appointment.audit_event("patient_connects_collapsed", "patient", connection.connected_at)
             )
         self._patient_online(appointment.id)
-        return connection
 
     def _identify(
         self, connection_id: str, query: Mapping[str, str]
@@ -107,7 +136,7 @@ class LiveService:
             clinician_connection = Connection(
                 id=connection_id,
                 role=Role.CLINICIAN,
-                subject=clinician.id,
+                clinician_id=clinician.id,
                 name=clinician.name,
                 email=clinician.email,
                 session_expires_at=session.expires_at,
@@ -121,7 +150,6 @@ class LiveService:
             patient_connection = Connection(
                 id=connection_id,
                 role=Role.PATIENT,
-                subject=appointment.id,
                 name=appointment.patient_name,
                 appointment_id=appointment.id,
                 connected_at=now,
@@ -129,12 +157,11 @@ class LiveService:
             )
             return patient_connection, appointment
         if query.get("worker_token"):
-            if not self._media.is_worker_credential(query["worker_token"]):
+            if not self._workers.is_worker_credential(query["worker_token"]):
                 raise Unauthorized("The worker credential was not accepted.")
             worker_connection = Connection(
                 id=connection_id,
                 role=Role.WORKER,
-                subject=connection_id,  # until the worker says hello with its id
                 name="media worker",
                 connected_at=now,
                 last_seen=now,
@@ -144,15 +171,15 @@ class LiveService:
 
     def disconnect(self, connection_id: str) -> None:
         connection = self._registry.remove(connection_id)
-        if connection is not None and connection.role is Role.PATIENT:
-            appointment = self._repo.get(connection.subject)
+        if connection is not None and connection.appointment_id is not None:
+            appointment = self._appointment_store.get(connection.appointment_id)
             now = self._clock()
             if (
                 appointment is not None
                 and self._registry.connects_in_window(appointment.id, now) <= AUDITED_CONNECTS
             ):
-                self._repo.record(appointment.record("patient_disconnected", "patient", now))
-            self._patient_maybe_gone(connection.subject)
+                self._audit_log.append(appointment.audit_event("patient_disconnected", "patient", now))
+            self._patient_maybe_gone(connection.appointment_id)
 
     def sweep(self) -> int:
         """Closes patient connections whose heartbeat stopped; returns how many."""
@@ -160,7 +187,8 @@ class LiveService:
         stale = [c for c in self._registry.in_channel(ALL_PATIENTS) if not c.alive(now)]
         for connection in stale:
             self._broadcaster.close([connection])
-            self._patient_maybe_gone(connection.subject)
+            if connection.appointment_id is not None:
+                self._patient_maybe_gone(connection.appointment_id)
         if stale:
             logger().info("swept stale patient connections", count=len(stale))
         return len(stale)
@@ -168,13 +196,10 @@ class LiveService:
     def reply(self, connection_id: str, message: Reply) -> None:
         self._broadcaster.to_connection(connection_id, message)
 
-    def chat_history_for_patient(self, appointment: Appointment) -> list[ChatMessage]:
-        return list(self._repo.chat_history(appointment.id))
-
     def chat_page_for_patient(
         self, appointment: Appointment, query: Mapping[str, str] | None
     ) -> tuple[Page[ChatMessage], dict[str, str]]:
-        return chat_page(self._repo, appointment, query)
+        return paging.of_appointment(self._chat_store.page, appointment.id, query)
 
     # -- messages ----------------------------------------------------------------------
 
@@ -195,7 +220,7 @@ class LiveService:
                 self._broadcaster.close([connection])
                 return []
             if (
-                incoming.type != "ping"
+                incoming.type != from_browser.Ping.TYPE
                 and connection.role is not Role.WORKER  # the worker is ours; a browser is anyone's
                 and not self._registry.allow_message(connection, now)
             ):
@@ -214,74 +239,79 @@ class LiveService:
             logger().exception("websocket message failed", message_type=ref)
             return [messages.error(EclinicError("Something went wrong on our side; try again."), ref)]
 
-    def _handlers(self, role: Role) -> dict[str, MessageHandler]:
-        media = self._media
+    def _handlers(self, role: Role) -> dict[str, Route[Any]]:
+        """The message types the role may send (eclinic_protocol's CLINICIAN_SENDS,
+        PATIENT_SENDS, WORKER_SENDS), each with the handler that takes its parsed message."""
+        signalling, screenshots = self._signalling, self._screenshots
         if role is Role.WORKER:
-            return {
-                "worker_hello": media.worker_hello,
-                "worker_status": media.worker_status,
-                "answer": media.answer,
-                "captured": media.captured,
-                "capture_failed": media.capture_failed,
-                "renegotiate": media.renegotiate,
-            }
-        common: dict[str, MessageHandler] = {
-            "ping": self._ping,
-            "chat": self._chat,
-            "call": media.call,
-            "offer": media.offer,
-            "candidate": media.candidate,
-            "media_state": media.media_state,
-            "quality": media.quality,
-        }
+            table = messages.routes(
+                Route(from_worker.WorkerHello, self._workers.worker_hello),
+                Route(from_worker.WorkerStatus, signalling.worker_status),
+                Route(from_worker.Answer, signalling.answer),
+                Route(from_worker.Captured, screenshots.captured),
+                Route(from_worker.CaptureFailed, screenshots.capture_failed),
+                Route(from_worker.Renegotiate, signalling.renegotiate),
+            )
+            return _checked(table, WORKER_SENDS.types)
+        common = (
+            Route(from_browser.Ping, self._ping),
+            Route(from_browser.Chat, self._chat),
+            Route(from_browser.Call, signalling.call),
+            Route(from_browser.Offer, signalling.offer),
+            Route(from_browser.Candidate, signalling.candidate),
+            Route(from_browser.MediaState, signalling.media_state),
+            Route(from_browser.Quality, signalling.quality),
+        )
         if role is Role.CLINICIAN:
-            return {
-                **common,
-                "take": self._take,
-                "notice": self._notice,
-                "hangup": self._hangup,
-                "screenshot_request": media.screenshot_request,
-            }
-        return {
-            **common,
-            "screenshot_consent": media.screenshot_consent,
-            "device_check": self._device_check,
-        }
+            table = messages.routes(
+                *common,
+                Route(from_browser.Take, self._take),
+                Route(from_browser.Notice, self._notice),
+                Route(from_browser.Hangup, self._hangup),
+                Route(from_browser.ScreenshotRequest, screenshots.screenshot_request),
+            )
+            return _checked(table, CLINICIAN_SENDS.types)
+        table = messages.routes(
+            *common,
+            Route(from_browser.ScreenshotConsent, screenshots.screenshot_consent),
+            Route(from_browser.DeviceCheck, self._device_check),
+        )
+        return _checked(table, PATIENT_SENDS.types)
 
-    def _ping(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+    def _ping(self, connection: Connection, message: from_browser.Ping) -> list[Reply]:
         self._registry.touch(connection, self._clock())
-        return [{"type": "pong"}]
+        return [to_browser.Pong().to_json()]
 
-    def _take(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+    def _take(self, connection: Connection, message: from_browser.Take) -> list[Reply]:
         clinician = clinician_of(connection)
-        appointment = self._appointments.get(clinician, incoming.appointment_id())
-        if appointment.status is Status.IN_SESSION and appointment.held_by(clinician.id):
-            # The same clinician again (a reload, a second tab): rejoin, nothing changes.
-            return [{"type": "appointment", "appointment": representations.appointment(appointment)}]
-        self._appointments.mutate(appointment.id, lambda a: a.apply(Move.TAKE, clinician, self._clock()))
+        appointment = self._appointments.get(clinician, message.appointment_id)
+        before, after = self._appointments.mutate_seen(
+            appointment.id, lambda a: a.take(clinician, self._clock())
+        )
+        if after.version == before.version:
+            # The same clinician again (a reload, a second tab): a rejoin, nothing was written.
+            return [to_browser.AppointmentChanged(appointment=representations.appointment(after)).to_json()]
         return []
 
-    def _hangup(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+    def _hangup(self, connection: Connection, message: from_browser.Hangup) -> list[Reply]:
         clinician = clinician_of(connection)
-        mode = incoming.choice("mode", ("exit", "leave"))
-        appointment = self._appointments.get(clinician, incoming.appointment_id())
-        if not appointment.held_by(clinician.id):
-            raise Forbidden("You are not in this session.")
-        move = Move.EXIT if mode == "exit" else Move.LEAVE
-        self._appointments.mutate(
-            appointment.id, lambda a: _in_own_session(a, clinician, move, self._clock())
+        mode = message.mode
+        appointment = self._appointments.get(clinician, message.appointment_id)
+        before, after = self._appointments.mutate_seen(
+            appointment.id, lambda a: a.hang_up(clinician, mode == "leave", self._clock())
         )
-        if move is Move.EXIT:
+        self._workers.end_call(before, after)
+        if mode == "exit":
             self._patient_maybe_gone(appointment.id)
         return []
 
-    def _chat(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
-        text = incoming.chat_text()
+    def _chat(self, connection: Connection, incoming: from_browser.Chat) -> list[Reply]:
+        text = chat_text(incoming.text)
         appointment = running_session(
             self._appointments,
-            self._repo,
+            self._appointment_store,
             connection,
-            incoming.appointment_id(),
+            incoming.appointment_id,
             not_running="The chat is open while the clinician is with the patient.",
         )
         now = self._clock()
@@ -293,54 +323,48 @@ class LiveService:
             text=text,
             at=now,
         )
-        self._repo.add_chat(message, appointment.record("chat", _actor(connection), now))
+        self._chat_store.add(message, appointment.audit_event("chat", _actor(connection), now))
         self._broadcaster.to_channels(
             [patient_channel(appointment.id), clinician_channel(appointment.taken_by_id or "")],
             representations.chat(message),
         )
         return []
 
-    def _notice(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+    def _notice(self, connection: Connection, incoming: from_browser.Notice) -> list[Reply]:
         """A few words to a waiting patient of the clinician's groups (API.md's `notice`): pushed
         to the patient's connections and audited (`notice_sent`) without the text, which is
         neither stored nor logged. The sender gets, beyond API.md, `notice_sent` with how many of
         the patient's pages it reached."""
         clinician = clinician_of(connection)
-        appointment_id = incoming.appointment_id()
-        text = incoming.notice_text()
+        appointment_id = incoming.appointment_id
+        text = notice.notice_text(incoming.text)
         appointment = self._appointments.get(clinician, appointment_id)
         notice.require_waiting(appointment)
         now = self._clock()
-        self._repo.record(appointment.record(notice.AUDIT_ACTION, clinician, now))
+        self._audit_log.append(appointment.audit_event(notice.AUDIT_ACTION, clinician, now))
         delivered = self._broadcaster.to_channels(
             [patient_channel(appointment.id)],
             representations.notice(appointment.id, text, clinician.name, now),
         )
-        return [
-            {
-                "type": "notice_sent",
-                "appointment_id": appointment.id,
-                "at": representations.instant(now),
-                "delivered": delivered,
-            }
-        ]
+        sent = to_browser.NoticeSent(
+            appointment_id=appointment.id, at=representations.instant(now), delivered=delivered
+        )
+        return [sent.to_json()]
 
-    def _device_check(self, connection: Connection, incoming: messages.Incoming) -> list[Reply]:
+    def _device_check(self, connection: Connection, incoming: from_browser.DeviceCheck) -> list[Reply]:
         """Beyond API.md: what the waiting room's device check found, kept on the appointment
         (a conditional write, like every appointment write) and so pushed to its clinicians."""
-        appointment_id = incoming.appointment_id()
-        camera = incoming.choice("camera", CAMERA_RESULTS)
-        microphone = incoming.choice("microphone", MICROPHONE_RESULTS)
-        if connection.role is not Role.PATIENT or connection.subject != appointment_id:
+        appointment_id, camera, microphone = incoming.appointment_id, incoming.camera, incoming.microphone
+        if connection.role is not Role.PATIENT or connection.appointment_id != appointment_id:
             raise NotFound("No such appointment.")
         now = self._clock()
 
-        def record(a: Appointment) -> tuple[Appointment, AuditEvent | None]:
+        def keep_result(a: Appointment) -> tuple[Appointment, AuditEvent | None]:
             if a.device_check is not None and a.device_check.same_result(camera, microphone):
                 return a, None  # the same again (a reconnect): nothing to write or push
             return a.with_device_check(camera, microphone, now), None
 
-        self._appointments.mutate(appointment_id, record)
+        self._appointments.mutate(appointment_id, keep_result)
         return []
 
     # -- presence ------------------------------------------------------------------------
@@ -350,24 +374,13 @@ class LiveService:
         return [c for c in self._registry.in_channel(patient_channel(appointment_id)) if c.alive(now)]
 
     def _patient_online(self, appointment_id: str) -> None:
-        def come_online(a: Appointment) -> tuple[Appointment, AuditEvent | None]:
-            if a.status is Status.SCHEDULED:
-                return a.apply(Move.PATIENT_ONLINE, "patient", self._clock())
-            return a, None
-
-        self._appointments.mutate(appointment_id, come_online)
+        self._appointments.mutate(appointment_id, lambda a: a.come_online(self._clock()))
 
     def _patient_maybe_gone(self, appointment_id: str) -> None:
         if self.live_patient_connections(appointment_id):
             return
-
-        def go_offline(a: Appointment) -> tuple[Appointment, AuditEvent | None]:
-            if a.status is Status.WAITING:
-                return a.apply(Move.PATIENT_GONE, "patient", self._clock())
-            return a, None
-
         try:
-            self._appointments.mutate(appointment_id, go_offline)
+            self._appointments.mutate(appointment_id, lambda a: a.go_offline(self._clock()))
         except NotFound:
             return
         # A tab may have connected between the count and the write: it must not look offline.
@@ -379,9 +392,7 @@ def _actor(connection: Connection) -> Clinician | str:
     return clinician_of(connection) if connection.role is Role.CLINICIAN else "patient"
 
 
-def _in_own_session(
-    a: Appointment, clinician: Clinician, move: Move, at: datetime
-) -> tuple[Appointment, AuditEvent | None]:
-    if not a.held_by(clinician.id):
-        raise Forbidden("You are not in this session.")
-    return a.apply(move, clinician, at)
+def _checked(table: dict[str, Route[Any]], defined: set[str]) -> dict[str, Route[Any]]:
+    """The handler table, which must handle exactly what the protocol says the role sends."""
+    assert set(table) == defined, f"handlers {sorted(table)} != protocol {sorted(defined)}"
+    return table

@@ -15,7 +15,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from chalicelib.domain.appointment import Appointment, AuditEvent, TextStatus
 from chalicelib.domain.reminders import Reminder, still_due
@@ -23,7 +22,7 @@ from chalicelib.errors import ValidationFailed
 from chalicelib.logs import logger
 from chalicelib.mail import compose
 from chalicelib.mail.mailer import Mailer, MailRejected
-from chalicelib.store.repository import AppointmentRepository
+from chalicelib.store.ports import AppointmentStore, AuditLog
 from chalicelib.texts import messages as texts
 from chalicelib.usecases.appointments import AppointmentService
 
@@ -40,25 +39,27 @@ class ReminderService:
     def __init__(
         self,
         appointments: AppointmentService,
-        repository: AppointmentRepository,
+        appointment_store: AppointmentStore,
+        audit_log: AuditLog,
         mailer: Mailer,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._appointments = appointments
-        self._repo = repository
+        self._appointment_store = appointment_store
+        self._audit_log = audit_log
         self._mailer = mailer
         self._clock = clock or appointments.now
 
-    def send(self, body: Any) -> str:
+    def send(self, reminder: Reminder) -> str:
         """Sends the reminder a schedule delivered if it is still due; returns what happened:
         `sent`, `not_due` (moved, ended, or already sent) or `unknown` (no such appointment).
-        Raises ValidationFailed for a malformed input, ReminderNotSent when the mail failed."""
-        reminder = Reminder.from_input(body)
+        Raises ValidationFailed for an appointment id that is not one, ReminderNotSent when the
+        mail failed."""
         try:
             uuid.UUID(reminder.appointment_id)
         except ValueError as exc:
             raise ValidationFailed("A reminder names an appointment by its id.") from exc
-        appointment = self._repo.get(reminder.appointment_id)
+        appointment = self._appointment_store.get(reminder.appointment_id)
         if appointment is None:
             logger().warning("reminder for an unknown appointment", appointment_id=reminder.appointment_id)
             return "unknown"
@@ -79,7 +80,7 @@ class ReminderService:
         if text is not None:
             self._record_text(claimed.id, text)
         detail = {"kind": reminder.kind, "text_status": text.value if text else "none"}
-        self._repo.record(claimed.record("reminder_sent", "system", self._clock(), detail=detail))
+        self._audit_log.append(claimed.audit_event("reminder_sent", "system", self._clock(), detail=detail))
         logger().info("reminder sent", appointment_id=claimed.id, kind=reminder.kind)
         return "sent"
 
@@ -105,18 +106,20 @@ class ReminderService:
             return current.without_reminder_claim(reminder.key), None
 
         self._appointments.mutate(appointment.id, release)
-        self._repo.record(
-            appointment.record("reminder_failed", "system", self._clock(), detail={"kind": reminder.kind})
+        self._audit_log.append(
+            appointment.audit_event(
+                "reminder_failed", "system", self._clock(), detail={"kind": reminder.kind}
+            )
         )
 
     def _record_text(self, appointment_id: str, status: TextStatus) -> None:
         """Keeps whether the number is on the opt-out list (the schedule shows it)."""
         at = self._clock()
 
-        def record(current: Appointment) -> tuple[Appointment, AuditEvent | None]:
+        def keep_opt_out(current: Appointment) -> tuple[Appointment, AuditEvent | None]:
             changed = current.with_text_result(status, at)
             if changed.patient_phone_opted_out == current.patient_phone_opted_out:
                 return current, None
             return changed, None
 
-        self._appointments.mutate(appointment_id, record)
+        self._appointments.mutate(appointment_id, keep_opt_out)

@@ -25,11 +25,14 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from media_worker import config as worker_settings
+from media_worker import settings_names as worker_settings
 from media_worker.health import HEALTH_CHECK_COMMAND, METRIC_NAME, SERVICE_DIMENSION, TRANSCODED_METRIC_NAME
 from media_worker.sizing import CORE_BUDGET, VISITS_PER_PROCESS
 
-WORKER_DIR = Path(__file__).resolve().parents[2] / "media_worker"
+# The image is built from the repository root: it holds media_worker/ and eclinic_protocol/
+# (the root .dockerignore keeps the rest out).
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+WORKER_DOCKERFILE = "media_worker/Dockerfile"
 METRICS_NAMESPACE = "eClinic"
 SERVICE_NAME = "eclinic-media-worker"
 # Fargate's CPU sizes in whole vCPUs; each holds 2 GiB of memory per vCPU at the least.
@@ -100,7 +103,9 @@ class MediaWorkers(Construct):
         service_name = SERVICE_NAME
         task.add_container(
             "Worker",
-            image=ecs.ContainerImage.from_asset(str(WORKER_DIR), platform=ecr_assets.Platform.LINUX_AMD64),
+            image=ecs.ContainerImage.from_asset(
+                str(REPOSITORY_ROOT), file=WORKER_DOCKERFILE, platform=ecr_assets.Platform.LINUX_AMD64
+            ),
             logging=ecs.LogDriver.aws_logs(stream_prefix="worker", log_group=self.log_group),
             environment={
                 worker_settings.WS_URL: ws_url,

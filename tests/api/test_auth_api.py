@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import settings_names as app_settings
 from local import aws_standin
 from tests.api.conftest import Api, claims_of, with_claims
 from tests.conftest import AwsStack
@@ -21,7 +22,7 @@ CHOSEN = "Chosen-Password-2026!"
 def operator_created(aws: AwsStack) -> str:
     """A clinician an operator created with a temporary password, as the console does."""
     email = f"new-{uuid.uuid4().hex[:8]}@clinic.example"
-    pool_id = aws.env["ECLINIC_USER_POOL_ID"]
+    pool_id = aws.env[app_settings.USER_POOL_ID]
     aws_standin.add_clinician(
         aws.client("cognito-idp"), pool_id, email, "Nia New", ["cardiology"], temporary_password=TEMPORARY
     )
@@ -133,7 +134,7 @@ def test_totp_setup_then_login_asks_for_the_code(api: Api, aws: AwsStack, operat
     email = operator_created
     cognito = aws.client("cognito-idp")
     cognito.admin_set_user_password(
-        UserPoolId=aws.env["ECLINIC_USER_POOL_ID"], Username=email, Password=CHOSEN, Permanent=True
+        UserPoolId=aws.env[app_settings.USER_POOL_ID], Username=email, Password=CHOSEN, Permanent=True
     )
     token = login(api, email, CHOSEN).json_body["id_token"]
     assert "access_token" not in login(api, email, CHOSEN).json_body  # kept server-side, sealed
@@ -174,7 +175,7 @@ def test_totp_setup_then_login_asks_for_the_code(api: Api, aws: AwsStack, operat
 def mfa_required(aws: AwsStack) -> Any:
     """The pool as the stack's RequireMfa=true sets it (MFA on, authenticator apps only)."""
     cognito = aws.client("cognito-idp")
-    pool_id = aws.env["ECLINIC_USER_POOL_ID"]
+    pool_id = aws.env[app_settings.USER_POOL_ID]
     cognito.set_user_pool_mfa_config(
         UserPoolId=pool_id, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="ON"
     )

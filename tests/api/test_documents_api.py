@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from chalicelib import settings_names as app_settings
 from local import mailbox
 from tests.api.conftest import Api
 from tests.conftest import AwsStack
@@ -52,7 +53,7 @@ def test_text_and_file_documents_are_stored_encrypted_and_reach_only_the_link(
     assert file.status_code == 201 and file.json_body["filename"] == "my diagram.png"
 
     s3 = aws.client("s3")
-    bucket = aws.env["ECLINIC_FILES_BUCKET"]
+    bucket = aws.env[app_settings.FILES_BUCKET]
     keys = [
         o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"documents/{created['id']}/")["Contents"]
     ]
@@ -109,7 +110,7 @@ def test_bad_documents_are_refused_and_nothing_is_stored(
     answer = api.as_(ADA, "POST", f"/api/appointments/{created['id']}/documents", body)
     assert answer.status_code == status and answer.json_body["error"]["field"] == field
     listing = aws.client("s3").list_objects_v2(
-        Bucket=aws.env["ECLINIC_FILES_BUCKET"], Prefix=f"documents/{created['id']}/"
+        Bucket=aws.env[app_settings.FILES_BUCKET], Prefix=f"documents/{created['id']}/"
     )
     assert listing.get("KeyCount", 0) == 0
     assert api.call("GET", f"/api/visit/{token}/documents").json_body["documents"] == []

@@ -143,12 +143,11 @@ def test_screenshots_are_paged(api: Api) -> None:
 
     from chalicelib.config import Settings
     from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
-    from chalicelib.store.dynamo import DynamoAppointmentRepository
+    from chalicelib.wiring import DynamoStores
 
     created = api.invite()
-    settings = Settings.from_env()
-    repo = DynamoAppointmentRepository(settings.region, settings.endpoint_url)
-    appointment = repo.get(created["id"])
+    stores = DynamoStores.on(Settings.from_env())
+    appointment = stores.appointments.get(created["id"])
     assert appointment is not None
     now = datetime.now(UTC)
     for n in range(5):
@@ -157,7 +156,7 @@ def test_screenshots_are_paged(api: Api) -> None:
         shot = Screenshot(id=f"shot-{n}", appointment_id=appointment.id, requested_by="ada",
                           requested_at=at, status=status, key=f"screenshots/{appointment.id}/shot-{n}.jpg",
                           filename=f"shot-{n}.jpg", width=640, height=480, taken_at=at)  # fmt: skip
-        repo.add_screenshot(shot, appointment.record("screenshot_stored", "ada", at))
+        stores.screenshots.add(shot, appointment.audit_event("screenshot_stored", "ada", at))
     path = f"/api/appointments/{created['id']}/screenshots"
     whole = api.as_(ADA, "GET", path).json_body
     assert [s["id"] for s in whole["screenshots"]] == ["shot-0", "shot-1", "shot-3", "shot-4"]
@@ -171,10 +170,9 @@ def test_screenshots_are_paged(api: Api) -> None:
 
 def _dynamo() -> Any:
     from chalicelib.config import Settings
-    from chalicelib.store.dynamo import DynamoAppointmentRepository
+    from chalicelib.wiring import DynamoStores
 
-    settings = Settings.from_env()
-    return DynamoAppointmentRepository(settings.region, settings.endpoint_url)
+    return DynamoStores.on(Settings.from_env()).appointments
 
 
 def _a_window_of_its_own() -> Any:
@@ -205,7 +203,7 @@ def test_a_schedule_of_more_than_a_hundred_comes_whole_and_in_order_through_the_
     from datetime import timedelta
     from urllib.parse import quote
 
-    from chalicelib.store.repository import schedule_position
+    from chalicelib.store.ports import schedule_position
     from tests.unit.factories import appointment
 
     repo = _dynamo()
@@ -222,7 +220,7 @@ def test_a_schedule_of_more_than_a_hundred_comes_whole_and_in_order_through_the_
         for n in range(130)
     ]
     for a in made:
-        repo.add(a, a.record("created", "ada", a.created_at))
+        repo.add(a, a.audit_event("created", "ada", a.created_at))
     expected = [a.id for a in sorted(made, key=schedule_position)]
 
     def schedule(until: timedelta) -> str:

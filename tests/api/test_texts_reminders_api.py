@@ -10,12 +10,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import icalendar
 import pytest
 
+from chalicelib import settings_names as app_settings
 from local import mailbox, texts
 from tests.api.conftest import Api, invite_body
 from tests.conftest import AwsStack
+from tests.mail_parts import calendar_event, sequence_of
 
 ADA, BEN, CYD = "ada@clinic.example", "ben@clinic.example", "cyd@clinic.example"
 
@@ -41,7 +42,7 @@ def ahead(**delta: float) -> str:
 def schedules_of(aws: AwsStack, appointment_id: str) -> dict[str, dict[str, Any]]:
     """The appointment's reminder schedules in moto's EventBridge Scheduler, by kind."""
     client = aws.client("scheduler")
-    group = aws.env["ECLINIC_REMINDER_GROUP"]
+    group = aws.env[app_settings.REMINDER_GROUP]
     found = {}
     for summary in client.list_schedules(GroupName=group)["Schedules"]:
         if summary["Name"].startswith(appointment_id):
@@ -122,12 +123,9 @@ def test_reschedule_moves_mails_the_same_link_and_audits(api: Api, aws: AwsStack
     assert link_in(first["text"]) == link_in(second["text"]) and second["subject"].startswith("New time:")
     sequences = []
     for mail in (first, second):
-        (part,) = [
-            p for p in _parsed(mail["id"]).iter_attachments() if p.get_content_type() == "text/calendar"
-        ]
-        event = icalendar.Calendar.from_ical(part.get_content()).walk("VEVENT")[0]
-        assert str(event["UID"]) == f"{created['id']}@eclinic"
-        sequences.append(int(event["SEQUENCE"]))
+        ics_event = calendar_event(_parsed(mail["id"]))
+        assert str(ics_event["UID"]) == f"{created['id']}@eclinic"
+        sequences.append(sequence_of(ics_event))
     assert sequences == [0, 1]
     assert len(texts_to("+493090182012")) == 2
     (event,) = [e for e in audit(api, created["id"]) if e["action"] == "rescheduled"]
@@ -227,8 +225,8 @@ def test_invite_plans_the_reminders_still_ahead_as_one_time_schedules(api: Api, 
         assert schedule["ActionAfterCompletion"] == "DELETE" and schedule["FlexibleTimeWindow"] == {
             "Mode": "OFF"
         }
-        assert schedule["Target"]["Arn"] == aws.env["ECLINIC_REMINDER_FUNCTION_ARN"]
-        assert schedule["Target"]["RoleArn"] == aws.env["ECLINIC_REMINDER_ROLE_ARN"]
+        assert schedule["Target"]["Arn"] == aws.env[app_settings.REMINDER_FUNCTION_ARN]
+        assert schedule["Target"]["RoleArn"] == aws.env[app_settings.REMINDER_ROLE_ARN]
     soon = api.invite(starts_at=ahead(minutes=50))
     assert schedules_of(aws, soon["id"]) == {}
 

@@ -116,7 +116,9 @@ def route_media_through(page: Page, relay: LossyRelay, offers: list[str]) -> Non
     page.route_web_socket(re.compile(r"^wss?://"), handle)
 
 
-def patient_in_a_call(browser: Browser, run: LocalRun, errors: PageErrors, relay: LossyRelay | None = None):
+def patient_in_a_call(
+    browser: Browser, run: LocalRun, errors: PageErrors, relay: LossyRelay | None = None
+) -> tuple[Page, Page, list[str]]:
     ada, name, email = ada_invites_a_patient(browser, run, errors)
     patient = new_page(browser, errors, width=390, height=844)
     offers: list[str] = []

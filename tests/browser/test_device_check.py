@@ -51,6 +51,40 @@ def level_rises(page: Page) -> None:
     assert 0 < meter.evaluate(LEVEL) <= 100
 
 
+def the_level_meter_moves_and_both_devices_work(patient: Page) -> None:
+    # the level meter: labelled, 0..100, and it moves with the fake microphone's beep
+    meter = patient.get_by_role("meter", name="Microphone level")
+    expect(meter).to_have_attribute("data-testid", "mic-level")
+    expect(meter).to_have_attribute("aria-valuemin", "0")
+    expect(meter).to_have_attribute("aria-valuemax", "100")
+    level_rises(patient)
+    expect(patient.locator("#camera-result")).to_have_text("Camera: working")
+    expect(patient.locator("#microphone-result")).to_have_text("Microphone: working")
+    expect(patient.locator("#device-help")).to_be_hidden()
+
+
+def the_test_sound_plays_and_hearing_nothing_gets_help(patient: Page) -> None:
+    # the test sound plays (its own <audio> element, outside any call); then "I heard nothing"
+    patient.get_by_test_id("speaker-test").click()
+    sound = patient.locator("#speaker-test-sound")
+    patient.wait_for_function("el => el.ended", arg=sound.element_handle(), timeout=10000)
+    assert sound.evaluate("el => el.currentTime > 0.3 && el.src.startsWith('blob:')")
+    expect(patient.get_by_text("Did you hear the sound?")).to_be_visible()
+    patient.get_by_role("button", name="I heard nothing").click()
+    expect(patient.locator("#speaker-help")).to_contain_text("Turn the volume up")
+    expect(patient.locator("#speaker-result")).to_have_text("Sound: you heard nothing")
+
+
+def the_keyboard_reaches_both_pickers_and_the_test_sound(patient: Page) -> None:
+    # keyboard: from the section's heading to both pickers and the test sound, in that order
+    patient.locator("#device-check-details > summary").focus()
+    for testid in ("camera-select", "microphone-select"):
+        patient.keyboard.press("Tab")
+        expect(patient.get_by_test_id(testid)).to_be_focused()
+    patient.keyboard.press("Tab")
+    expect(patient.get_by_test_id("speaker-test")).to_be_focused()
+
+
 def test_fake_devices_are_listed_heard_and_reported(
     browser: Browser, local_run: LocalRun, page_errors: PageErrors
 ) -> None:
@@ -70,15 +104,7 @@ def test_fake_devices_are_listed_heard_and_reported(
     expect(microphone.locator("option")).to_have_count(3)
     assert "Fake Audio Input 1" in option_labels(patient, "microphone-select")
 
-    # the level meter: labelled, 0..100, and it moves with the fake microphone's beep
-    meter = patient.get_by_role("meter", name="Microphone level")
-    expect(meter).to_have_attribute("data-testid", "mic-level")
-    expect(meter).to_have_attribute("aria-valuemin", "0")
-    expect(meter).to_have_attribute("aria-valuemax", "100")
-    level_rises(patient)
-    expect(patient.locator("#camera-result")).to_have_text("Camera: working")
-    expect(patient.locator("#microphone-result")).to_have_text("Microphone: working")
-    expect(patient.locator("#device-help")).to_be_hidden()
+    the_level_meter_moves_and_both_devices_work(patient)
 
     # the clinician's row says what the check found
     the_row = row(ada, name)
@@ -86,23 +112,9 @@ def test_fake_devices_are_listed_heard_and_reported(
     result = the_row.get_by_test_id("device-check-result")
     expect(result).to_have_text("Camera: working · Microphone: working")
 
-    # the test sound plays (its own <audio> element, outside any call); then "I heard nothing"
-    patient.get_by_test_id("speaker-test").click()
-    sound = patient.locator("#speaker-test-sound")
-    patient.wait_for_function("el => el.ended", arg=sound.element_handle(), timeout=10000)
-    assert sound.evaluate("el => el.currentTime > 0.3 && el.src.startsWith('blob:')")
-    expect(patient.get_by_text("Did you hear the sound?")).to_be_visible()
-    patient.get_by_role("button", name="I heard nothing").click()
-    expect(patient.locator("#speaker-help")).to_contain_text("Turn the volume up")
-    expect(patient.locator("#speaker-result")).to_have_text("Sound: you heard nothing")
+    the_test_sound_plays_and_hearing_nothing_gets_help(patient)
 
-    # keyboard: from the section's heading to both pickers and the test sound, in that order
-    patient.locator("#device-check-details > summary").focus()
-    for testid in ("camera-select", "microphone-select"):
-        patient.keyboard.press("Tab")
-        expect(patient.get_by_test_id(testid)).to_be_focused()
-    patient.keyboard.press("Tab")
-    expect(patient.get_by_test_id("speaker-test")).to_be_focused()
+    the_keyboard_reaches_both_pickers_and_the_test_sound(patient)
     assert patient.evaluate("document.documentElement.scrollWidth") <= 390
 
     # the session starts: the check folds away (its summary stays), the call runs

@@ -6,7 +6,7 @@ import re
 import uuid
 
 import requests
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, Locator, Page, Playwright, expect
 
 from tests.browser.conftest import PageErrors, log_in, new_page
 from tests.local.conftest import LocalRun
@@ -40,7 +40,7 @@ def ada_invites_a_patient(browser: Browser, run: LocalRun, errors: PageErrors) -
     return ada, name, email
 
 
-def row(page: Page, name: str) -> object:
+def row(page: Page, name: str) -> Locator:
     return page.get_by_test_id("appointment-row").filter(has_text=name)
 
 

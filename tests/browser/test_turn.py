@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
+from chalicelib import settings_names as app_settings
 from tests.browser.conftest import CHROMIUM_FLAGS, PageErrors, chromium_path, new_page
 from tests.browser.test_firefox import firefox_frames_grow, hold_the_rest_of_the_visit
 from tests.browser.test_schedule import ada_invites_a_patient, mailed_link, row
@@ -57,9 +58,9 @@ def turn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Turn]:
 def relay_run(tmp_path_factory: pytest.TempPathFactory, turn: Turn) -> Iterator[LocalRun]:
     urls = f"turn:127.0.0.1:{turn.port}?transport=udp,turn:127.0.0.1:{turn.port}?transport=tcp"
     settings = {
-        "ECLINIC_TURN_URLS": urls,
-        "ECLINIC_TURN_SECRET": turn.secret,
-        "ECLINIC_ICE_TRANSPORT_POLICY": "relay",
+        app_settings.TURN_URLS: urls,
+        app_settings.TURN_SECRET: turn.secret,
+        app_settings.ICE_TRANSPORT_POLICY: "relay",
     }
     with started_local_run(tmp_path_factory, settings) as run:
         yield run
@@ -71,7 +72,7 @@ def call_between(
     run: LocalRun,
     errors: PageErrors,
     patient_frames_grow: Callable[[Page], None] = frames_grow,
-) -> tuple:
+) -> tuple[Page, Page]:
     ada, name, email = ada_invites_a_patient(ada_browser, run, errors)
     ada.add_init_script(RECORD_PEERS)
     ada.reload()

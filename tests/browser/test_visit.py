@@ -31,24 +31,7 @@ def frames_grow(page: Page, testid: str = "remote-video") -> None:
     )
 
 
-def test_a_whole_visit(browser: Browser, local_run: LocalRun, page_errors: PageErrors) -> None:
-    ada, name, email = ada_invites_a_patient(browser, local_run, page_errors)
-
-    patient = new_page(browser, page_errors, width=390, height=844)
-    patient.goto(mailed_link(local_run, email))
-    the_row = row(ada, name)
-    expect(the_row).to_have_attribute("data-status", "waiting")
-    expect(the_row.get_by_test_id("status-dot")).to_have_class(re.compile("dot-waiting"))
-    appointment_id = the_row.get_attribute("data-appointment-id")
-
-    # take and call
-    the_row.click()
-    ada.get_by_test_id("call-button").click()
-    frames_grow(ada)
-    frames_grow(patient)
-    expect(ada.get_by_test_id("call-state")).to_have_text("Connected.")
-    expect(patient.get_by_test_id("call-state")).to_have_text("Connected.")
-
+def mute_is_shown_on_both_sides(ada: Page, patient: Page) -> None:
     # mute: the button says so, and the patient sees it
     ada.get_by_test_id("mute-button").click()
     expect(ada.get_by_test_id("mute-button")).to_have_attribute("aria-pressed", "true")
@@ -57,6 +40,8 @@ def test_a_whole_visit(browser: Browser, local_run: LocalRun, page_errors: PageE
     expect(ada.get_by_test_id("mute-button")).to_have_attribute("aria-pressed", "false")
     expect(patient.locator("#remote-muted")).to_be_hidden()
 
+
+def chat_both_ways(ada: Page, patient: Page) -> None:
     # chat both ways
     ada.get_by_test_id("info-button").click()
     ada.get_by_test_id("chat-input").fill("Can you show me the bruise?")
@@ -66,6 +51,10 @@ def test_a_whole_visit(browser: Browser, local_run: LocalRun, page_errors: PageE
     patient.get_by_test_id("chat-send").click()
     expect(ada.get_by_test_id("chat-log")).to_contain_text("Yes, here it is.")
 
+
+def a_screenshot_denied_then_granted_and_stored(
+    ada: Page, patient: Page, local_run: LocalRun, appointment_id: str | None
+) -> None:
     # a screenshot: denied, then granted
     ada.get_by_test_id("screen-options").click()
     ada.get_by_test_id("request-screenshot").click()
@@ -86,6 +75,29 @@ def test_a_whole_visit(browser: Browser, local_run: LocalRun, page_errors: PageE
     assert len(listed) == 1 and listed[0]["width"] > 0 and listed[0]["filename"].endswith(".jpg")
     image = requests.get(listed[0]["url"], timeout=10)
     assert image.status_code == 200 and image.content[:3] == b"\xff\xd8\xff"
+
+
+def test_a_whole_visit(browser: Browser, local_run: LocalRun, page_errors: PageErrors) -> None:
+    ada, name, email = ada_invites_a_patient(browser, local_run, page_errors)
+
+    patient = new_page(browser, page_errors, width=390, height=844)
+    patient.goto(mailed_link(local_run, email))
+    the_row = row(ada, name)
+    expect(the_row).to_have_attribute("data-status", "waiting")
+    expect(the_row.get_by_test_id("status-dot")).to_have_class(re.compile("dot-waiting"))
+    appointment_id = the_row.get_attribute("data-appointment-id")
+
+    # take and call
+    the_row.click()
+    ada.get_by_test_id("call-button").click()
+    frames_grow(ada)
+    frames_grow(patient)
+    expect(ada.get_by_test_id("call-state")).to_have_text("Connected.")
+    expect(patient.get_by_test_id("call-state")).to_have_text("Connected.")
+
+    mute_is_shown_on_both_sides(ada, patient)
+    chat_both_ways(ada, patient)
+    a_screenshot_denied_then_granted_and_stored(ada, patient, local_run, appointment_id)
 
     # written information
     ada.get_by_test_id("send-info").click()

@@ -1,8 +1,9 @@
 """The docs in `docs/` against the code: what the code writes or reads must be named there.
 
 Each check finds its names in the code itself (the Python source read with `ast`, or the
-objects imported), so a new audit action, state, transition, websocket message type or
-setting fails here until the docs name it. No AWS, no network.
+objects imported: the websocket messages from eclinic_protocol's registries), so a new audit
+action, state, transition, websocket message type or field, or setting fails here until the
+docs name it. No AWS, no network.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import ast
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 APP_SOURCES = sorted([ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")])
-WORKER_SOURCES = sorted((ROOT / "media_worker").rglob("*.py"))
 
 
 def doc(name: str) -> str:
@@ -73,11 +74,11 @@ def local_assignments(function: ast.AST, name: str) -> list[ast.expr]:
 def action_strings(
     argument: ast.expr, function: ast.AST | None, constants: dict[str, ast.expr], where: str
 ) -> set[str]:
-    """The action strings an argument of `record(...)` can be."""
+    """The action strings an argument of `audit_event(...)` can be."""
     if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
         return {argument.value}
     if isinstance(argument, ast.Call):
-        return set()  # an AuditEvent made by an inner `record(...)` call, which is scanned itself
+        return set()  # an AuditEvent made by an inner `audit_event(...)` call, which is scanned itself
     if isinstance(argument, ast.IfExp):
         return action_strings(argument.body, function, constants, where) | action_strings(
             argument.orelse, function, constants, where
@@ -112,8 +113,11 @@ def written_audit_actions() -> dict[str, str]:
             if not isinstance(call, ast.Call):
                 continue
             name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
-            if name != "record":
+            if name != "audit_event":
                 continue
+            receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+            if isinstance(receiver, ast.Name) and receiver.id == "representations":
+                continue  # the JSON of a stored event, not an event being made
             argument = next((k.value for k in call.keywords if k.arg == "action"), None)
             if argument is None and call.args:
                 argument = call.args[0]
@@ -211,28 +215,20 @@ def test_final_and_reschedulable_states_are_in_states_md(name: str) -> None:
 
 # -- (c) websocket message types ---------------------------------------------------------------
 
-
-class _AnyHandler:
-    """Stands in for MediaService: every attribute is a handler."""
-
-    def __getattr__(self, name: str) -> object:
-        return lambda *args: []
-
-
-def handled_types() -> dict[str, list[str]]:
-    """The message types LiveService's handler tables accept, by role."""
-    from chalicelib.realtime.connections import Role
-    from chalicelib.usecases.live import LiveService
-
-    service = LiveService.__new__(LiveService)
-    service._media = _AnyHandler()  # type: ignore[assignment]
-    return {role.value: sorted(service._handlers(role)) for role in Role}
-
-
-SECTIONS = {
-    "clinician": "Clinician browser to server",
-    "patient": "Patient browser to server",
-    "worker": "Media worker to server",
+# Each table of protocol.md, with the registry of eclinic_protocol it describes, and for the
+# tables of messages the server handles the role whose handler table it is.
+TABLES = {
+    "Clinician browser to server": ("from_browser", "CLINICIAN_SENDS", "clinician"),
+    "Patient browser to server": ("from_browser", "PATIENT_SENDS", "patient"),
+    "Media worker to server": ("from_worker", "WORKER_SENDS", "worker"),
+    "Server to clinician browser": ("to_browser", "CLINICIAN_RECEIVES", None),
+    "Server to patient browser": ("to_browser", "PATIENT_RECEIVES", None),
+    "Server to media worker": ("to_worker", "WORKER_RECEIVES", None),
+}
+# Rows that say "as the clinician's" take their fields from this table's row of the same type.
+SAME_AS = {
+    "Patient browser to server": "Clinician browser to server",
+    "Server to patient browser": "Server to clinician browser",
 }
 
 
@@ -242,48 +238,77 @@ def section(text: str, heading: str) -> str:
     return match.group(1)
 
 
-def test_every_handled_message_type_is_in_its_section_of_protocol_md() -> None:
-    text = doc("protocol.md")
-    handled = handled_types()
-    assert set(handled) == set(SECTIONS), f"roles changed: {sorted(handled)}; update SECTIONS and the docs"
-    for role, types in handled.items():
-        rows = set(re.findall(r"^\|\s*`([a-z_]+)`\s*\|", section(text, SECTIONS[role]), flags=re.MULTILINE))
-        missing = [t for t in types if t not in rows]
-        assert not missing, (
-            f"docs/protocol.md, section '{SECTIONS[role]}', has no row for {missing}"
-            f" (LiveService handles them for role {role})"
+def table_rows(heading: str) -> dict[str, list[str]]:
+    """The section's table rows by message type (a row may name several), as lists of cells."""
+    rows: dict[str, list[str]] = {}
+    for line in section(doc("protocol.md"), heading).splitlines():
+        if line.startswith("| `"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            for kind in re.findall(r"`([a-z_]+)`", cells[0]):
+                rows[kind] = cells
+    return rows
+
+
+def registry(heading: str) -> Any:
+    import importlib
+
+    module, name, _ = TABLES[heading]
+    return getattr(importlib.import_module(f"eclinic_protocol.{module}"), name)
+
+
+@pytest.mark.parametrize("heading", list(TABLES))
+def test_each_table_of_protocol_md_has_one_row_per_message_type_of_its_direction(heading: str) -> None:
+    rows, defined = set(table_rows(heading)), registry(heading).types
+    assert not defined - rows, f"docs/protocol.md, '{heading}', has no row for {sorted(defined - rows)}"
+    assert not rows - defined, (
+        f"docs/protocol.md, '{heading}', lists {sorted(rows - defined)}, not in {TABLES[heading][1]}"
+    )
+
+
+@pytest.mark.parametrize("heading", list(TABLES))
+def test_each_row_of_protocol_md_names_every_field_of_its_message(heading: str) -> None:
+    rows = table_rows(heading)
+    for kind, message in registry(heading).by_type.items():
+        fields = rows[kind][1]
+        if fields.startswith("as ") and heading in SAME_AS:
+            fields = table_rows(SAME_AS[heading])[kind][1]
+        missing = [f for f in message.wire_fields() if f not in backticked(fields)]
+        assert not missing, f"docs/protocol.md, '{heading}', row `{kind}` does not name the fields {missing}"
+
+
+@pytest.mark.parametrize("heading", [h for h, (_, _, role) in TABLES.items() if role])
+def test_each_row_of_protocol_md_names_the_handler_of_its_message(heading: str) -> None:
+    from chalicelib.realtime.connections import Role
+    from tests.unit.factories import FakeWorld
+
+    role = TABLES[heading][2]
+    assert role is not None
+    handlers = FakeWorld().live()._handlers(Role(role))
+    rows = table_rows(heading)
+    for kind, route in handlers.items():
+        named = route.handle.__qualname__
+        assert f"`{named}`" in rows[kind][2], (
+            f"docs/protocol.md, '{heading}', row `{kind}` names the handler {rows[kind][2]}; it is `{named}`"
         )
-        stale = sorted(rows - set(types))
-        assert not stale, (
-            f"docs/protocol.md, section '{SECTIONS[role]}', lists {stale}, which LiveService does not"
-            f" handle for role {role}"
-        )
 
 
-def sent_types(paths: list[Path]) -> dict[str, str]:
-    """Every `{"type": "<constant>", ...}` dict literal in the sources: the messages they send."""
-    found: dict[str, str] = {}
-    for path in paths:
-        for node in ast.walk(parse(path)):
-            if isinstance(node, ast.Dict):
-                for key, value in zip(node.keys, node.values, strict=True):
-                    if (
-                        isinstance(key, ast.Constant)
-                        and key.value == "type"
-                        and isinstance(value, ast.Constant)
-                        and isinstance(value.value, str)
-                    ):
-                        found.setdefault(value.value, f"{path.relative_to(ROOT)}:{node.lineno}")
-    return found
+def test_the_pages_table_of_protocol_md_matches_the_page_scripts() -> None:
+    """Each module the table names sends and handles (by protocol.js's names) what its row says."""
+    from eclinic_protocol import from_browser, to_browser
 
-
-def test_every_message_type_the_server_and_the_worker_send_is_in_protocol_md() -> None:
-    sent = sent_types(APP_SOURCES + WORKER_SOURCES)
-    assert {"appointment", "error", "worker_hello"} <= set(sent), "the message scan no longer works"
-    documented = backticked(doc("protocol.md"))
-    missing = {t: w for t, w in sorted(sent.items()) if t not in documented}
-    listed = ", ".join(f"`{t}` ({w})" for t, w in missing.items())
-    assert not missing, f"docs/protocol.md does not name these message types (type: where sent): {listed}"
+    sends = from_browser.CLINICIAN_SENDS.types | from_browser.PATIENT_SENDS.types
+    gets = to_browser.CLINICIAN_RECEIVES.types | to_browser.PATIENT_RECEIVES.types
+    assets = ROOT / "templates" / "pages" / "assets"
+    for line in section(doc("protocol.md"), "Where the pages send what").splitlines():
+        module = re.match(r"^\| `([\w-]+\.js)`", line)
+        if not module:
+            continue
+        _, sent, handled = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        script = (assets / module.group(1)).read_text(encoding="utf-8")
+        uses_to = {k.lower() for k in re.findall(r"\bToServer\.(\w+)", script)}
+        uses_from = {k.lower() for k in re.findall(r"\bFromServer\.(\w+)", script)}
+        assert backticked(sent) & sends <= uses_to, f"{module.group(1)} does not send all of: {sent}"
+        assert backticked(handled) & gets <= uses_from, f"{module.group(1)} does not handle all of: {handled}"
 
 
 # -- (d) settings ------------------------------------------------------------------------------
@@ -294,19 +319,19 @@ def read_settings(path: Path) -> set[str]:
     return {s for s in strings_in(parse(path)) if re.fullmatch(r"ECLINIC_[A-Z0-9_]+", s)}
 
 
+# Where the functions', the worker's and the local run's variables are named (each name once).
 SETTINGS_SOURCES = [
-    "chalicelib/config.py",
-    "chalicelib/metrics.py",
-    "chalicelib/logs.py",
-    "media_worker/config.py",
+    "chalicelib/settings_names.py",
+    "media_worker/settings_names.py",
+    "local/settings_names.py",
 ]
 
 
 @pytest.mark.parametrize("source", SETTINGS_SOURCES)
 def test_every_setting_the_code_reads_is_in_operations_md(source: str) -> None:
     names = read_settings(ROOT / source)
-    if source == "chalicelib/config.py":
-        assert len(names) > 20, "the settings scan of chalicelib/config.py no longer finds the settings"
+    if source == "chalicelib/settings_names.py":
+        assert len(names) > 20, f"the settings scan of {source} no longer finds the settings"
     documented = backticked(doc("operations.md"))
     missing = sorted(n for n in names if n not in documented)
     assert not missing, f"docs/operations.md does not name these settings read by {source}: {missing}"
@@ -317,8 +342,8 @@ def test_every_setting_the_code_reads_is_in_operations_md(source: str) -> None:
 
 def test_the_index_links_every_page_and_each_link_resolves() -> None:
     index = doc("README.md")
-    for page in sorted(p.name for p in DOCS.glob("*.md") if p.name != "README.md"):
-        assert f"]({page})" in index, f"docs/README.md does not link docs/{page}"
+    for name in sorted(p.name for p in DOCS.glob("*.md") if p.name != "README.md"):
+        assert f"]({name})" in index, f"docs/README.md does not link docs/{name}"
     for page in DOCS.glob("*.md"):
         for target in re.findall(r"\]\(([^)#]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
             found = (page.parent / target).resolve().is_file()

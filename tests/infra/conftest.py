@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib import settings_names as app_settings
+
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 PREFIX = "eclinic-prod-"
@@ -20,7 +22,8 @@ PREFIX = "eclinic-prod-"
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # `chalice package` wants one; no call is made
+    # `chalice package` wants a region; no call is made.
+    os.environ.setdefault(app_settings.DEFAULT_REGION, "us-east-1")
     sys.path.insert(0, str(INFRA))
     import aws_cdk as cdk
     from eclinic_infra.stack import EclinicStack

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from media_worker import settings_names as worker_settings
 from media_worker.config import WorkerConfig
 from media_worker.health import LoadMetric
 from media_worker.sizing import VISITS_PER_PROCESS
@@ -27,7 +28,9 @@ def test_the_load_metric_lands_where_the_scaling_policy_looks(
     template = synthesized["json"]
     spec = visits_policy(template)["CustomizedMetricSpecification"]
     # The worker's settings exactly as the container gets them from the stack.
-    config = WorkerConfig.from_env({**container_environment(template), "AWS_REGION": "eu-central-1"})
+    config = WorkerConfig.from_env(
+        {**container_environment(template), worker_settings.REGION: "eu-central-1"}
+    )
     assert config.metrics_namespace, "the stack must turn the load metric on"
     # The task role may publish into that namespace and no other.
     (grant,) = [
@@ -100,9 +103,9 @@ def test_a_bigger_task_runs_a_worker_process_per_vcpu(
     (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
     assert (task["Properties"]["Cpu"], task["Properties"]["Memory"]) == ("4096", "8192")
     environment = {e["Name"]: e["Value"] for e in worker_container(template)["Environment"]}
-    assert environment["ECLINIC_WORKER_PROCESSES"] == "4"
+    assert environment[worker_settings.PROCESSES] == "4"
     # Each process registers as its own worker with the capacity of one process ...
-    assert environment["ECLINIC_WORKER_CAPACITY"] == str(VISITS_PER_PROCESS)
+    assert environment[worker_settings.CAPACITY] == str(VISITS_PER_PROCESS)
     # ... and publishes its own ActiveVisits: the policy's average is visits per process.
     assert visits_policy(template)["TargetValue"] == VISITS_PER_PROCESS - 1
     cpu_policy = next(

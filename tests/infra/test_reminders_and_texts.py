@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib import settings_names as app_settings
 from tests.infra.conftest import PREFIX, rendered, resources
 
 GROUP = PREFIX + "reminders"
@@ -60,7 +61,7 @@ def test_the_reminder_function_runs_the_apps_handler(synthesized: dict[str, Any]
     function = synthesized["json"]["Resources"]["SendReminder"]
     assert function["Properties"]["Handler"] == "app.send_reminder"
     variables = function["Properties"]["Environment"]["Variables"]
-    assert variables["ECLINIC_REMINDER_GROUP"] == GROUP
+    assert variables[app_settings.REMINDER_GROUP] == GROUP
 
 
 def test_scheduler_may_only_invoke_the_reminder_function(synthesized: dict[str, Any]) -> None:
@@ -97,7 +98,7 @@ def test_the_functions_pass_the_scheduler_role_only_and_only_to_scheduler(
     assert as_list(statement["Resource"]) == [{"Fn::GetAtt": [role_name, "Arn"]}]
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
     environment = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
-    assert environment["ECLINIC_REMINDER_ROLE_ARN"] == {"Fn::GetAtt": [role_name, "Arn"]}
+    assert environment[app_settings.REMINDER_ROLE_ARN] == {"Fn::GetAtt": [role_name, "Arn"]}
 
 
 def test_the_reminder_function_is_named_in_the_endpoints_parameter(synthesized: dict[str, Any]) -> None:
@@ -134,8 +135,8 @@ def test_the_sms_sender_parameters_reach_every_function(synthesized: dict[str, A
     assert parameters["SmsSenderId"]["Default"] == "" and parameters["SmsOriginationNumber"]["Default"] == ""
     for name in FUNCTIONS:
         variables = template["Resources"][name]["Properties"]["Environment"]["Variables"]
-        assert variables["ECLINIC_SMS_SENDER_ID"] == {"Ref": "SmsSenderId"}, name
-        assert variables["ECLINIC_SMS_ORIGINATION_NUMBER"] == {"Ref": "SmsOriginationNumber"}, name
+        assert variables[app_settings.SMS_SENDER_ID] == {"Ref": "SmsSenderId"}, name
+        assert variables[app_settings.SMS_ORIGINATION_NUMBER] == {"Ref": "SmsOriginationNumber"}, name
 
 
 def test_the_sms_parameters_refuse_malformed_values(synthesized: dict[str, Any]) -> None:

@@ -199,7 +199,7 @@ def test_the_audit_table_is_append_only_for_the_functions(synthesized: dict[str,
                     allowed |= actions
             else:
                 denied |= actions
-    # What chalicelib/store/dynamo.py does to it: a conditional Put (alone or in a
+    # What chalicelib/store/audit.py and dynamo.py do to it: a conditional Put (alone or in a
     # TransactWriteItems, which IAM checks as PutItem) and a Query for the trail.
     assert {"dynamodb:PutItem", "dynamodb:Query"} <= allowed
     assert denied >= AUDIT_MUTATIONS, "an explicit Deny keeps later grants from changing audit items"

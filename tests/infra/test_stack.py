@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chalicelib import settings_names as app_settings
+from media_worker import settings_names as worker_settings
 from tests.infra.conftest import PREFIX, evaluated, resources, visits_policy, worker_container
 
 
@@ -123,13 +125,13 @@ def test_the_functions_get_exactly_their_grants(synthesized: dict[str, Any]) -> 
     assert not [a for a in granted if a.endswith(":*")]
     environment = functions["APIHandler"]["Properties"]["Environment"]["Variables"]
     names = (
-        "ECLINIC_TABLE_PREFIX", "ECLINIC_USER_POOL_ID", "ECLINIC_EVENT_BUS", "ECLINIC_FILES_BUCKET",
-        "ECLINIC_LINK_SECRET_ARN", "ECLINIC_WORKER_SECRET_ARN", "ECLINIC_ENDPOINTS_PARAMETER",
-        "ECLINIC_ICE_SERVERS",
+        app_settings.TABLE_PREFIX, app_settings.USER_POOL_ID, app_settings.EVENT_BUS,
+        app_settings.FILES_BUCKET, app_settings.LINK_SECRET_ARN, app_settings.WORKER_SECRET_ARN,
+        app_settings.ENDPOINTS_PARAMETER, app_settings.ICE_SERVERS,
     )  # fmt: skip
     for name in names:
         assert name in environment, name
-    assert environment["ECLINIC_TABLE_PREFIX"] == PREFIX
+    assert environment[app_settings.TABLE_PREFIX] == PREFIX
 
 
 def test_clinicians_pool(synthesized: dict[str, Any]) -> None:
@@ -176,7 +178,7 @@ def test_media_workers_on_fargate(synthesized: dict[str, Any]) -> None:
     assert container["SystemControls"] == [
         {"Namespace": "net.ipv4.ip_local_port_range", "Value": "40000 40999"}
     ]
-    assert [s["Name"] for s in container["Secrets"]] == ["ECLINIC_WORKER_SECRET"]
+    assert [s["Name"] for s in container["Secrets"]] == [worker_settings.SECRET]
     # Every worker process of the task alive and connected: the worker's own check.
     assert container["HealthCheck"]["Command"] == ["CMD", "python", "-m", "media_worker.health"]
     worker_logs = container["LogConfiguration"]["Options"]["awslogs-group"]["Ref"]
@@ -202,8 +204,8 @@ def test_default_worker_size_is_one_vcpu_one_process(synthesized: dict[str, Any]
     (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
     assert (task["Properties"]["Cpu"], task["Properties"]["Memory"]) == ("1024", "2048")
     environment = {e["Name"]: e["Value"] for e in worker_container(template)["Environment"]}
-    assert environment["ECLINIC_WORKER_PROCESSES"] == "1"
-    assert environment["ECLINIC_WORKER_CAPACITY"] == str(VISITS_PER_PROCESS)
+    assert environment[worker_settings.PROCESSES] == "1"
+    assert environment[worker_settings.CAPACITY] == str(VISITS_PER_PROCESS)
     policy = visits_policy(template)
     assert policy["TargetValue"] == VISITS_PER_PROCESS - 1
     assert policy["CustomizedMetricSpecification"]["Statistic"] == "Average"

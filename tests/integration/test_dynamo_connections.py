@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from chalicelib.realtime.connections import MESSAGE_WINDOW, MESSAGES_PER_WINDOW, Connection, Role
+from chalicelib.realtime.connections import MESSAGE_WINDOW, MESSAGES_PER_WINDOW, Connection, Role, channels_of
 from chalicelib.realtime.dynamo_connections import DynamoConnectionRegistry
 from tests.conftest import AwsStack
 from tests.unit.factories import NOW
@@ -29,7 +30,7 @@ def clinician_connection() -> Connection:
     return Connection(
         id=uuid.uuid4().hex,
         role=Role.CLINICIAN,
-        subject="sub-" + uuid.uuid4().hex[:8],
+        clinician_id="sub-" + uuid.uuid4().hex[:8],
         name="Ada Lovelace",
         connected_at=NOW,
         last_seen=NOW,
@@ -73,3 +74,25 @@ def test_parallel_connects_of_one_link_never_pass_the_limit(registry: DynamoConn
     assert registry.connects_in_window(link, NOW) == CONNECTS_PER_LINK
     assert registry.connects_in_window(link, NOW + CONNECT_WINDOW) == 0
     assert registry.count_connect(link, NOW + CONNECT_WINDOW) == 1
+
+
+def test_a_connection_is_connecting_in_every_channel_until_its_connect_returns(
+    registry: DynamoConnectionRegistry,
+) -> None:
+    connection = clinician_connection()
+    registry.add(replace(connection, connecting=True))
+    assert all(
+        c.connecting
+        for channel in channels_of(connection)
+        for c in registry.in_channel(channel)
+        if c.id == connection.id
+    )
+    registry.update(connection)
+    listed = [
+        c
+        for channel in channels_of(connection)
+        for c in registry.in_channel(channel)
+        if c.id == connection.id
+    ]
+    assert len(listed) == len(channels_of(connection)) == 3
+    assert listed == [connection] * 3

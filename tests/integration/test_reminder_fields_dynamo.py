@@ -1,4 +1,4 @@
-"""The fields texts, reminders and reschedules added, through the PynamoDB repository on moto:
+"""The fields texts, reminders and reschedules added, through the PynamoDB stores on moto:
 stored and read back as they were, and an audit event's detail with them."""
 
 from __future__ import annotations
@@ -7,20 +7,14 @@ import uuid
 from dataclasses import replace
 
 from chalicelib.domain.appointment import Invite, InviteStatus, TextStatus
-from chalicelib.store.dynamo import DynamoAppointmentRepository
-from tests.conftest import AwsStack
+from chalicelib.wiring import DynamoStores
 from tests.unit.factories import ADA, NOW, appointment
 
 
-def test_phone_opt_out_sequence_and_claims_round_trip(aws: AwsStack) -> None:
-    from chalicelib.config import Settings
-    from chalicelib.store.models import bind_models
-
-    settings = Settings.from_env()
-    bind_models(settings)
-    repo = DynamoAppointmentRepository(settings.region, settings.endpoint_url)
+def test_phone_opt_out_sequence_and_claims_round_trip(stores: DynamoStores) -> None:
+    repo = stores.appointments
     a = appointment(id=str(uuid.uuid4()), link_token_hash=uuid.uuid4().hex)
-    repo.add(a, a.record("created", ADA, NOW))
+    repo.add(a, a.audit_event("created", ADA, NOW))
     plain = repo.get(a.id)
     assert (
         plain == a
@@ -41,7 +35,7 @@ def test_phone_opt_out_sequence_and_claims_round_trip(aws: AwsStack) -> None:
     assert audit is not None
     stored = repo.save(changed, a.version, audit)
     assert repo.get(a.id) == stored
-    (event,) = [e for e in repo.audit_trail(a.id) if e.action == "rescheduled"]
+    (event,) = [e for e in stores.audit.page(a.id, 100, None).items if e.action == "rescheduled"]
     assert event.detail == audit.detail and event.detail is not None
     assert event.detail["to_starts_at"] == "2026-11-26T12:00:00Z"
     assert moved.calendar_sequence == 1

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from app import error_response
+from chalicelib.api import bodies
+from chalicelib.api.edge import error_response
 from chalicelib.domain.clinician import Clinician
 from chalicelib.errors import EclinicError
 from tests.conftest import AwsStack
@@ -28,7 +29,7 @@ BEN = Clinician(
 
 
 class FirstReadsTogether:
-    """The repository, with every thread's first read held until all of them have read."""
+    """The appointment store, with every thread's first read held until all of them have read."""
 
     def __init__(self, inner: Any, parties: int) -> None:
         self._inner = inner
@@ -52,23 +53,27 @@ def test_two_reschedules_at_once_have_one_winner(aws: AwsStack, monkeypatch: pyt
     service = services().appointments
     created = service.invite(
         ADA,
-        {
-            "starts_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
-            "patient_name": "Pat Race",
-            "patient_email": "pat.reschedule.race@example.com",
-            "group": "cardiology",
-        },
+        bodies.invite(
+            {
+                "starts_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+                "patient_name": "Pat Race",
+                "patient_email": "pat.reschedule.race@example.com",
+                "group": "cardiology",
+            }
+        ),
     )
     times = {
         ADA.id: (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0),
         BEN.id: (datetime.now(UTC) + timedelta(days=4)).replace(microsecond=0),
     }
-    monkeypatch.setattr(service, "_repo", FirstReadsTogether(service._repo, 2))
+    monkeypatch.setattr(service, "_appointment_store", FirstReadsTogether(service._appointment_store, 2))
     statuses: dict[str, int] = {}
 
     def reschedule(actor: Clinician) -> None:
         try:
-            service.reschedule(actor, created.id, {"starts_at": times[actor.id].isoformat()})
+            service.reschedule(
+                actor, created.id, bodies.reschedule({"starts_at": times[actor.id].isoformat()})
+            )
             statuses[actor.id] = 200
         except EclinicError as exc:
             statuses[actor.id] = error_response(exc).status_code
@@ -84,5 +89,5 @@ def test_two_reschedules_at_once_have_one_winner(aws: AwsStack, monkeypatch: pyt
     (winner,) = [actor for actor, status in statuses.items() if status == 200]
     final = service.get(ADA, created.id)
     assert final.starts_at == times[winner] and final.calendar_sequence == 1
-    moves = [e for e in service.audit_trail(ADA, created.id) if e.action == "rescheduled"]
+    moves = [e for e in service.audit_page(ADA, created.id, None)[0].items if e.action == "rescheduled"]
     assert [e.actor for e in moves] == [winner]

@@ -9,6 +9,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from chalicelib import aws as aws_clients
+from chalicelib import settings_names as app_settings
 from chalicelib.auth.turn_credentials import (
     REREAD_AFTER,
     TurnCredentials,
@@ -41,7 +42,7 @@ def signed_with(turn: TurnCredentials, *candidates: str) -> str:
 def functions_turn(aws: AwsStack, arn: str, clock: Clock) -> TurnCredentials:
     """TURN credentials as a function builds them (chalicelib.wiring.build): the settings from
     the environment the stack gives it, resolved through Secrets Manager."""
-    settings = Settings.from_env({**aws.env, "ECLINIC_TURN_URLS": URLS, "ECLINIC_TURN_SECRET_ARN": arn})
+    settings = Settings.from_env({**aws.env, app_settings.TURN_URLS: URLS, app_settings.TURN_SECRET_ARN: arn})
 
     def read_secret(name: str) -> str:
         return str(

@@ -11,10 +11,13 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import requests
+
+from chalicelib import settings_names as app_settings
+from local import settings_names as local_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_SECRET = "local-run-worker-secret-for-tests"
@@ -24,6 +27,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class TempDirs(Protocol):
+    """Where a run's log goes: pytest's tmp_path_factory, or a benchmark's own temp dir."""
+
+    def mktemp(self, basename: str) -> Path: ...
 
 
 class LocalRun:
@@ -53,13 +62,14 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
 
 @contextlib.contextmanager
 def started_local_run(
-    tmp_path_factory: pytest.TempPathFactory, settings: Mapping[str, str] | None = None
+    tmp_path_factory: TempDirs, settings: Mapping[str, str] | None = None, healthy_within: float = 60
 ) -> Iterator[LocalRun]:
-    """`python -m local` on a free port until healthy; `settings` are further ECLINIC_* variables."""
+    """`python -m local` on a free port until healthy; `settings` are further ECLINIC_* variables.
+    The benchmarks start theirs here too (bench/stack.py), given longer to become healthy."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECLINIC_"))}
-    env["ECLINIC_PORT"] = str(port)
-    env["ECLINIC_WORKER_SECRET"] = WORKER_SECRET
+    env[local_settings.PORT] = str(port)
+    env[app_settings.WORKER_SECRET] = WORKER_SECRET
     env.update(settings or {})
     # A file, not a pipe: nobody reads a pipe during the tests, and a full one would block the run.
     log_path = tmp_path_factory.mktemp("local-run") / "output.log"
@@ -74,7 +84,7 @@ def started_local_run(
         text=True,
     )
     run = LocalRun(process, f"http://127.0.0.1:{port}", log_path)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + healthy_within
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"local run exited early:\n{log_path.read_text()}")
@@ -86,7 +96,7 @@ def started_local_run(
         time.sleep(0.2)
     else:
         process.kill()
-        raise RuntimeError("local run did not become healthy within 60 s")
+        raise RuntimeError(f"local run did not become healthy within {healthy_within:g} s")
     try:
         yield run
     finally:

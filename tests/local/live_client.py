@@ -1,67 +1,17 @@
-"""A small websocket client for tests against the local run: collects every message and
-waits for the one a test expects."""
+"""The local run's side of the live tests: log in, invite a patient (the link from the local
+mailbox), and what an appointment update looks like. The websocket client itself is
+tests/simulated_browser.WebSocketClient."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 import requests
-import websockets
 
 PASSWORD = "Clinic-Demo-2026!"
 Predicate = Callable[[dict[str, Any]], bool]
-
-
-class Client:
-    def __init__(self, socket: Any) -> None:
-        self.socket = socket
-        self.received: list[dict[str, Any]] = []
-        self._arrived = asyncio.Event()
-        self._reader = asyncio.create_task(self._read())
-
-    @classmethod
-    async def open(cls, ws_url: str, **query: str) -> Client:
-        params = "&".join(f"{k}={v}" for k, v in query.items())
-        return cls(await websockets.connect(f"{ws_url}?{params}", max_size=2**20))
-
-    async def _read(self) -> None:
-        try:
-            async for raw in self.socket:
-                self.received.append(json.loads(raw))
-                self._arrived.set()
-        except websockets.exceptions.ConnectionClosed:
-            pass
-        finally:
-            self._arrived.set()
-
-    async def send(self, **message: Any) -> None:
-        await self.socket.send(json.dumps(message))
-
-    async def wait_for(self, predicate: Predicate, timeout: float = 10) -> dict[str, Any]:
-        deadline = asyncio.get_running_loop().time() + timeout
-        seen = 0
-        while True:
-            for message in self.received[seen:]:
-                if predicate(message):
-                    return message
-            seen = len(self.received)
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                raise AssertionError(f"no matching message; got {self.received[-5:]}")
-            self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), remaining)
-            if self.socket.state.name == "CLOSED" and all(not predicate(m) for m in self.received):
-                raise AssertionError(f"closed without a matching message; got {self.received[-5:]}")
-
-    async def close(self) -> None:
-        await self.socket.close()
-        await self._reader
 
 
 def appointment_is(appointment_id: str, status: str) -> Predicate:

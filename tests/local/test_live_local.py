@@ -12,7 +12,8 @@ import requests
 import websockets
 
 from tests.local.conftest import LocalRun
-from tests.local.live_client import Client, appointment_is, invite, login
+from tests.local.live_client import appointment_is, invite, login
+from tests.simulated_browser import WebSocketClient
 from tests.threads import run_async
 
 
@@ -34,10 +35,10 @@ def test_presence_take_race_chat_exit_and_leave(local_run: LocalRun) -> None:
     appointment_id = created["id"]
 
     async def scenario() -> None:
-        ada = await Client.open(ws(local_run), id_token=tokens["ada"])
-        ben = await Client.open(ws(local_run), id_token=tokens["ben"])
-        cyd = await Client.open(ws(local_run), id_token=tokens["cyd"])
-        patient = await Client.open(ws(local_run), token=link)
+        ada = await WebSocketClient.open(ws(local_run), id_token=tokens["ada"])
+        ben = await WebSocketClient.open(ws(local_run), id_token=tokens["ben"])
+        cyd = await WebSocketClient.open(ws(local_run), id_token=tokens["cyd"])
+        patient = await WebSocketClient.open(ws(local_run), token=link)
         await ada.wait_for(appointment_is(appointment_id, "waiting"))
         await ben.wait_for(appointment_is(appointment_id, "waiting"))
 
@@ -87,9 +88,9 @@ def test_closing_the_patients_page_turns_the_dot_back(local_run: LocalRun) -> No
     created, link = invite(local_run.base_url, token, unique_email())
 
     async def scenario() -> None:
-        ben = await Client.open(ws(local_run), id_token=token)
-        first = await Client.open(ws(local_run), token=link)
-        second = await Client.open(ws(local_run), token=link)
+        ben = await WebSocketClient.open(ws(local_run), id_token=token)
+        first = await WebSocketClient.open(ws(local_run), token=link)
+        second = await WebSocketClient.open(ws(local_run), token=link)
         await ben.wait_for(appointment_is(created["id"], "waiting"))
         await first.close()
         await asyncio.sleep(0.5)
@@ -110,7 +111,7 @@ def test_cancel_while_online_tells_and_disconnects_the_patient(local_run: LocalR
     created, link = invite(local_run.base_url, token, unique_email())
 
     async def scenario() -> None:
-        patient = await Client.open(ws(local_run), token=link)
+        patient = await WebSocketClient.open(ws(local_run), token=link)
         await asyncio.sleep(0.3)
         loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(
@@ -146,7 +147,7 @@ def test_bad_messages_get_errors_and_the_connection_stays_usable(local_run: Loca
     token = login(local_run.base_url, "cyd@clinic.example")
 
     async def scenario() -> None:
-        cyd = await Client.open(ws(local_run), id_token=token)
+        cyd = await WebSocketClient.open(ws(local_run), id_token=token)
         bad = [
             "not json",
             "[]",

@@ -6,6 +6,7 @@ import re
 
 import requests
 
+from local import settings_names as local_settings
 from tests.local.conftest import LocalRun
 
 PASSWORD = "Clinic-Demo-2026!"
@@ -85,7 +86,7 @@ def test_ctrl_c_stops_cleanly() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "local"],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "ECLINIC_PORT": str(port)},
+        env={"PATH": "/usr/bin:/bin", local_settings.PORT: str(port)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,15 +20,18 @@ from tests.threads import run_async
 
 
 class Recorder:
-    def __init__(self, refuse: bool = False) -> None:
+    def __init__(self, refuse: bool = False, connect_seconds: float = 0.0) -> None:
         self.events: list[dict[str, Any]] = []
         self.refuse = refuse
+        self.connect_seconds = connect_seconds
         self.lock = threading.Lock()
 
     def handler(self, route: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             with self.lock:
                 self.events.append(event)
+            if route == "$connect":
+                time.sleep(self.connect_seconds)
             if route == "$connect" and self.refuse:
                 return {"statusCode": 401, "body": json.dumps({"error": {"code": "unauthorized"}})}
             return {"statusCode": 200}
@@ -82,6 +86,36 @@ def test_events_have_api_gateways_shape_and_order() -> None:
         assert {"domainName", "stage", "apiId", "requestId", "connectedAt"} <= set(context)
 
 
+def test_a_client_gone_while_connect_runs_is_disconnected() -> None:
+    """A page reloaded under load can drop a socket whose $connect is still running; the
+    connection $connect registered must get its $disconnect, or the patient stays "online"."""
+    recorder = Recorder(connect_seconds=0.5)
+
+    async def scenario(host: str, gateway: WebSocketGateway) -> None:
+        address, port = host.split(":")
+        _reader, writer = await asyncio.open_connection(address, int(port))
+        writer.write(
+            b"GET /ws?token=abc HTTP/1.1\r\nHost: " + host.encode() + b"\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.close()
+        await writer.wait_closed()
+        for _ in range(30):
+            await asyncio.sleep(0.1)
+            if len(recorder.events) == 2:
+                break
+        assert not gateway.sockets, "the gateway still holds the dropped socket"
+        assert len(recorder.events) == 2, "no $disconnect before the gateway closed"
+
+    run(recorder, scenario)
+    routes = [e["requestContext"]["routeKey"] for e in recorder.events]
+    assert routes == ["$connect", "$disconnect"]
+    assert len({e["requestContext"]["connectionId"] for e in recorder.events}) == 1
+
+
 def test_a_refused_connect_never_opens() -> None:
     recorder = Recorder(refuse=True)
 
@@ -90,7 +124,7 @@ def test_a_refused_connect_never_opens() -> None:
             async with websockets.connect(f"ws://{host}/ws?token=bad"):
                 pass
         assert refused.value.response.status_code == 401
-        assert not gateway.connections
+        assert not gateway.sockets
 
     run(recorder, scenario)
     assert [e["requestContext"]["routeKey"] for e in recorder.events] == ["$connect"]
@@ -102,7 +136,7 @@ def test_management_api_posts_reads_closes_and_answers_410() -> None:
     async def scenario(host: str, gateway: WebSocketGateway) -> None:
         async with websockets.connect(f"ws://{host}/ws") as socket:
             await asyncio.sleep(0.1)
-            (connection_id,) = gateway.connections
+            (connection_id,) = gateway.sockets
             base = f"http://{host}/@connections/{connection_id}"
             loop = asyncio.get_running_loop()
             posted = await loop.run_in_executor(

@@ -2,7 +2,8 @@
 
 `templates/` sits at the top level of the repository; `vendor/templates` links to it, and
 Chalice copies `vendor/` into the bundle's root, so the Lambda finds `templates/` beside
-`app.py` just as a checkout does.
+`app.py` just as a checkout does. `vendor/eclinic_protocol` links to the websocket message
+definitions the same way (the worker image takes them too).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib import settings_names as app_settings
+
 ROOT = Path(__file__).resolve().parents[2]
 CHALICE = Path(sys.executable).parent / "chalice"
 
@@ -23,7 +26,7 @@ CHALICE = Path(sys.executable).parent / "chalice"
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]:
     out = tmp_path_factory.mktemp("package") / "out"
-    env = dict(os.environ, AWS_DEFAULT_REGION="us-east-1")
+    env = {**os.environ, app_settings.DEFAULT_REGION: "us-east-1"}
     subprocess.run(
         [str(CHALICE), "package", "--stage", "dev", str(out)],
         cwd=ROOT,
@@ -57,6 +60,14 @@ def test_the_templates_the_code_renders_ship(bundle: zipfile.ZipFile) -> None:
 def test_app_and_chalicelib_ship(bundle: zipfile.ZipFile) -> None:
     names = set(bundle.namelist())
     assert {"app.py", "chalicelib/wiring.py", "chalicelib/domain/appointment.py"} <= names
+
+
+def test_the_protocol_package_ships(bundle: zipfile.ZipFile) -> None:
+    """vendor/eclinic_protocol links to the package, which the worker image takes too."""
+    names = set(bundle.namelist())
+    modules = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "eclinic_protocol").glob("*.py"))
+    assert "eclinic_protocol/__init__.py" in modules
+    assert [m for m in modules if m not in names] == []
 
 
 def test_no_media_or_dev_libraries(bundle: zipfile.ZipFile) -> None:

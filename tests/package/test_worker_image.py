@@ -2,10 +2,12 @@
 requirements install into a fresh virtual environment, and the worker starts from the very
 command the image runs, registers with the local run, and stops cleanly on SIGTERM; with
 ECLINIC_WORKER_PROCESSES=2 (a 2 vCPU task) the same command runs two workers, and the container
-health check the stack uses watches both."""
+health check the stack uses watches both. The build context is the repository root, of which
+the image takes media_worker/ and eclinic_protocol/ only."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -14,10 +16,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
+from media_worker import settings_names as worker_settings
 from media_worker.health import HEALTH_CHECK_COMMAND, alive_file
 from tests.local.conftest import ROOT, WORKER_SECRET, LocalRun
 from tests.local.conftest import local_run as local_run
@@ -25,7 +30,15 @@ from tests.local.conftest import local_run as local_run
 DOCKERFILE = ROOT / "media_worker" / "Dockerfile"
 
 
-def dockerfile() -> dict[str, object]:
+class ImageSpec(TypedDict):
+    """What the worker's Dockerfile installs, runs and where."""
+
+    requirements: str
+    cmd: list[str]
+    workdir: str
+
+
+def dockerfile() -> ImageSpec:
     text = DOCKERFILE.read_text()
     requirements = re.search(r"^RUN pip install -r (\S+)$", text, re.M)
     command = re.search(r"^CMD (\[.*\])$", text, re.M)
@@ -41,8 +54,37 @@ def dockerfile() -> dict[str, object]:
 def test_the_image_holds_the_worker_only() -> None:
     text = DOCKERFILE.read_text()
     copies = re.findall(r"^COPY (\S+) ", text, re.M)
-    assert copies == ["requirements.txt", "."]  # the build context is media_worker/ alone
+    # The build context is the repository root; the image takes the worker and the protocol.
+    assert copies == ["media_worker/requirements.txt", "eclinic_protocol", "media_worker"]
     assert "USER" in text  # not root
+
+
+def test_the_build_context_lets_in_the_worker_and_the_protocol_only() -> None:
+    rules = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and line[0] != "#"]
+    assert rules[0] == "*"  # everything out, then
+    assert {"!media_worker", "!eclinic_protocol"} == {r for r in rules if r.startswith("!")}
+
+
+def test_the_stack_builds_the_image_from_the_root_with_this_dockerfile() -> None:
+    """Read from the stack's source (importing it would start the CDK's node process)."""
+    source = ROOT / "infra" / "eclinic_infra" / "worker.py"
+    tree = ast.parse(source.read_text())
+    constants = {
+        node.targets[0].id: ast.unparse(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
+    assert constants["REPOSITORY_ROOT"] == "Path(__file__).resolve().parents[2]"  # infra/eclinic_infra/..
+    assert ROOT / ast.literal_eval(constants["WORKER_DOCKERFILE"]) == DOCKERFILE
+    (asset,) = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "from_asset"
+    ]
+    assert ast.unparse(asset.args[0]) == "str(REPOSITORY_ROOT)"
+    assert {k.arg: ast.unparse(k.value) for k in asset.keywords}["file"] == "WORKER_DOCKERFILE"
 
 
 @pytest.mark.slow
@@ -59,8 +101,10 @@ def test_requirements_install_fresh_and_the_entry_point_runs(tmp_path: Path, loc
         timeout=900,
     )
     app = image_layout(tmp_path)
-    command = [str(python) if part == "python" else part for part in spec["cmd"]]  # type: ignore[union-attr]
-    env = worker_env(local_run, ECLINIC_WORKER_ID="image-entry-point", ECLINIC_WORKER_CAPACITY="1")
+    command = [str(python) if part == "python" else part for part in spec["cmd"]]
+    env = worker_env(
+        local_run, {worker_settings.WORKER_ID: "image-entry-point", worker_settings.CAPACITY: "1"}
+    )
     process = subprocess.Popen(
         command, cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -94,21 +138,23 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def worker_env(local_run: LocalRun, **settings: str) -> dict[str, str]:
+def worker_env(local_run: LocalRun, settings: Mapping[str, str]) -> dict[str, str]:
     """What the task definition gives the container, pointed at the local run."""
     return {
         "PATH": "/usr/bin:/bin",
-        "ECLINIC_WORKER_WS_URL": local_run.base_url.replace("http://", "ws://") + "/ws",
-        "ECLINIC_WORKER_SECRET": WORKER_SECRET,
-        "AWS_REGION": "us-east-1",
+        worker_settings.WS_URL: local_run.base_url.replace("http://", "ws://") + "/ws",
+        worker_settings.SECRET: WORKER_SECRET,
+        worker_settings.REGION: "us-east-1",
         **settings,
     }
 
 
 def image_layout(tmp_path: Path) -> Path:
-    """WORKDIR holding the media_worker package, as the image lays the code out."""
+    """WORKDIR holding the media_worker and eclinic_protocol packages, as the image lays the
+    code out."""
     app = tmp_path / "app"
-    shutil.copytree(ROOT / "media_worker", app / "media_worker", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("media_worker", "eclinic_protocol"):
+        shutil.copytree(ROOT / package, app / package, ignore=shutil.ignore_patterns("__pycache__"))
     return app
 
 
@@ -116,12 +162,14 @@ def image_layout(tmp_path: Path) -> Path:
 def test_the_entry_point_runs_one_worker_per_process(tmp_path: Path, local_run: LocalRun) -> None:
     spec = dockerfile()
     app = image_layout(tmp_path)
-    command = [sys.executable if part == "python" else part for part in spec["cmd"]]  # type: ignore[union-attr]
+    command = [sys.executable if part == "python" else part for part in spec["cmd"]]
     env = worker_env(
         local_run,
-        ECLINIC_WORKER_ID="task-7f3a",
-        ECLINIC_WORKER_PROCESSES="2",
-        ECLINIC_WORKER_HEARTBEAT="1",  # the heartbeat files are touched every second
+        {
+            worker_settings.WORKER_ID: "task-7f3a",
+            worker_settings.PROCESSES: "2",
+            worker_settings.HEARTBEAT: "1",  # the heartbeat files are touched every second
+        },
     )
     started = time.time()
     output_path = tmp_path / "worker.log"

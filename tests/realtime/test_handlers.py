@@ -26,7 +26,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def event(
     kind: str, connection_id: str, query: dict[str, str] | None = None, body: Any = None
 ) -> dict[str, Any]:
-    data = copy.deepcopy(json.loads((FIXTURES / f"{kind}.json").read_text()))
+    data: dict[str, Any] = copy.deepcopy(json.loads((FIXTURES / f"{kind}.json").read_text()))
     data["requestContext"]["connectionId"] = connection_id
     if kind == "connect":
         data["queryStringParameters"] = query

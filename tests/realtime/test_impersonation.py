@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import app as eclinic
+from chalicelib import settings_names as app_settings
 from local import aws_standin
 from tests.api.conftest import PASSWORD, Api
 from tests.conftest import AwsStack
@@ -25,7 +26,7 @@ ADA = "ada@clinic.example"
 def impostor(api: Api, aws: AwsStack, group: str) -> tuple[str, str]:
     """A new clinician of `group` who has changed her email to Ada's: (her id token, her sub)."""
     cognito = aws.client("cognito-idp")
-    pool, client = os.environ["ECLINIC_USER_POOL_ID"], os.environ["ECLINIC_USER_POOL_CLIENT_ID"]
+    pool, client = os.environ[app_settings.USER_POOL_ID], os.environ[app_settings.USER_POOL_CLIENT_ID]
     email = f"mallory.{uuid.uuid4().hex[:8]}@clinic.example"
     aws_standin.add_clinician(cognito, pool, email, "Mallory", [group])
     auth = cognito.initiate_auth(
@@ -106,7 +107,7 @@ def test_an_email_changed_to_a_colleagues_gets_nothing_of_theirs(
 def test_a_token_whose_email_is_not_verified_is_refused(api: Api, aws: AwsStack) -> None:
     cognito = aws.client("cognito-idp")
     email = f"unverified.{uuid.uuid4().hex[:8]}@clinic.example"
-    pool = os.environ["ECLINIC_USER_POOL_ID"]
+    pool = os.environ[app_settings.USER_POOL_ID]
     aws_standin.add_clinician(cognito, pool, email, "Una Verified", ["cardiology"])
     cognito.admin_update_user_attributes(
         UserPoolId=pool, Username=email, UserAttributes=[{"Name": "email_verified", "Value": "false"}]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.api import bodies
 from chalicelib.auth import patient_links
 from chalicelib.auth.tokens import Session
 from chalicelib.auth.turn_credentials import TurnCredentials
@@ -20,12 +21,22 @@ from chalicelib.realtime.connections import InMemoryConnectionRegistry
 from chalicelib.realtime.management import RecordingManagementApi
 from chalicelib.realtime.updates import LiveUpdates
 from chalicelib.reminders.scheduler import InMemoryReminderScheduler
-from chalicelib.store.memory import InMemoryAppointmentRepository
+from chalicelib.store.memory import (
+    InMemoryAppointments,
+    InMemoryAuditLog,
+    InMemoryChat,
+    InMemoryDocuments,
+    InMemoryScreenshots,
+    InMemoryTasks,
+)
 from chalicelib.texts.sender import InMemoryTextSender
 from chalicelib.usecases.appointments import AppointmentService, LinkPolicy
+from chalicelib.usecases.documents import Documents
 from chalicelib.usecases.live import LiveService
-from chalicelib.usecases.media import MediaService
+from chalicelib.usecases.media_workers import MediaWorkers
 from chalicelib.usecases.reminders import ReminderService
+from chalicelib.usecases.screenshots import Screenshots
+from chalicelib.usecases.signalling import Signalling
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SECRET = b"s" * 32
@@ -108,7 +119,7 @@ class FakeTokens:
 
 @dataclass
 class FakeWorld:
-    repository: InMemoryAppointmentRepository = field(default_factory=InMemoryAppointmentRepository)
+    audit_log: InMemoryAuditLog = field(default_factory=InMemoryAuditLog)
     mailer: InMemoryMailer = field(default_factory=InMemoryMailer)
     events: InMemoryEventPublisher = field(default_factory=InMemoryEventPublisher)
     clock: Clock = field(default_factory=Clock)
@@ -123,6 +134,19 @@ class FakeWorld:
     turn: TurnCredentials | None = None
     ice_transport_policy: str = "all"
     token_expires_at: datetime = NOW + timedelta(hours=1)
+    appointment_store: InMemoryAppointments = field(init=False)
+    chat_store: InMemoryChat = field(init=False)
+    task_store: InMemoryTasks = field(init=False)
+    document_store: InMemoryDocuments = field(init=False)
+    screenshot_store: InMemoryScreenshots = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Every store writes its audit events to the one log, as the audit table is shared.
+        self.appointment_store = InMemoryAppointments(self.audit_log)
+        self.chat_store = InMemoryChat(self.audit_log)
+        self.task_store = InMemoryTasks(self.audit_log)
+        self.document_store = InMemoryDocuments(self.audit_log)
+        self.screenshot_store = InMemoryScreenshots(self.audit_log)
 
     @property
     def broadcaster(self) -> Broadcaster:
@@ -130,33 +154,59 @@ class FakeWorld:
             self._broadcaster = Broadcaster(self.registry, self.management, self.clock)
         return self._broadcaster
 
-    def media(self) -> MediaService:
-        return MediaService(
+    def workers(self) -> MediaWorkers:
+        return MediaWorkers(
+            self.appointment_store, self.registry, self.broadcaster, WORKER_SECRET, self.clock
+        )
+
+    def signalling(self) -> Signalling:
+        return Signalling(
             self.service(),
-            self.repository,
+            self.appointment_store,
             self.registry,
             self.broadcaster,
-            self.files,
-            WORKER_SECRET,
+            self.workers(),
             [{"urls": ["stun:stun.test:3478"]}],
             self.turn,
             clock=self.clock,
             ice_transport_policy=self.ice_transport_policy,
         )
 
+    def screenshots(self) -> Screenshots:
+        return Screenshots(
+            self.service(),
+            self.appointment_store,
+            self.audit_log,
+            self.screenshot_store,
+            self.broadcaster,
+            self.files,
+            self.workers(),
+            self.signalling(),
+        )
+
+    def documents(self) -> Documents:
+        return Documents(self.service(), self.document_store, self.broadcaster, self.files)
+
     def live(self) -> LiveService:
         return LiveService(
             self.service(),
-            self.repository,
+            self.appointment_store,
+            self.audit_log,
+            self.chat_store,
             self.registry,
             self.broadcaster,
             FakeTokens(self.token_expires_at),
-            self.media(),
+            self.workers(),
+            self.signalling(),
+            self.screenshots(),
         )
 
     def service(self, link_secret: bytes = SECRET) -> AppointmentService:
         return AppointmentService(
-            repository=self.repository,
+            appointment_store=self.appointment_store,
+            audit_log=self.audit_log,
+            chat_store=self.chat_store,
+            task_store=self.task_store,
             mailer=self.mailer,
             events=self.events,
             group_names=lambda: GROUP_NAMES,
@@ -165,12 +215,15 @@ class FakeWorld:
             texts=self.texts,
             reminder_scheduler=self.scheduler,
             reminder_offsets=self.reminder_offsets,
-            notifier=LiveUpdates(self.broadcaster, self.registry, self.clock),
+            notifier=LiveUpdates(self.broadcaster, self.registry),
             clock=self.clock,
+            calls=self.workers(),
         )
 
     def reminders(self) -> ReminderService:
-        return ReminderService(self.service(), self.repository, self.mailer, clock=self.clock)
+        return ReminderService(
+            self.service(), self.appointment_store, self.audit_log, self.mailer, clock=self.clock
+        )
 
     def token_of(self, a: Appointment) -> str:
         return patient_links.token_for(SECRET, a.id, a.link_nonce)
@@ -185,7 +238,7 @@ def invite_and_connect(world: FakeWorld) -> tuple[LiveService, Appointment, str]
     """Ada invites a patient; Ada, Ben (her group) and Cyd (another group) are connected.
     Returns the live service, the appointment and the patient's link token."""
     live = world.live()
-    invited = world.service().invite(ADA, invite_body())
+    invited = world.service().invite(ADA, bodies.invite(invite_body()))
     live.connect("ada-1", {"id_token": ADA.email})
     live.connect("ben-1", {"id_token": BEN.email})
     live.connect("cyd-1", {"id_token": CYD.email})

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib import representations
+from chalicelib.api import bodies
 from chalicelib.domain.appointment import TRANSITIONS, Appointment, Move, Status
 from chalicelib.domain.notice import NOTICE_MAX
 from chalicelib.usecases.live import LiveService
@@ -23,7 +24,7 @@ def world() -> FakeWorld:
 
 
 def stored(world: FakeWorld, a: Appointment) -> Appointment:
-    found = world.repository.get(a.id)
+    found = world.appointment_store.get(a.id)
     assert found is not None
     return found
 
@@ -89,7 +90,7 @@ def test_waiting_since_follows_the_patient_through_the_day(world: FakeWorld) -> 
 
 def test_a_completed_or_cancelled_appointment_has_no_wait(world: FakeWorld) -> None:
     live, created, token = invite_and_connect(world)
-    other = world.service().invite(ADA, invite_body(patient_email="other@example.com"))
+    other = world.service().invite(ADA, bodies.invite(invite_body(patient_email="other@example.com")))
     live.connect("pat-1", {"token": token})
     live.connect("other-1", {"token": world.token_of(other)})
     assert stored(world, created).waiting_since is not None
@@ -123,7 +124,7 @@ def notices(world: FakeWorld, connection_id: str) -> list[dict[str, Any]]:
 
 
 def audited(world: FakeWorld, a: Appointment) -> list[Any]:
-    return [e for e in world.repository.audit_trail(a.id) if e.action == "notice_sent"]
+    return [e for e in world.audit_log.trail(a.id) if e.action == "notice_sent"]
 
 
 def test_a_notice_reaches_the_waiting_patients_pages_and_is_audited_without_its_text(
@@ -163,7 +164,7 @@ def test_a_notice_reaches_the_waiting_patients_pages_and_is_audited_without_its_
         Status.WAITING,
         world.clock(),
     )
-    assert "Running" not in repr(world.repository.audit_trail(created.id))
+    assert "Running" not in repr(world.audit_log.trail(created.id))
     assert "Running" not in capsys.readouterr().out  # nor in the logs
 
     # a colleague of the group may send one too; the patient's page shows the latest

@@ -6,12 +6,13 @@ import json
 
 import pytest
 
+from chalicelib import settings_names as app_settings
 from chalicelib.config import Settings
 
 
 def test_local_defaults_and_names() -> None:
     settings = Settings.from_env(
-        {"ECLINIC_TABLE_PREFIX": "x-", "ECLINIC_ICE_SERVERS": '[{"urls": ["stun:s"]}]'}
+        {app_settings.TABLE_PREFIX: "x-", app_settings.ICE_SERVERS: '[{"urls": ["stun:s"]}]'}
     )
     assert settings.appointments_table == "x-appointments" and settings.documents_table == "x-documents"
     assert settings.ice_servers == ({"urls": ["stun:s"]},)
@@ -21,9 +22,9 @@ def test_local_defaults_and_names() -> None:
 def test_secrets_and_endpoints_are_looked_up_once_named() -> None:
     settings = Settings.from_env(
         {
-            "ECLINIC_LINK_SECRET_ARN": "arn:link",
-            "ECLINIC_WORKER_SECRET_ARN": "arn:worker",
-            "ECLINIC_ENDPOINTS_PARAMETER": "/eclinic/endpoints",
+            app_settings.LINK_SECRET_ARN: "arn:link",
+            app_settings.WORKER_SECRET_ARN: "arn:worker",
+            app_settings.ENDPOINTS_PARAMETER: "/eclinic/endpoints",
         }
     )
     endpoints = {
@@ -48,9 +49,9 @@ def _never(name: str) -> str:
 def test_the_turn_secret_comes_from_secrets_manager_and_stays_out_of_the_ice_servers() -> None:
     settings = Settings.from_env(
         {
-            "ECLINIC_ICE_SERVERS": '[{"urls": ["stun:stun.example:3478"]}]',
-            "ECLINIC_TURN_URLS": "turn:turn.example:3478?transport=udp, turns:turn.example:5349",
-            "ECLINIC_TURN_SECRET_ARN": "arn:turn",
+            app_settings.ICE_SERVERS: '[{"urls": ["stun:stun.example:3478"]}]',
+            app_settings.TURN_URLS: "turn:turn.example:3478?transport=udp, turns:turn.example:5349",
+            app_settings.TURN_SECRET_ARN: "arn:turn",
         }
     )
     resolved = settings.resolved(secret={"arn:turn": "shared-with-coturn"}.__getitem__, parameter=_never)
@@ -60,12 +61,14 @@ def test_the_turn_secret_comes_from_secrets_manager_and_stays_out_of_the_ice_ser
 
 
 def test_the_local_run_names_the_turn_secret_itself() -> None:
-    settings = Settings.from_env({"ECLINIC_TURN_URLS": "turn:127.0.0.1:3478", "ECLINIC_TURN_SECRET": "s"})
+    settings = Settings.from_env(
+        {app_settings.TURN_URLS: "turn:127.0.0.1:3478", app_settings.TURN_SECRET: "s"}
+    )
     assert settings.resolved(secret=_never, parameter=_never).turn_secret == "s"
 
 
 def test_the_ice_transport_policy_is_all_or_relay() -> None:
     assert Settings.from_env({}).ice_transport_policy == "all"
-    assert Settings.from_env({"ECLINIC_ICE_TRANSPORT_POLICY": "relay"}).ice_transport_policy == "relay"
-    with pytest.raises(ValueError, match="ECLINIC_ICE_TRANSPORT_POLICY"):
-        Settings.from_env({"ECLINIC_ICE_TRANSPORT_POLICY": "tcp"})
+    assert Settings.from_env({app_settings.ICE_TRANSPORT_POLICY: "relay"}).ice_transport_policy == "relay"
+    with pytest.raises(ValueError, match=app_settings.ICE_TRANSPORT_POLICY):
+        Settings.from_env({app_settings.ICE_TRANSPORT_POLICY: "tcp"})

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 import pytest
 
 from chalicelib.auth.access_tokens import AccessTokenVault, MemorySealedTokens
-from chalicelib.auth.cognito import (
+from chalicelib.auth.password_reset import (
     RESET_CODE_TRIES,
     RESET_CODE_TTL_SECONDS,
     LocalResetCodes,

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from chalicelib import json_input
+from chalicelib.api import bodies
 from chalicelib.errors import ValidationFailed
 from chalicelib.json_input import MAX_DEPTH
 from tests.unit.factories import ADA, FakeWorld, invite_body
@@ -72,14 +73,14 @@ def test_deep_websocket_messages_get_a_validation_error_and_the_connection_stays
 ) -> None:
     world = FakeWorld()
     live = world.live()
-    appointment = world.service().invite(ADA, invite_body())
+    appointment = world.service().invite(ADA, bodies.invite(invite_body()))
     live.connect("ada-1", {"id_token": ADA.email})
-    before = world.repository.get(appointment.id)
+    before = world.appointment_store.get(appointment.id)
 
     (error,) = live.handle("ada-1", raw)
     assert error["type"] == "error" and error["code"] == "validation_error"
     assert "nests" in error["message"]
     # The type could not be read, so there is nothing to refer to (API.md: "anything else").
     assert "ref" not in error
-    assert world.repository.get(appointment.id) == before
+    assert world.appointment_store.get(appointment.id) == before
     assert live.handle("ada-1", json.dumps({"type": "ping"})) == [{"type": "pong"}]

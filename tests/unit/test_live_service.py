@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.api import bodies
 from chalicelib.domain.appointment import Appointment, Status
 from chalicelib.errors import Gone, NotFound, Unauthorized
 from chalicelib.realtime.connections import HEARTBEAT_TIMEOUT
@@ -20,7 +21,7 @@ def world() -> FakeWorld:
 
 
 def status_of(world: FakeWorld, appointment: Appointment) -> Status:
-    found = world.repository.get(appointment.id)
+    found = world.appointment_store.get(appointment.id)
     assert found is not None
     return found.status
 
@@ -40,7 +41,7 @@ def test_patient_presence_reaches_the_groups_clinicians_only(world: FakeWorld) -
     live.disconnect("pat-1")
     assert status_of(world, appointment) is Status.SCHEDULED
     assert pushed(world, "ben-1", "appointment")[-1]["appointment"]["status"] == "scheduled"
-    actions = [e.action for e in world.repository.audit_trail(appointment.id)]
+    actions = [e.action for e in world.audit_log.trail(appointment.id)]
     assert actions[-4:] == ["patient_connected", "patient_online", "patient_disconnected", "patient_gone"]
 
 
@@ -140,16 +141,16 @@ def test_chat_between_the_session_clinician_and_the_patient_only(world: FakeWorl
     assert error["code"] == "forbidden"
     (error,) = send(live, "cyd-1", type="chat", appointment_id=appointment.id, text="me too")
     assert error["code"] == "not_found"
-    history = world.repository.chat_history(appointment.id)
+    history = world.chat_store.page(appointment.id, 100, None).items
     assert [m.text for m in history] == ["Hello doctor <b>", "Hello Pat"]
-    chat_audit = [e for e in world.repository.audit_trail(appointment.id) if e.action == "chat"]
+    chat_audit = [e for e in world.audit_log.trail(appointment.id) if e.action == "chat"]
     assert len(chat_audit) == 2 and "Hello" not in repr(chat_audit)
 
 
 def test_another_appointments_id_from_a_patient_is_not_found(world: FakeWorld) -> None:
     live, appointment, token = invite_and_connect(world)
     assert token
-    other = world.service().invite(ADA, invite_body(patient_email="other@example.com"))
+    other = world.service().invite(ADA, bodies.invite(invite_body(patient_email="other@example.com")))
     live.connect("pat-1", {"token": token})
     (error,) = send(live, "pat-1", type="chat", appointment_id=other.id, text="hi")
     assert error["code"] == "not_found"
@@ -174,11 +175,11 @@ def test_another_appointments_id_from_a_patient_is_not_found(world: FakeWorld) -
 )
 def test_bad_messages_get_an_error_and_change_nothing(world: FakeWorld, raw: str) -> None:
     live, appointment, _ = invite_and_connect(world)
-    before = world.repository.get(appointment.id)
+    before = world.appointment_store.get(appointment.id)
     (error,) = live.handle("ada-1", raw)
     assert error["type"] == "error" and error["code"] in ("validation_error", "not_found")
     assert error["message"]
-    assert world.repository.get(appointment.id) == before
+    assert world.appointment_store.get(appointment.id) == before
     assert send(live, "ada-1", type="ping") == [{"type": "pong"}]  # still usable
 
 
@@ -259,7 +260,7 @@ def test_a_link_that_reconnects_in_a_loop_is_collapsed_in_the_audit_then_refused
     from chalicelib.realtime.connections import AUDITED_CONNECTS, CONNECT_WINDOW, CONNECTS_PER_LINK
 
     live, appointment, token = invite_and_connect(world)
-    before = len(world.repository.audit_trail(appointment.id))
+    before = len(world.audit_log.trail(appointment.id))
     for n in range(CONNECTS_PER_LINK):
         live.connect(f"pat-{n}", {"token": token})
         assert status_of(world, appointment) is Status.WAITING  # presence stays live
@@ -267,7 +268,7 @@ def test_a_link_that_reconnects_in_a_loop_is_collapsed_in_the_audit_then_refused
     with pytest.raises(RateLimited):
         live.connect("pat-over", {"token": token})
     assert world.registry.get("pat-over") is None
-    actions = [e.action for e in world.repository.audit_trail(appointment.id)[before:]]
+    actions = [e.action for e in world.audit_log.trail(appointment.id)[before:]]
     assert actions.count("patient_connected") == AUDITED_CONNECTS
     assert actions.count("patient_disconnected") == AUDITED_CONNECTS
     assert actions.count("patient_connects_collapsed") == 1
@@ -277,18 +278,18 @@ def test_a_link_that_reconnects_in_a_loop_is_collapsed_in_the_audit_then_refused
     world.clock.advance(CONNECT_WINDOW)
     live.connect("pat-later", {"token": token})
     assert status_of(world, appointment) is Status.WAITING
-    assert world.repository.audit_trail(appointment.id)[-2].action == "patient_connected"
+    assert world.audit_log.trail(appointment.id)[-2].action == "patient_connected"
 
 
 def test_the_patients_device_check_reaches_the_groups_clinicians(world: FakeWorld) -> None:
     live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
-    before = world.repository.get(appointment.id)
+    before = world.appointment_store.get(appointment.id)
     assert before is not None and before.device_check is None
     world.clock.advance(timedelta(seconds=5))
     check = {"type": "device_check", "appointment_id": appointment.id}
     assert send(live, "pat-1", **check, camera="denied", microphone="ok") == []
-    stored = world.repository.get(appointment.id)
+    stored = world.appointment_store.get(appointment.id)
     assert stored is not None and stored.status is Status.WAITING  # presence is not the camera
     assert stored.device_check is not None and stored.version == before.version + 1
     assert (stored.device_check.camera, stored.device_check.microphone) == ("denied", "ok")
@@ -303,7 +304,7 @@ def test_the_patients_device_check_reaches_the_groups_clinicians(world: FakeWorl
     assert len(pushed(world, "ben-1", "appointment")) == count
     send(live, "pat-1", **check, camera="ok", microphone="silent")
     assert pushed(world, "ben-1", "appointment")[-1]["appointment"]["device_check"]["microphone"] == "silent"
-    assert not [e for e in world.repository.audit_trail(appointment.id) if "device" in e.action]
+    assert not [e for e in world.audit_log.trail(appointment.id) if "device" in e.action]
 
 
 @pytest.mark.parametrize(
@@ -325,7 +326,7 @@ def test_a_device_check_with_unknown_values_is_refused_and_changes_nothing(
 ) -> None:
     live, appointment, token = invite_and_connect(world)
     live.connect("pat-1", {"token": token})
-    before = world.repository.get(appointment.id)
+    before = world.appointment_store.get(appointment.id)
     pushes = len(world.management.to("ada-1"))
     (error,) = send(live, "pat-1", type="device_check", appointment_id=appointment.id, **fields)
     assert (error["type"], error["code"], error["ref"], error["field"]) == (
@@ -335,13 +336,13 @@ def test_a_device_check_with_unknown_values_is_refused_and_changes_nothing(
         field,
     )
     assert error["message"]
-    assert world.repository.get(appointment.id) == before
+    assert world.appointment_store.get(appointment.id) == before
     assert len(world.management.to("ada-1")) == pushes
 
 
 def test_only_the_patients_own_page_reports_a_device_check(world: FakeWorld) -> None:
     live, appointment, token = invite_and_connect(world)
-    other = world.service().invite(ADA, invite_body(patient_email="other@example.com"))
+    other = world.service().invite(ADA, bodies.invite(invite_body(patient_email="other@example.com")))
     live.connect("pat-1", {"token": token})
     live.connect("other-1", {"token": world.token_of(other)})
     check = {"type": "device_check", "camera": "ok", "microphone": "ok"}
@@ -354,7 +355,7 @@ def test_only_the_patients_own_page_reports_a_device_check(world: FakeWorld) -> 
     (error,) = send(live, "ada-1", **check, appointment_id=appointment.id)
     assert (error["code"], error["field"]) == ("validation_error", "type")
     for a in (appointment, other):
-        found = world.repository.get(a.id)
+        found = world.appointment_store.get(a.id)
         assert found is not None and found.device_check is None
 
 
@@ -367,13 +368,13 @@ def test_a_device_check_keeps_through_the_session_and_an_ended_one_takes_none(wo
     send(live, "ada-1", type="take", appointment_id=appointment.id)
     row = pushed(world, "ben-1", "appointment")[-1]["appointment"]
     assert row["status"] == "in_session" and row["device_check"]["camera"] == "none"
-    stored = world.repository.get(appointment.id)
+    stored = world.appointment_store.get(appointment.id)
     assert stored is not None
     done, _ = stored.apply(Move.COMPLETE, ADA, world.clock())
-    world.repository.save(done, stored.version, None)
+    world.appointment_store.save(done, stored.version, None)
     (error,) = send(
         live, "pat-1", type="device_check", appointment_id=appointment.id, camera="ok", microphone="ok"
     )
     assert error["code"] == "conflict"
-    found = world.repository.get(appointment.id)
+    found = world.appointment_store.get(appointment.id)
     assert found is not None and found.device_check is not None and found.device_check.camera == "none"

@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.domain.appointment import Appointment
 from chalicelib.mail import compose
+from tests.mail_parts import body_text
 from tests.unit.factories import NOW, appointment
 
 
@@ -34,8 +35,8 @@ def test_invitation_has_both_parts_link_zone_and_ics() -> None:
     a = appointment(patient_name="Pat <script>alert(1)</script> & Co")
     mail = reparse(compose.invitation(context(a)))
     assert mail.get_content_type() == "multipart/mixed"
-    text = mail.get_body(("plain",)).get_content()
-    html = mail.get_body(("html",)).get_content()
+    text = body_text(mail, "plain")
+    html = body_text(mail, "html")
     # 10:00 UTC is 11:00 in Berlin in November (CET)
     for part in (text, html):
         assert "Thursday 26 November 2026" in part and "11:00" in part
@@ -60,7 +61,7 @@ def test_invitation_has_both_parts_link_zone_and_ics() -> None:
 
 def test_cancellation_has_no_link() -> None:
     mail = reparse(compose.cancellation(context(appointment())))
-    text = mail.get_body(("plain",)).get_content()
+    text = body_text(mail, "plain")
     assert "cancelled" in text and "TOKEN123" not in mail.as_string()
     (ics,) = list(mail.iter_attachments())
     calendar = icalendar.Calendar.from_ical(ics.get_content())

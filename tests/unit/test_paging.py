@@ -1,4 +1,4 @@
-"""Paging in the in-memory repository and the cursor codec."""
+"""Paging in the in-memory stores and the cursor codec."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib import paging
+from chalicelib.api import bodies
 from chalicelib.domain.appointment import Appointment
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
 from chalicelib.errors import Forbidden, NotFound, ValidationFailed
-from chalicelib.store.memory import InMemoryAppointmentRepository
-from chalicelib.store.repository import schedule_position
+from chalicelib.store.memory import InMemoryAppointments, InMemoryAuditLog, InMemoryChat
+from chalicelib.store.ports import schedule_position
 from tests.unit.factories import ADA, CYD, NOW, FakeWorld, appointment, invite_body
 
 
@@ -26,18 +27,18 @@ def message(appointment_id: str, n: int) -> ChatMessage:
 
 
 def test_memory_chat_pages_walk_every_message_once_in_order() -> None:
-    repo = InMemoryAppointmentRepository()
-    repo.chat = [message("a", n) for n in range(5)] + [message("b", 9)]
+    repo = InMemoryChat(InMemoryAuditLog())
+    repo.messages = [message("a", n) for n in range(5)] + [message("b", 9)]
     seen: list[str] = []
     after = None
     while True:
-        page = repo.chat_page("a", 2, after)
+        page = repo.page("a", 2, after)
         seen.extend(m.id for m in page.items)
         if page.after is None:
             break
         after = page.after
     assert seen == ["m0", "m1", "m2", "m3", "m4"]
-    assert repo.chat_page("a", 5, None).after is None
+    assert repo.page("a", 5, None).after is None
 
 
 def test_cursor_round_trips_and_is_bound_to_its_scope() -> None:
@@ -82,7 +83,7 @@ def booked(group: str, start: datetime, ident: str) -> Appointment:
     return appointment(id=ident, group=group, starts_at=start, link_token_hash=f"hash-{ident}")
 
 
-def walk_schedule(repo: InMemoryAppointmentRepository, groups: list[str], limit: int) -> list[str]:
+def walk_schedule(repo: InMemoryAppointments, groups: list[str], limit: int) -> list[str]:
     seen: list[str] = []
     after = None
     while True:
@@ -95,13 +96,13 @@ def walk_schedule(repo: InMemoryAppointmentRepository, groups: list[str], limit:
 
 
 def test_memory_schedule_pages_across_groups_give_every_appointment_once_in_order() -> None:
-    repo = InMemoryAppointmentRepository()
+    repo = InMemoryAppointments(InMemoryAuditLog())
     # Ties on the start inside a group and across groups, added out of id order.
     made = [booked(["cardiology", "dermatology"][n % 2], NOW + timedelta(hours=n // 4), f"id-{9 - n}")
             for n in range(10)]  # fmt: skip
     made.append(booked("neurology", NOW, "id-other"))  # not asked for
     for a in made:
-        repo.add(a, a.record("created", "ada", NOW))
+        repo.add(a, a.audit_event("created", "ada", NOW))
     whole = repo.schedule(["cardiology", "dermatology"], NOW, NOW + timedelta(days=1))
     expected = [a.id for a in sorted(made[:10], key=schedule_position)]
     assert [a.id for a in whole.appointments] == expected and whole.after is None
@@ -127,8 +128,11 @@ def test_the_schedule_service_pages_and_binds_its_cursor_to_the_query() -> None:
     world = FakeWorld()
     service = world.service()
     for n in range(5):
-        service.invite(ADA, invite_body(starts_at=f"2026-11-27T{9 + n // 2:02d}:00:00Z"))
-        service.invite(CYD, invite_body(group="dermatology", starts_at=f"2026-11-27T{9 + n // 3:02d}:00:00Z"))
+        service.invite(ADA, bodies.invite(invite_body(starts_at=f"2026-11-27T{9 + n // 2:02d}:00:00Z")))
+        service.invite(
+            CYD,
+            bodies.invite(invite_body(group="dermatology", starts_at=f"2026-11-27T{9 + n // 3:02d}:00:00Z")),
+        )
     window = {"from": "2026-11-27T00:00:00Z", "to": "2026-11-28T00:00:00Z"}
     whole, more = service.schedule(DUO, window)
     assert more == {} and len(whole.appointments) == 10
@@ -166,16 +170,16 @@ def test_the_schedule_service_pages_and_binds_its_cursor_to_the_query() -> None:
 def test_screenshots_are_paged_by_time_and_the_cursor_is_bound_to_the_appointment() -> None:
     world = FakeWorld()
     service = world.service()
-    first = service.invite(ADA, invite_body())
-    other = service.invite(ADA, invite_body())
+    first = service.invite(ADA, bodies.invite(invite_body()))
+    other = service.invite(ADA, bodies.invite(invite_body()))
     for n in range(5):
         at = NOW + timedelta(seconds=5 - n if n < 4 else 10)  # added out of time order
         status = ScreenshotStatus.DENIED if n == 1 else ScreenshotStatus.STORED
         shot = Screenshot(id=f"shot-{n}", appointment_id=first.id, requested_by="ada", requested_at=at,
                           status=status, key=f"screenshots/{first.id}/shot-{n}.jpg", filename=f"shot-{n}.jpg",
                           width=640, height=480, taken_at=at)  # fmt: skip
-        world.repository.add_screenshot(shot, first.record("screenshot_stored", "ada", at))
-    media = world.media()
+        world.screenshot_store.add(shot, first.audit_event("screenshot_stored", "ada", at))
+    media = world.screenshots()
     whole, more = media.screenshots(ADA, first.id)
     assert more == {} and [s["id"] for s in whole] == ["shot-3", "shot-2", "shot-0", "shot-4"]
     seen: list[str] = []

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib import settings_names as app_settings
 from chalicelib.config import Settings
 from chalicelib.domain.appointment import RESCHEDULABLE, Status, TextStatus
 from chalicelib.domain.reminders import DEFAULT_OFFSETS, follow, kind_for, offsets_from_minutes
@@ -23,10 +24,13 @@ def test_kinds_are_named_by_their_offset() -> None:
 
 def test_the_offsets_setting_is_checked_at_start() -> None:
     assert Settings.from_env({}).reminder_offsets_minutes == (1440, 60)
-    assert Settings.from_env({"ECLINIC_REMINDER_OFFSETS_MINUTES": " 3, 1"}).reminder_offsets_minutes == (3, 1)
+    assert Settings.from_env({app_settings.REMINDER_OFFSETS_MINUTES: " 3, 1"}).reminder_offsets_minutes == (
+        3,
+        1,
+    )
     for bad in ("soon", "60,60", "0", "-5", "1440,abc", "20000"):
-        with pytest.raises(ValueError, match="ECLINIC_REMINDER_OFFSETS_MINUTES"):
-            Settings.from_env({"ECLINIC_REMINDER_OFFSETS_MINUTES": bad})
+        with pytest.raises(ValueError, match=app_settings.REMINDER_OFFSETS_MINUTES):
+            Settings.from_env({app_settings.REMINDER_OFFSETS_MINUTES: bad})
 
 
 def test_a_new_appointment_plans_what_is_ahead_and_drops_nothing() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def test_a_schedule_input_round_trips_and_anything_else_is_refused() -> None:
     reminder = Reminder("a", "1h", NOW, NOW - timedelta(hours=1))
     assert Reminder.from_input(reminder.to_input()) == reminder
     good = reminder.to_input()
-    bad_inputs = [
+    bad_inputs: list[Any] = [
         None, [], {}, {**good, "extra": "x"}, {**good, "starts_at": "soon"},
         {**good, "kind": ""}, {**good, "due_at": 5},
     ]  # fmt: skip

@@ -5,15 +5,15 @@ changing nothing."""
 from __future__ import annotations
 
 from datetime import timedelta
-from email.message import EmailMessage
 from typing import Any
 
-import icalendar
 import pytest
 
+from chalicelib.api import bodies
 from chalicelib.domain.appointment import Appointment, Move, Status
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.store.memory import InMemoryAppointmentRepository
+from chalicelib.store.memory import InMemoryAppointments, InMemoryAuditLog
+from tests.mail_parts import body_text, calendar_event, sequence_of
 from tests.unit.factories import ADA, BEN, CYD, NOW, FakeWorld, invite_body
 
 IN_TWO_DAYS = NOW + timedelta(days=2)
@@ -26,18 +26,15 @@ def world() -> FakeWorld:
 
 
 def invited(world: FakeWorld, **changes: Any) -> Appointment:
-    return world.service().invite(ADA, invite_body(starts_at=IN_TWO_DAYS.isoformat(), **changes))
-
-
-def calendar_event(mail: EmailMessage) -> Any:
-    (ics,) = [p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"]
-    return icalendar.Calendar.from_ical(ics.get_content()).walk("VEVENT")[0]
+    return world.service().invite(
+        ADA, bodies.invite(invite_body(starts_at=IN_TWO_DAYS.isoformat(), **changes))
+    )
 
 
 def snapshot(world: FakeWorld, appointment_id: str) -> tuple[Any, ...]:
     return (
-        world.repository.get(appointment_id),
-        len(world.repository.audit),
+        world.appointment_store.get(appointment_id),
+        len(world.audit_log.events),
         len(world.mailer.sent),
         len(world.texts.sent),
         dict(world.scheduler.planned),
@@ -48,7 +45,7 @@ def test_reschedule_moves_mails_texts_and_audits(world: FakeWorld) -> None:
     created = invited(world, patient_phone="+4930123456")
     world.clock.advance(timedelta(minutes=5))
     moved = world.service().reschedule(
-        BEN, created.id, {"starts_at": "2026-11-29T14:30:00+01:00", "duration_minutes": 30}
+        BEN, created.id, bodies.reschedule({"starts_at": "2026-11-29T14:30:00+01:00", "duration_minutes": 30})
     )
     assert moved.starts_at == IN_THREE_DAYS.replace(hour=13, minute=30)
     assert (moved.duration_minutes, moved.timezone, moved.status) == (30, "Europe/Berlin", Status.SCHEDULED)
@@ -56,16 +53,16 @@ def test_reschedule_moves_mails_texts_and_audits(world: FakeWorld) -> None:
     first, second = world.mailer.sent
     assert second["Subject"].startswith("New time: Your video appointment with Cardiology on Sun 29 Nov")
     link = f"https://eclinic.test/visit/{world.token_of(created)}"
-    assert link in second.get_body(("plain",)).get_content()  # the same link
+    assert link in body_text(second, "plain")  # the same link
     before, after = calendar_event(first), calendar_event(second)
     assert str(before["UID"]) == str(after["UID"]) == f"{created.id}@eclinic"
-    assert (int(before["SEQUENCE"]), int(after["SEQUENCE"])) == (0, 1)
+    assert (sequence_of(before), sequence_of(after)) == (0, 1)
     assert after.decoded("DTSTART") == moved.starts_at
     assert (
         world.texts.sent[-1][1].startswith("New time for your video appointment")
         and link in world.texts.sent[-1][1]
     )
-    trail = world.repository.audit_trail(created.id)
+    trail = world.audit_log.trail(created.id)
     (event,) = [e for e in trail if e.action == "rescheduled"]
     assert (event.actor, event.from_status, event.to_status) == (BEN.id, Status.SCHEDULED, Status.SCHEDULED)
     assert event.detail == {
@@ -82,14 +79,16 @@ def test_reschedule_moves_mails_texts_and_audits(world: FakeWorld) -> None:
 def test_reminders_follow_the_new_time(world: FakeWorld) -> None:
     created = invited(world)
     service = world.service()
-    service.reschedule(ADA, created.id, {"starts_at": IN_THREE_DAYS.isoformat()})
+    service.reschedule(ADA, created.id, bodies.reschedule({"starts_at": IN_THREE_DAYS.isoformat()}))
     plan = world.scheduler.planned
     assert {name: r.starts_at for name, r in plan.items()} == {
         f"{created.id}-24h": IN_THREE_DAYS,
         f"{created.id}-1h": IN_THREE_DAYS,
     }
     # Moved to 2 hours from now: the 24h reminder is no longer ahead, and its schedule goes.
-    service.reschedule(ADA, created.id, {"starts_at": (NOW + timedelta(hours=2)).isoformat()})
+    service.reschedule(
+        ADA, created.id, bodies.reschedule({"starts_at": (NOW + timedelta(hours=2)).isoformat()})
+    )
     assert sorted(plan) == [f"{created.id}-1h"] and plan[f"{created.id}-1h"].due_at == NOW + timedelta(
         hours=1
     )
@@ -98,23 +97,29 @@ def test_reminders_follow_the_new_time(world: FakeWorld) -> None:
 def test_a_waiting_patient_may_be_rescheduled(world: FakeWorld) -> None:
     created = invited(world)
     world.service().mutate(created.id, lambda a: a.apply(Move.PATIENT_ONLINE, "patient", NOW))
-    moved = world.service().reschedule(ADA, created.id, {"starts_at": IN_THREE_DAYS.isoformat()})
+    moved = world.service().reschedule(
+        ADA, created.id, bodies.reschedule({"starts_at": IN_THREE_DAYS.isoformat()})
+    )
     assert moved.status is Status.WAITING and moved.starts_at == IN_THREE_DAYS
 
 
 def test_duration_and_zone_stay_unless_given(world: FakeWorld) -> None:
     created = invited(world)
     moved = world.service().reschedule(
-        ADA, created.id, {"starts_at": IN_THREE_DAYS.isoformat(), "timezone": "America/New_York"}
+        ADA,
+        created.id,
+        bodies.reschedule({"starts_at": IN_THREE_DAYS.isoformat(), "timezone": "America/New_York"}),
     )
     assert (moved.duration_minutes, moved.timezone) == (20, "America/New_York")
-    assert "America/New_York" in world.mailer.sent[-1].get_body(("plain",)).get_content()
+    assert "America/New_York" in body_text(world.mailer.sent[-1], "plain")
 
 
 def test_the_same_time_again_changes_nothing(world: FakeWorld) -> None:
     created = invited(world)
     before = snapshot(world, created.id)
-    again = world.service().reschedule(ADA, created.id, {"starts_at": IN_TWO_DAYS.isoformat()})
+    again = world.service().reschedule(
+        ADA, created.id, bodies.reschedule({"starts_at": IN_TWO_DAYS.isoformat()})
+    )
     assert again == created and snapshot(world, created.id) == before
 
 
@@ -131,7 +136,7 @@ def test_only_before_the_session_is_409_with_a_sentence(world: FakeWorld, status
         service.mutate(created.id, lambda a: a.apply(Move.TAKE, ADA, NOW))
     before = snapshot(world, created.id)
     with pytest.raises(Conflict) as raised:
-        service.reschedule(ADA, created.id, {"starts_at": IN_THREE_DAYS.isoformat()})
+        service.reschedule(ADA, created.id, bodies.reschedule({"starts_at": IN_THREE_DAYS.isoformat()}))
     assert "rescheduled" in raised.value.message and raised.value.message.endswith(".")
     assert snapshot(world, created.id) == before
 
@@ -158,7 +163,7 @@ def test_bad_input_is_400_and_changes_nothing(world: FakeWorld, body: Any, field
     created = invited(world)
     before = snapshot(world, created.id)
     with pytest.raises(ValidationFailed) as raised:
-        world.service().reschedule(ADA, created.id, body)
+        world.service().reschedule(ADA, created.id, bodies.reschedule(body))
     assert raised.value.field == field
     assert snapshot(world, created.id) == before
 
@@ -172,15 +177,17 @@ def test_another_groups_or_an_unknown_appointment_is_404(world: FakeWorld) -> No
         (ADA, "x"),
     ):
         with pytest.raises(NotFound):
-            world.service().reschedule(actor, appointment_id, {"starts_at": IN_THREE_DAYS.isoformat()})
+            world.service().reschedule(
+                actor, appointment_id, bodies.reschedule({"starts_at": IN_THREE_DAYS.isoformat()})
+            )
     assert snapshot(world, created.id) == before
 
 
-class MovedByAColleague(InMemoryAppointmentRepository):
+class MovedByAColleague(InMemoryAppointments):
     """After the caller's first read, a colleague reschedules the appointment."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, audit: InMemoryAuditLog) -> None:
+        super().__init__(audit)
         self.colleague: Any = None
 
     def get(self, appointment_id: str) -> Appointment | None:
@@ -192,29 +199,36 @@ class MovedByAColleague(InMemoryAppointmentRepository):
 
 
 def test_a_reschedule_racing_another_one_is_409_and_the_first_one_stands() -> None:
-    world = FakeWorld(repository=MovedByAColleague())
+    world = FakeWorld()
+    world.appointment_store = MovedByAColleague(world.audit_log)
     created = invited(world)
-    repository = world.repository
-    assert isinstance(repository, MovedByAColleague)
+    store = world.appointment_store
+    assert isinstance(store, MovedByAColleague)
     colleague_time = (NOW + timedelta(days=4)).isoformat()
-    repository.colleague = lambda: world.service().reschedule(BEN, created.id, {"starts_at": colleague_time})
+    store.colleague = lambda: world.service().reschedule(
+        BEN, created.id, bodies.reschedule({"starts_at": colleague_time})
+    )
     with pytest.raises(Conflict) as raised:
-        world.service().reschedule(ADA, created.id, {"starts_at": IN_THREE_DAYS.isoformat()})
+        world.service().reschedule(
+            ADA, created.id, bodies.reschedule({"starts_at": IN_THREE_DAYS.isoformat()})
+        )
     assert "someone else" in raised.value.message.lower()
-    stored = repository.get(created.id)
+    stored = store.get(created.id)
     assert (
         stored is not None and stored.starts_at == NOW + timedelta(days=4) and stored.calendar_sequence == 1
     )
-    assert [e.actor for e in repository.audit_trail(created.id) if e.action == "rescheduled"] == [BEN.id]
+    assert [e.actor for e in world.audit_log.trail(created.id) if e.action == "rescheduled"] == [BEN.id]
 
 
 def test_a_cancellation_after_a_reschedule_outranks_its_invitation(world: FakeWorld) -> None:
     created = invited(world)
     service = world.service()
-    service.reschedule(ADA, created.id, {"starts_at": IN_THREE_DAYS.isoformat()})
-    service.reschedule(ADA, created.id, {"starts_at": (NOW + timedelta(days=4)).isoformat()})
+    service.reschedule(ADA, created.id, bodies.reschedule({"starts_at": IN_THREE_DAYS.isoformat()}))
+    service.reschedule(
+        ADA, created.id, bodies.reschedule({"starts_at": (NOW + timedelta(days=4)).isoformat()})
+    )
     service.cancel(ADA, created.id)
-    sequences = [int(calendar_event(m)["SEQUENCE"]) for m in world.mailer.sent]
+    sequences = [sequence_of(calendar_event(m)) for m in world.mailer.sent]
     assert sequences == [0, 1, 2, 3]
     assert {str(calendar_event(m)["UID"]) for m in world.mailer.sent} == {f"{created.id}@eclinic"}
     assert calendar_event(world.mailer.sent[-1])["STATUS"] == "CANCELLED"

@@ -6,19 +6,28 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.api import bodies
 from chalicelib.domain import rules
 from chalicelib.errors import ValidationFailed
+from chalicelib.usecases.commands import InviteCommand
 from tests.unit.factories import NOW, invite_body
+
+
+def invitation(body: object) -> InviteCommand:
+    """A body as the edge parses it, with the start then held against the clock."""
+    command = bodies.invite(body)
+    rules.check_start(command.starts_at, NOW)
+    return command
 
 
 def reject(body: object) -> ValidationFailed:
     with pytest.raises(ValidationFailed) as raised:
-        rules.new_appointment(body, NOW)
+        invitation(body)
     return raised.value
 
 
 def test_good_body_is_normalised_to_utc_whole_seconds() -> None:
-    parsed = rules.new_appointment(invite_body(starts_at="2026-11-26T10:30:15.250+01:00"), NOW)
+    parsed = invitation(invite_body(starts_at="2026-11-26T10:30:15.250+01:00"))
     assert parsed.starts_at.isoformat() == "2026-11-26T09:30:15+00:00"
     assert parsed.duration_minutes == 20 and parsed.timezone == "Europe/Berlin"
 
@@ -26,7 +35,7 @@ def test_good_body_is_normalised_to_utc_whole_seconds() -> None:
 def test_defaults() -> None:
     body = invite_body()
     del body["duration_minutes"], body["timezone"]
-    parsed = rules.new_appointment(body, NOW)
+    parsed = invitation(body)
     assert (parsed.duration_minutes, parsed.timezone) == (15, "UTC")
 
 
@@ -67,12 +76,12 @@ def test_each_rule_names_its_field(changes: dict[str, object], field: str) -> No
 
 
 def test_name_of_exactly_200_characters_is_fine() -> None:
-    assert len(rules.new_appointment(invite_body(patient_name="x" * 200), NOW).patient_name) == 200
+    assert len(invitation(invite_body(patient_name="x" * 200)).patient_name) == 200
 
 
 def test_ten_minutes_in_the_past_is_still_fine() -> None:
     start = (NOW - timedelta(minutes=9)).isoformat()
-    assert rules.new_appointment(invite_body(starts_at=start), NOW).starts_at < NOW
+    assert invitation(invite_body(starts_at=start)).starts_at < NOW
 
 
 @pytest.mark.parametrize("body", [None, [], "text", 3])
@@ -92,8 +101,8 @@ def test_schedule_range_defaults_and_limits() -> None:
 
 
 def test_task_rules() -> None:
-    assert rules.new_task({"title": " Letter ", "note": "line 1\nline 2"}).title == "Letter"
+    assert bodies.create_task({"title": " Letter ", "note": "line 1\nline 2"}).title == "Letter"
     for body, field in (({"title": ""}, "title"), ({"title": "t", "note": "x" * 4001}, "note")):
         with pytest.raises(ValidationFailed) as raised:
-            rules.new_task(body)
+            bodies.create_task(body)
         assert raised.value.field == field

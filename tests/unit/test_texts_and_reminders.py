@@ -6,13 +6,14 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-import icalendar
 import pytest
 
+from chalicelib.api import bodies
 from chalicelib.domain.appointment import Appointment, Move, Status, TextStatus
 from chalicelib.domain.reminders import Reminder
 from chalicelib.errors import ValidationFailed
 from chalicelib.usecases.reminders import ReminderNotSent
+from tests.mail_parts import body_text, calendar_event, sequence_of
 from tests.unit.factories import ADA, BEN, CYD, NOW, FakeWorld, invite_body
 
 IN_TWO_DAYS = (NOW + timedelta(days=2)).isoformat()
@@ -24,11 +25,11 @@ def world() -> FakeWorld:
 
 
 def actions(world: FakeWorld, appointment_id: str) -> list[str]:
-    return [e.action for e in world.repository.audit_trail(appointment_id)]
+    return [e.action for e in world.audit_log.trail(appointment_id)]
 
 
 def invited(world: FakeWorld, **changes: Any) -> Appointment:
-    return world.service().invite(ADA, invite_body(starts_at=IN_TWO_DAYS, **changes))
+    return world.service().invite(ADA, bodies.invite(invite_body(starts_at=IN_TWO_DAYS, **changes)))
 
 
 def planned(world: FakeWorld, appointment_id: str) -> dict[str, Reminder]:
@@ -53,9 +54,9 @@ def test_a_phone_is_stored_in_e164_and_the_invitation_is_texted(world: FakeWorld
     # nothing about the patient beyond the link: no name, no email
     assert "Pat" not in text and "pat@example.com" not in text and len(text) < 320
     assert actions(world, created.id) == ["created", "invitation_sent", "invitation_texted"]
-    event = world.repository.audit_trail(created.id)[-1]
+    event = world.audit_log.trail(created.id)[-1]
     assert event.detail == {"kind": "invitation"}
-    assert "+49" not in repr(world.repository.audit)
+    assert "+49" not in repr(world.audit_log.events)
 
 
 def test_without_a_phone_nothing_is_texted(world: FakeWorld) -> None:
@@ -73,8 +74,8 @@ def test_an_invalid_phone_is_400_and_changes_nothing(world: FakeWorld, phone: An
     with pytest.raises(ValidationFailed) as raised:
         invited(world, patient_phone=phone)
     assert raised.value.field == "patient_phone"
-    assert not world.repository.appointments and not world.mailer.sent and not world.texts.sent
-    assert not world.scheduler.planned and not world.repository.audit
+    assert not world.appointment_store.appointments and not world.mailer.sent and not world.texts.sent
+    assert not world.scheduler.planned and not world.audit_log.events
 
 
 def test_a_refused_text_leaves_the_invitation_sent(world: FakeWorld) -> None:
@@ -113,22 +114,28 @@ def test_an_invitation_plans_the_reminders_still_ahead(world: FakeWorld) -> None
     assert sorted(reminders) == ["1h", "24h"]
     assert reminders["24h"].due_at == created.starts_at - timedelta(hours=24)
     assert reminders["1h"].starts_at == created.starts_at
-    soon = world.service().invite(ADA, invite_body(starts_at=(NOW + timedelta(hours=3)).isoformat()))
+    soon = world.service().invite(
+        ADA, bodies.invite(invite_body(starts_at=(NOW + timedelta(hours=3)).isoformat()))
+    )
     assert sorted(planned(world, soon.id)) == ["1h"]
-    now_ish = world.service().invite(ADA, invite_body(starts_at=(NOW + timedelta(minutes=30)).isoformat()))
+    now_ish = world.service().invite(
+        ADA, bodies.invite(invite_body(starts_at=(NOW + timedelta(minutes=30)).isoformat()))
+    )
     assert planned(world, now_ish.id) == {}
 
 
 def test_offsets_come_from_the_setting(world: FakeWorld) -> None:
     world.reminder_offsets = {"2m": timedelta(minutes=2)}
-    created = world.service().invite(ADA, invite_body(starts_at=(NOW + timedelta(minutes=5)).isoformat()))
+    created = world.service().invite(
+        ADA, bodies.invite(invite_body(starts_at=(NOW + timedelta(minutes=5)).isoformat()))
+    )
     assert planned(world, created.id)["2m"].due_at == NOW + timedelta(minutes=3)
 
 
 def test_a_planning_failure_loses_no_appointment(world: FakeWorld) -> None:
     world.scheduler.refuse = True
     created = invited(world)
-    assert world.repository.get(created.id) is not None
+    assert world.appointment_store.get(created.id) is not None
     assert created.invite.status.value == "sent" and len(world.mailer.sent) == 1
     assert "reminder_planning_failed" in actions(world, created.id)
     # Reinvite user plans them again once the scheduler works (README: what an operator does).
@@ -165,7 +172,7 @@ def test_a_patient_coming_online_changes_no_schedule(world: FakeWorld) -> None:
 def fire(world: FakeWorld, appointment: Appointment, kind: str = "1h") -> str:
     reminder = planned(world, appointment.id)[kind]
     world.clock.now = reminder.due_at
-    return world.reminders().send(reminder.to_input())
+    return world.reminders().send(Reminder.from_input(reminder.to_input()))
 
 
 def test_a_due_reminder_mails_and_texts_once_and_is_audited(world: FakeWorld) -> None:
@@ -176,13 +183,12 @@ def test_a_due_reminder_mails_and_texts_once_and_is_audited(world: FakeWorld) ->
     (mail,) = world.mailer.sent
     assert mail["Subject"].startswith("Reminder: your video appointment with Cardiology")
     link = f"https://eclinic.test/visit/{world.token_of(created)}"
-    assert link in mail.get_body(("plain",)).get_content() and link in mail.get_body(("html",)).get_content()
-    (ics,) = [p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"]
-    event = icalendar.Calendar.from_ical(ics.get_content()).walk("VEVENT")[0]
-    assert str(event["UID"]) == f"{created.id}@eclinic" and int(event["SEQUENCE"]) == 0
+    assert link in body_text(mail, "plain") and link in body_text(mail, "html")
+    event = calendar_event(mail)
+    assert str(event["UID"]) == f"{created.id}@eclinic" and sequence_of(event) == 0
     ((to, text),) = world.texts.sent
     assert to == "+4930123456" and link in text and text.startswith("Reminder:")
-    sent = world.repository.audit_trail(created.id)[-1]
+    sent = world.audit_log.trail(created.id)[-1]
     assert sent.action == "reminder_sent" and sent.detail == {"kind": "1h", "text_status": "sent"}
     # A retried invocation (or the same schedule again) sends nothing.
     assert fire(world, created) == "not_due"
@@ -195,7 +201,7 @@ def test_the_24h_and_the_1h_reminders_are_two_reminders(world: FakeWorld) -> Non
     assert fire(world, created, "24h") == "sent" and fire(world, created, "1h") == "sent"
     assert [
         e.detail["kind"]
-        for e in world.repository.audit_trail(created.id)
+        for e in world.audit_log.trail(created.id)
         if e.detail and e.action == "reminder_sent"
     ] == ["24h", "1h"]
 
@@ -210,7 +216,7 @@ def test_two_invocations_at_once_send_one_reminder(world: FakeWorld) -> None:
 
     def invoke() -> None:
         barrier.wait()
-        outcomes.append(world.reminders().send(reminder.to_input()))
+        outcomes.append(world.reminders().send(Reminder.from_input(reminder.to_input())))
 
     threads = [threading.Thread(target=invoke) for _ in range(8)]
     for t in threads:
@@ -228,17 +234,21 @@ def test_an_ended_appointment_sends_no_reminder(world: FakeWorld, end: str) -> N
     getattr(world.service(), end)(ADA, created.id)
     sent_before = (len(world.mailer.sent), len(world.texts.sent))
     world.clock.now = reminder.due_at
-    assert world.reminders().send(reminder.to_input()) == "not_due"  # a schedule left behind
+    assert (
+        world.reminders().send(Reminder.from_input(reminder.to_input())) == "not_due"
+    )  # a schedule left behind
     assert (len(world.mailer.sent), len(world.texts.sent)) == sent_before
 
 
 def test_a_stale_schedule_of_a_moved_appointment_sends_nothing(world: FakeWorld) -> None:
     created = invited(world)
     stale = planned(world, created.id)["1h"]
-    world.service().reschedule(ADA, created.id, {"starts_at": (NOW + timedelta(days=3)).isoformat()})
+    world.service().reschedule(
+        ADA, created.id, bodies.reschedule({"starts_at": (NOW + timedelta(days=3)).isoformat()})
+    )
     mails = len(world.mailer.sent)
     world.clock.now = stale.due_at
-    assert world.reminders().send(stale.to_input()) == "not_due"
+    assert world.reminders().send(Reminder.from_input(stale.to_input())) == "not_due"
     assert len(world.mailer.sent) == mails
 
 
@@ -249,16 +259,16 @@ def test_an_opted_out_patient_gets_the_mail_and_no_text(world: FakeWorld) -> Non
     world.texts.opted_out.clear()  # even so: a number marked opted out is not texted by a reminder
     assert fire(world, created) == "sent"
     assert world.texts.sent == []
-    assert world.repository.audit_trail(created.id)[-1].detail == {"kind": "1h", "text_status": "none"}
+    assert world.audit_log.trail(created.id)[-1].detail == {"kind": "1h", "text_status": "none"}
 
 
 def test_a_number_found_on_the_opt_out_list_at_reminder_time_is_marked(world: FakeWorld) -> None:
     created = invited(world, patient_phone="+4930123456")
     world.texts.opted_out.add("+4930123456")
     assert fire(world, created) == "sent"
-    stored = world.repository.get(created.id)
+    stored = world.appointment_store.get(created.id)
     assert stored is not None and stored.patient_phone_opted_out
-    assert world.repository.audit_trail(created.id)[-1].detail == {"kind": "1h", "text_status": "opted_out"}
+    assert world.audit_log.trail(created.id)[-1].detail == {"kind": "1h", "text_status": "opted_out"}
 
 
 def test_a_refused_reminder_mail_is_released_for_the_retry(world: FakeWorld) -> None:
@@ -267,7 +277,7 @@ def test_a_refused_reminder_mail_is_released_for_the_retry(world: FakeWorld) -> 
     world.mailer.refuse = True
     with pytest.raises(ReminderNotSent):
         fire(world, created)
-    stored = world.repository.get(created.id)
+    stored = world.appointment_store.get(created.id)
     assert stored is not None and stored.reminders_sent == frozenset()
     assert world.texts.sent == [] and actions(world, created.id)[-1] == "reminder_failed"
     world.mailer.refuse = False
@@ -297,15 +307,19 @@ def test_a_refused_reminder_mail_is_released_for_the_retry(world: FakeWorld) -> 
 )
 def test_a_malformed_reminder_is_refused_and_changes_nothing(world: FakeWorld, body: Any) -> None:
     created = invited(world)
-    before = (world.repository.get(created.id), len(world.repository.audit), len(world.mailer.sent))
+    before = (world.appointment_store.get(created.id), len(world.audit_log.events), len(world.mailer.sent))
     with pytest.raises(ValidationFailed):
-        world.reminders().send(body)
-    assert (world.repository.get(created.id), len(world.repository.audit), len(world.mailer.sent)) == before
+        world.reminders().send(Reminder.from_input(body))
+    assert (
+        world.appointment_store.get(created.id),
+        len(world.audit_log.events),
+        len(world.mailer.sent),
+    ) == before
 
 
 def test_a_reminder_of_an_unknown_appointment_sends_nothing(world: FakeWorld) -> None:
     reminder = Reminder("0b7c4c1e-8a7e-4f4e-9d55-2f4f3c1b6a99", "1h", NOW, NOW - timedelta(hours=1))
-    assert world.reminders().send(reminder.to_input()) == "unknown"
+    assert world.reminders().send(Reminder.from_input(reminder.to_input())) == "unknown"
     assert world.mailer.sent == []
 
 
@@ -313,7 +327,7 @@ def test_a_reminder_while_the_patient_waits_still_goes_out(world: FakeWorld) -> 
     created = invited(world)
     world.service().mutate(created.id, lambda a: a.apply(Move.PATIENT_ONLINE, "patient", NOW))
     assert fire(world, created) == "sent"
-    stored = world.repository.get(created.id)
+    stored = world.appointment_store.get(created.id)
     assert stored is not None and stored.status is Status.WAITING
 
 
@@ -322,5 +336,5 @@ def test_another_groups_clinician_cannot_reach_reminders(world: FakeWorld) -> No
 
     created = invited(world)
     with pytest.raises(NotFound):
-        world.service().reschedule(CYD, created.id, {"starts_at": IN_TWO_DAYS})
+        world.service().reschedule(CYD, created.id, bodies.reschedule({"starts_at": IN_TWO_DAYS}))
     assert len(planned(world, created.id)) == 2

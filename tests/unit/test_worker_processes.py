@@ -9,10 +9,12 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
+from media_worker import settings_names as names
 from media_worker.config import WorkerConfig
 from media_worker.health import alive_file, alive_files, healthy
 from media_worker.processes import child_environment, run_processes
@@ -20,12 +22,12 @@ from media_worker.sizing import VISITS_PER_PROCESS
 
 # Stands in for `python -m media_worker`: says who it is, then waits for SIGTERM (or fails at once
 # when it is the process FAIL_INDEX names).
-CHILD = """
+CHILD = f"""
 import os, signal, sys, time
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
-index = os.environ["ECLINIC_WORKER_PROCESS_INDEX"]
-print("child", os.environ["ECLINIC_WORKER_ID"], index, os.environ["ECLINIC_WORKER_PROCESSES"], flush=True)
+index = os.environ[{names.PROCESS_INDEX!r}]
+print("child", os.environ[{names.WORKER_ID!r}], index, os.environ[{names.PROCESSES!r}], flush=True)
 if index == os.environ.get("FAIL_INDEX"):
     sys.exit(3)
 time.sleep(60)
@@ -33,8 +35,8 @@ sys.exit(9)
 """
 
 
-def config(**env: str) -> WorkerConfig:
-    return WorkerConfig.from_env({"ECLINIC_WORKER_SECRET": "s", **env})
+def config(env: Mapping[str, str] | None = None) -> WorkerConfig:
+    return WorkerConfig.from_env({names.SECRET: "s", **(env or {})})
 
 
 def test_defaults_one_process_with_the_measured_capacity_and_no_metric() -> None:
@@ -46,10 +48,12 @@ def test_defaults_one_process_with_the_measured_capacity_and_no_metric() -> None
 
 def test_the_stack_settings_are_read() -> None:
     settings = config(
-        ECLINIC_WORKER_PROCESSES="4",
-        ECLINIC_WORKER_CAPACITY="9",
-        ECLINIC_METRICS_NAMESPACE="eClinic",
-        ECLINIC_WORKER_SERVICE="eclinic-media-worker",
+        {
+            names.PROCESSES: "4",
+            names.CAPACITY: "9",
+            names.METRICS_NAMESPACE: "eClinic",
+            names.SERVICE: "eclinic-media-worker",
+        }
     )
     assert (settings.processes, settings.capacity) == (4, 9)
     assert (settings.metrics_namespace, settings.service_name) == ("eClinic", "eclinic-media-worker")
@@ -57,19 +61,19 @@ def test_the_stack_settings_are_read() -> None:
 
 @pytest.mark.parametrize("value", ["0", "-1", "two"])
 def test_process_count_must_be_a_positive_number(value: str) -> None:
-    with pytest.raises(SystemExit, match="ECLINIC_WORKER_PROCESSES"):
-        config(ECLINIC_WORKER_PROCESSES=value)
+    with pytest.raises(SystemExit, match=names.PROCESSES):
+        config({names.PROCESSES: value})
 
 
 def test_each_child_is_a_single_worker_with_its_own_id() -> None:
-    env = child_environment({"ECLINIC_WORKER_PROCESSES": "2", "OTHER": "kept"}, "task-1", 2)
+    env = child_environment({names.PROCESSES: "2", "OTHER": "kept"}, "task-1", 2)
     assert env == {
-        "ECLINIC_WORKER_PROCESSES": "1",
-        "ECLINIC_WORKER_ID": "task-1-2",
-        "ECLINIC_WORKER_PROCESS_INDEX": "2",
+        names.PROCESSES: "1",
+        names.WORKER_ID: "task-1-2",
+        names.PROCESS_INDEX: "2",
         "OTHER": "kept",
     }
-    child = config(**env)
+    child = config(env)
     assert (child.worker_id, child.processes, child.process_index) == ("task-1-2", 1, 2)
 
 
@@ -78,7 +82,7 @@ def run(processes: int, fail_index: str = "", stop_with: int | None = None) -> i
     if stop_with is not None:
         # The signal arrives at this process, as SIGTERM from ECS arrives at the container's.
         threading.Timer(1.5, os.kill, (os.getpid(), stop_with)).start()
-    settings = config(ECLINIC_WORKER_ID="task-9", ECLINIC_WORKER_PROCESSES=str(processes))
+    settings = config({names.WORKER_ID: "task-9", names.PROCESSES: str(processes)})
     return run_processes(settings, env, command=[sys.executable, "-c", CHILD])
 
 

@@ -10,8 +10,9 @@ from typing import Any
 from media_worker.config import WorkerConfig
 from media_worker.storage import InMemoryImageStore
 from media_worker.worker import Worker
+from tests.simulated_browser import FakeBrowser
+from tests.simulated_media import CLINICIAN_PATTERN, PATIENT_PATTERN, PatternCamera
 from tests.threads import run_async
-from tests.worker.peers import CLINICIAN_PATTERN, PATIENT_PATTERN, FakeBrowser, PatternCamera
 
 APPOINTMENT = "0b7c4c1e-8a7e-4f4e-9d55-2f4f3c1b6a10"
 

@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiortc.codecs
 import aiortc.rtcrtpreceiver
 import av
 import pytest
@@ -19,25 +20,29 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtp import is_rtcp
 from PIL import Image
 
+from eclinic_protocol import to_worker
+from eclinic_protocol.mlines import M_LINES, SCREEN, VIDEO
 from media_worker import aiortc_hook
+from media_worker.forwarding import decoder_for
 from media_worker.frames import EncodedFrame
-from media_worker.relay import ForwardingRelay, decoder_for
+from media_worker.relay import ForwardingRelay
 from media_worker.worker import Worker
-from tests.worker.harness import APPOINTMENT, Outbox, join, scenario
-from tests.worker.peers import (
+from tests.simulated_browser import FakeBrowser
+from tests.simulated_media import (
     CLINICIAN_PATTERN,
     PATIENT_PATTERN,
     SCREEN_PATTERN,
-    FakeBrowser,
     PatternCamera,
     ReplayCamera,
     encoded_clip,
     frame_digest,
     looks_like,
 )
+from tests.worker.harness import APPOINTMENT, Outbox, join, scenario
+from tests.worker.pixels import average_colour
 
-CAMERA = 1  # the m-line of the other participant's camera
-SHARE = 2  # the patient's m-line for the clinician's screen share
+CAMERA = M_LINES.index(VIDEO)  # the m-line of the other participant's camera
+SHARE = M_LINES.index(SCREEN)  # the patient's m-line for the clinician's screen share
 OTHER_PATTERN = ((200, 120, 20), (20, 120, 200))
 
 
@@ -102,10 +107,13 @@ def test_encoded_frames_arrive_byte_identical_and_no_codec_runs(
     codec: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     decoders: list[Any] = []
-    real_get_decoder = aiortc.rtcrtpreceiver.get_decoder
-    monkeypatch.setattr(
-        aiortc.rtcrtpreceiver, "get_decoder", lambda c: decoders.append(c) or real_get_decoder(c)
-    )
+    real_get_decoder = aiortc.codecs.get_decoder  # the function rtcrtpreceiver imported
+
+    def counted_get_decoder(codec: Any) -> Any:
+        decoders.append(codec)
+        return real_get_decoder(codec)
+
+    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", counted_get_decoder)
     patient_clip = encoded_clip(codec, PATIENT_PATTERN)
     clinician_clip = encoded_clip(codec, CLINICIAN_PATTERN)
 
@@ -234,7 +242,7 @@ def test_loss_on_the_source_leg_recovers_from_a_keyframe() -> None:
                     return
             await send(data)
 
-        transport._send_rtp = send_lossy
+        transport._send_rtp = send_lossy  # type: ignore[method-assign]  # the lossy wire is the test
         return browser
 
     async def body(
@@ -332,20 +340,16 @@ def test_a_screenshot_without_a_kept_keyframe_asks_for_one_and_has_the_cameras_s
         source.keyframe_kept.clear()
         soon = (datetime.now(UTC) + timedelta(seconds=60)).isoformat()
         await worker.on_message(
-            {
-                "type": "capture",
-                "appointment_id": APPOINTMENT,
-                "request_id": "r1",
-                "key": "k.jpg",
-                "not_after": soon,
-            }
+            to_worker.Capture(
+                appointment_id=APPOINTMENT, request_id="r1", key="k.jpg", not_after=soon
+            ).to_json()
         )
         captured = await outbox.next("captured")
         assert (captured["width"], captured["height"]) == (320, 240)
         assert source.keyframes_requested > requested
         image = Image.open(io.BytesIO(store.images["k.jpg"]))
         assert image.size == (320, 240)
-        left = image.crop((0, 0, 140, 240)).resize((1, 1)).getpixel((0, 0))
+        left = average_colour(image, (0, 0, 140, 240))
         assert all(abs(a - b) < 30 for a, b in zip(left, PATIENT_PATTERN[0], strict=True))
 
     scenario(

@@ -10,18 +10,20 @@ from typing import Any
 
 from PIL import Image
 
+from eclinic_protocol import to_worker
 from media_worker.storage import InMemoryImageStore
 from media_worker.worker import Worker
-from tests.threads import run_async
-from tests.worker.harness import APPOINTMENT, Outbox, join, make_worker, scenario
-from tests.worker.peers import (
+from tests.simulated_browser import FakeBrowser
+from tests.simulated_media import (
     CLINICIAN_PATTERN,
     PATIENT_PATTERN,
     SCREEN_PATTERN,
-    FakeBrowser,
     PatternCamera,
     looks_like,
 )
+from tests.threads import run_async
+from tests.worker.harness import APPOINTMENT, Outbox, join, make_worker, scenario
+from tests.worker.pixels import average_colour
 
 
 def test_each_side_sees_the_others_camera() -> None:
@@ -56,20 +58,16 @@ def test_screenshot_only_with_a_valid_consent_and_only_once() -> None:
     ) -> None:
         await clinician.frame_on(1)  # media is flowing
         soon = (datetime.now(UTC) + timedelta(seconds=60)).isoformat()
-        capture = {
-            "type": "capture",
-            "appointment_id": APPOINTMENT,
-            "request_id": "r1",
-            "key": "shots/r1.jpg",
-            "not_after": soon,
-        }
+        capture = to_worker.Capture(
+            appointment_id=APPOINTMENT, request_id="r1", key="shots/r1.jpg", not_after=soon
+        ).to_json()
         await worker.on_message(capture)
         captured = await outbox.next("captured")
         assert (captured["width"], captured["height"]) == (640, 480)
         image = Image.open(io.BytesIO(store.images["shots/r1.jpg"]))
         assert image.format == "JPEG" and image.size == (640, 480)
-        left = image.crop((0, 0, 280, 480)).resize((1, 1)).getpixel((0, 0))
-        right = image.crop((360, 0, 640, 480)).resize((1, 1)).getpixel((0, 0))
+        left = average_colour(image, (0, 0, 280, 480))
+        right = average_colour(image, (360, 0, 640, 480))
         assert all(abs(a - b) < 30 for a, b in zip(left, PATIENT_PATTERN[0], strict=True))
         assert all(abs(a - b) < 30 for a, b in zip(right, PATIENT_PATTERN[1], strict=True))
 

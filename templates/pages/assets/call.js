@@ -1,11 +1,16 @@
 // The clinician's video call: the phone (call), mute, screen sharing, screenshots with the
 // patient's consent and the save dialog.
-import { CallSide, getLocalMedia, PeerLink, playRemote } from "./rtc.js";
+import { FromServer, M_LINE, PAGE_DIRECTIONS, ToServer } from "./protocol.js";
+import { CallSide, PeerLink, playRemote } from "./rtc.js";
+import { getLocalMedia } from "./media-constraints.js";
 import { toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const IN_CALL_KEY = "eclinic.inCall";
-const CALL_REFS = new Set(["call", "offer", "candidate", "media_state", "quality", "screenshot_request"]);
+const CALL_REFS = new Set([
+  ToServer.CALL, ToServer.OFFER, ToServer.CANDIDATE, ToServer.MEDIA_STATE, ToServer.QUALITY, ToServer.SCREENSHOT_REQUEST,
+]);
+const DIRECTIONS = PAGE_DIRECTIONS.clinician;
 
 export class ClinicianCall extends CallSide {
   constructor({ send }) {
@@ -59,7 +64,7 @@ export class ClinicianCall extends CallSide {
     }
     sessionStorage.setItem(IN_CALL_KEY, this.appointment.id);
     this.setState("connecting");
-    this.send({ type: "call", appointment_id: this.appointment.id });
+    this.send({ type: ToServer.CALL, appointment_id: this.appointment.id });
   }
 
   otherSideQuality(message) {
@@ -81,7 +86,8 @@ export class ClinicianCall extends CallSide {
       iceServers,
       iceTransportPolicy,
       send: this.send,
-      transceivers: [[audio || "audio", "sendrecv"], [video || "video", "sendrecv"]],
+      // the screen share's m-line is added when sharing starts
+      transceivers: [[audio || "audio", DIRECTIONS[M_LINE.AUDIO]], [video || "video", DIRECTIONS[M_LINE.VIDEO]]],
       onTrack: (event) => {
         remote.addTrack(event.track);
         $("stage-overlay").hidden = true;
@@ -92,7 +98,7 @@ export class ClinicianCall extends CallSide {
         if (state === "failed") setTimeout(() => this.state === "failed" && this.appointment && this.start(), 3000);
       },
     });
-    if (this.screen) this.screenTransceiver = this.link.addTransceiver(this.screen, "sendonly");
+    if (this.screen) this.screenTransceiver = this.link.addTransceiver(this.screen, DIRECTIONS[M_LINE.SCREEN]);
     await this.link.offer();
     this.sendMediaState();
   }
@@ -115,7 +121,7 @@ export class ClinicianCall extends CallSide {
       return toast("Screen sharing was cancelled or is not allowed in this browser.", { error: true });
     }
     this.screen.addEventListener("ended", () => this.stopSharing());
-    this.screenTransceiver = this.link.addTransceiver(this.screen, "sendonly");
+    this.screenTransceiver = this.link.addTransceiver(this.screen, DIRECTIONS[M_LINE.SCREEN]);
     $("share-screen").textContent = "Stop sharing";
     await this.link.offer();
     this.sendMediaState();
@@ -138,30 +144,30 @@ export class ClinicianCall extends CallSide {
   requestScreenshot() {
     if (!this.appointment) return;
     $("screenshot-denied-message").hidden = true;
-    this.send({ type: "screenshot_request", appointment_id: this.appointment.id });
+    this.send({ type: ToServer.SCREENSHOT_REQUEST, appointment_id: this.appointment.id });
   }
 
   handles(message) {
     if (!CALL_REFS.has(message.ref)) return false;
     $("call-state").textContent = message.message;
-    if (message.ref === "call") this.setState("idle");
+    if (message.ref === ToServer.CALL) this.setState("idle");
     return true;
   }
 
   onMessage(message) {
     if (this.handleCommon(message)) return;
     switch (message.type) {
-      case "screenshot_requested":
+      case FromServer.SCREENSHOT_REQUESTED:
         $("screenshot-status").textContent = "Waiting for the patient to allow the screenshot…";
         break;
-      case "screenshot_denied":
+      case FromServer.SCREENSHOT_DENIED:
         $("screenshot-status").textContent = "";
         $("screenshot-denied-message").hidden = false;
         break;
-      case "screenshot_failed":
+      case FromServer.SCREENSHOT_FAILED:
         $("screenshot-status").textContent = message.message;
         break;
-      case "screenshot_ready":
+      case FromServer.SCREENSHOT_READY:
         this.offerSave(message.screenshot);
         break;
       default:

@@ -1,6 +1,7 @@
 // Shared by the clinician's and the patient's pages: REST calls, the live connection with
 // automatic reconnect, toasts and time formatting. Every URL is relative to the page's
 // <base>, so the same files work locally and behind API Gateway's stage path.
+import { FromServer, ToServer } from "./protocol.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -51,7 +52,7 @@ export function webSocketUrl(query) {
 // A websocket that reconnects by itself (1 s, 2 s, 4 s ... at most 15 s apart) and pings every
 // 30 s so that the server knows the page is alive. `onState` hears "connecting", "live",
 // "reconnecting" and "refused" (the server would not accept us: stop and tell the person).
-export class LiveConnection {
+export class ReconnectingSocket {
   constructor(query, { onMessage, onState, onOpen }) {
     this.query = query;
     this.onMessage = onMessage;
@@ -73,7 +74,7 @@ export class LiveConnection {
       const wasReconnect = this.attempt > 0;
       this.attempt = 0;
       this.onState("live");
-      this.pinger = setInterval(() => this.send({ type: "ping" }), 30000);
+      this.pinger = setInterval(() => this.send({ type: ToServer.PING }), 30000);
       for (const message of this.queue.splice(0)) socket.send(JSON.stringify(message));
       this.onOpen(wasReconnect);
     });
@@ -84,12 +85,12 @@ export class LiveConnection {
       } catch {
         return;
       }
-      if (message.type === "error" && message.ref === "ping") {
+      if (message.type === FromServer.ERROR && message.ref === ToServer.PING) {
         // The server no longer knows this connection (it was swept or pruned): start afresh.
         socket.close();
         return;
       }
-      if (message.type !== "pong") this.onMessage(message);
+      if (message.type !== FromServer.PONG) this.onMessage(message);
     });
     socket.addEventListener("close", () => {
       clearInterval(this.pinger);
@@ -112,7 +113,7 @@ export class LiveConnection {
 
   send(message) {
     if (this.isOpen) this.socket.send(JSON.stringify(message));
-    else if (message.type !== "ping") this.queue.push(message);
+    else if (message.type !== ToServer.PING) this.queue.push(message);
   }
 
   // After "refused", when the caller found its credential still good (a handshake lost on the
@@ -179,11 +180,4 @@ export function el(tag, attributes = {}, ...children) {
   }
   for (const child of children) if (child !== null && child !== undefined) node.append(child);
   return node;
-}
-
-export function chatLine(message) {
-  const when = formatTime(message.at);
-  return el("li", { "data-message-id": message.id },
-    el("span", { class: "from", text: `${message.name} (${when}): ` }),
-    el("span", { class: "text", text: message.text }));
 }

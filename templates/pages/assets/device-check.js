@@ -4,10 +4,12 @@
 //
 // The level meter analyses the LOCAL microphone only: its AnalyserNode is connected to nothing
 // else, and remote audio never passes through Web Audio (echo cancellation works only on audio
-// the browser plays itself, see rtc.js). The test sound plays through an <audio> element of its
+// the browser plays itself, see media-constraints.js). The test sound plays through an <audio> element of its
 // own, outside any call.
 import { el } from "./common.js";
-import { getLocalMedia, mediaConstraints } from "./rtc.js";
+import { chime } from "./chime.js";
+import { failureOf, HEARD_NOTHING, HELP, WORDS } from "./device-words.js";
+import { getLocalMedia, mediaConstraints } from "./media-constraints.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,82 +18,6 @@ const SILENT_AFTER_MS = 8000;
 // Of 100 (about -55 dBFS): above what a quiet room leaves after noise suppression.
 const SOUND_LEVEL = 8;
 const METER_EVERY_MS = 100;
-
-// getUserMedia's errors (and the older names some browsers still use) as the contract's values.
-const FAILURES = {
-  NotFoundError: "none",
-  DevicesNotFoundError: "none",
-  OverconstrainedError: "none",
-  ConstraintNotSatisfiedError: "none",
-  NotReadableError: "in_use",
-  TrackStartError: "in_use",
-  AbortError: "in_use",
-  NotAllowedError: "denied",
-  PermissionDeniedError: "denied",
-  SecurityError: "denied",
-};
-
-export function failureOf(exc) {
-  return (exc && FAILURES[exc.name]) || "error";
-}
-
-const WORDS = {
-  pending: "checking…",
-  ok: "working",
-  none: "none found",
-  in_use: "in use by another program",
-  denied: "blocked by the browser",
-  error: "not working",
-  silent: "no sound heard yet",
-};
-
-const ALLOW = "Click the camera or lock symbol in the address bar and allow it (on a phone: in the browser's"
-  + " settings for this site), then select Try again. On a computer, also check that the system's privacy"
-  + " settings let the browser use it.";
-
-const HELP = {
-  camera: {
-    none: "No camera was found. If you have one, connect it or choose another one above, then select Try again. Your clinician can still hear you.",
-    in_use: "Another program is using your camera (another video call, or this page open in a second tab). Close it, then select Try again.",
-    denied: `Your browser has blocked the camera. ${ALLOW}`,
-    error: "The camera could not be started. Reload this page; if that does not help, open the link in a current Chrome, Edge, Firefox or Safari.",
-  },
-  microphone: {
-    none: "No microphone was found. Connect a headset or microphone, or choose another one above, then select Try again.",
-    in_use: "Another program is using your microphone (another call or recording). Close it, then select Try again.",
-    denied: `Your browser has blocked the microphone. ${ALLOW}`,
-    error: "The microphone could not be started. Reload this page; if that does not help, open the link in a current Chrome, Edge, Firefox or Safari.",
-    silent: "We have not heard anything from your microphone yet. Say something: the bar should move. If it does not, check that the microphone is not muted (a switch on the headset, or a mute key), choose another microphone above, and check your system's sound settings.",
-  },
-};
-
-const HEARD_NOTHING = "Turn the volume up (on a phone with the side buttons) and check that it is not set to silent."
-  + " If you use headphones or a Bluetooth headset, check that they are connected, or unplug them to use the"
-  + " speakers. Then play the sound again.";
-
-// A short two-note chime as a WAV file (16-bit mono PCM), made here: no file to fetch, and a
-// blob: URL is what the page's Content-Security-Policy allows for media.
-function chime() {
-  const rate = 22050;
-  const notes = [[659.25, 0.22], [987.77, 0.38]];
-  const total = Math.round(notes.reduce((sum, [, seconds]) => sum + seconds, 0) * rate);
-  const view = new DataView(new ArrayBuffer(44 + total * 2));
-  const text = (offset, value) => { for (let i = 0; i < value.length; i += 1) view.setUint8(offset + i, value.charCodeAt(i)); };
-  text(0, "RIFF"); view.setUint32(4, 36 + total * 2, true); text(8, "WAVE");
-  text(12, "fmt "); view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
-  view.setUint32(24, rate, true); view.setUint32(28, rate * 2, true); view.setUint16(32, 2, true); view.setUint16(34, 16, true);
-  text(36, "data"); view.setUint32(40, total * 2, true);
-  let at = 0;
-  for (const [frequency, seconds] of notes) {
-    const length = Math.round(seconds * rate);
-    for (let i = 0; i < length; i += 1) {
-      const envelope = Math.min(1, i / (0.01 * rate)) * Math.exp((-3 * i) / length);
-      view.setInt16(44 + (at + i) * 2, Math.round(Math.sin((2 * Math.PI * frequency * i) / rate) * envelope * 0.4 * 32767), true);
-    }
-    at += length;
-  }
-  return new Blob([view], { type: "audio/wav" });
-}
 
 async function permission(name) {
   try {

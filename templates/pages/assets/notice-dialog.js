@@ -2,6 +2,7 @@
 // (`notice-text`, `notice-send`), sent as API.md's websocket `notice`. The dialog stays open
 // until the server answers: `notice_sent` (beyond API.md) closes it, an `error` with
 // `ref: "notice"` is shown in it.
+import { FromServer, ToServer } from "./protocol.js";
 import { toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -65,7 +66,7 @@ export class NoticeDialog {
     }
     this.pending = this.for.id;
     $("notice-send").disabled = true;
-    this.send({ type: "notice", appointment_id: this.for.id, text });
+    this.send({ type: ToServer.NOTICE, appointment_id: this.for.id, text });
     this.timer = setTimeout(() => {
       this.settle();
       this.formError("eClinic has not answered yet. Check your connection (see the banner at the top) and send again.");
@@ -80,13 +81,13 @@ export class NoticeDialog {
 
   // Whether `message` answers the notice sent from this dialog (then it is dealt with here).
   handles(message) {
-    const answersUs = this.pending && (message.type === "notice_sent"
+    const answersUs = this.pending && (message.type === FromServer.NOTICE_SENT
       ? message.appointment_id === this.pending
-      : message.type === "error" && message.ref === "notice");
-    if (!answersUs) return message.type === "notice_sent";
+      : message.type === FromServer.ERROR && message.ref === ToServer.NOTICE);
+    if (!answersUs) return message.type === FromServer.NOTICE_SENT;
     const name = this.for.patient_name;
     this.settle();
-    if (message.type === "notice_sent") {
+    if (message.type === FromServer.NOTICE_SENT) {
       $("notice-dialog").close();
       if (message.delivered > 0) toast(`Notice sent to ${name}.`);
       else toast(`The notice did not reach ${name}'s page: the patient's connection may have dropped.`, { error: true });

@@ -1,9 +1,11 @@
 // The patient's side of the video call: connect when the clinician calls, show their video
 // (and their screen when shared), mute, camera off, answer screenshot requests, and pause the
 // camera while the page is in the background (as phones do), recovering when it comes back.
+import { FromServer, M_LINE, PAGE_DIRECTIONS, ToServer } from "./protocol.js";
 import { CallSide, PeerLink, playRemote } from "./rtc.js";
 
 const $ = (id) => document.getElementById(id);
+const DIRECTIONS = PAGE_DIRECTIONS.patient;
 // ICE found no way through: most often a hospital or office network that blocks video calls.
 const NO_ROUTE = "We could not connect the video: your network may block video calls (hospital and office"
   + " networks often do). Switch to mobile data or another Wi-Fi, then reload this page. Your clinician"
@@ -49,9 +51,13 @@ export class PatientCall extends CallSide {
       iceTransportPolicy,
       send: this.send,
       // audio and camera both ways; the clinician's screen share arrives on the third
-      transceivers: [[audio || "audio", "sendrecv"], [video || "video", "sendrecv"], ["video", "recvonly"]],
+      transceivers: [
+        [audio || "audio", DIRECTIONS[M_LINE.AUDIO]],
+        [video || "video", DIRECTIONS[M_LINE.VIDEO]],
+        ["video", DIRECTIONS[M_LINE.SCREEN]],
+      ],
       onTrack: (event, index) => {
-        if (index === 2) {
+        if (index === M_LINE.SCREEN) {
           $("screen-video").srcObject = new MediaStream([event.track]);
           return;
         }
@@ -64,7 +70,7 @@ export class PatientCall extends CallSide {
         if (state === "failed") $("call-state").textContent = NO_ROUTE;
         if (state === "failed") {
           // Beyond API.md: `connected: false` tells the clinician the video could not connect at all.
-          this.send({ type: "quality", appointment_id: this.appointment().id, level: "poor", connected: false });
+          this.send({ type: ToServer.QUALITY, appointment_id: this.appointment().id, level: "poor", connected: false });
         }
       },
     });
@@ -73,13 +79,13 @@ export class PatientCall extends CallSide {
   }
 
   localStreamChanged() {
-    if (this.link) this.send({ type: "call", appointment_id: this.appointment().id });
+    if (this.link) this.send({ type: ToServer.CALL, appointment_id: this.appointment().id });
   }
 
   statusChanged(status) {
     if (status === "in_session" && !this.link) {
       // Rejoin a running call after a reload; the server answers with `call` if one runs.
-      this.send({ type: "call", appointment_id: this.appointment().id });
+      this.send({ type: ToServer.CALL, appointment_id: this.appointment().id });
     }
     if (status !== "in_session") this.stop();
   }
@@ -113,13 +119,13 @@ export class PatientCall extends CallSide {
     await this.applyVideo();
     this.sendMediaState();
     if (!hidden && ["failed", "disconnected", "closed"].includes(this.link.pc.connectionState)) {
-      this.send({ type: "call", appointment_id: this.appointmentId() });
+      this.send({ type: ToServer.CALL, appointment_id: this.appointmentId() });
     }
   }
 
   consent(granted) {
     if (!this.requestId) return;
-    this.send({ type: "screenshot_consent", appointment_id: this.appointment().id, request_id: this.requestId, granted });
+    this.send({ type: ToServer.SCREENSHOT_CONSENT, appointment_id: this.appointment().id, request_id: this.requestId, granted });
     this.requestId = null;
     $("consent").hidden = true;
     $("call-state").textContent = granted
@@ -128,8 +134,8 @@ export class PatientCall extends CallSide {
   }
 
   handles(message) {
-    if (message.ref === "screenshot_consent" || message.ref === "offer" || message.ref === "call") {
-      if (message.ref !== "call") $("call-state").textContent = message.message;
+    if (message.ref === ToServer.SCREENSHOT_CONSENT || message.ref === ToServer.OFFER || message.ref === ToServer.CALL) {
+      if (message.ref !== ToServer.CALL) $("call-state").textContent = message.message;
       return true;
     }
     return false;
@@ -141,7 +147,7 @@ export class PatientCall extends CallSide {
 
   onMessage(message) {
     if (this.handleCommon(message)) return;
-    if (message.type === "screenshot_request") {
+    if (message.type === FromServer.SCREENSHOT_REQUEST) {
       this.requestId = message.request_id;
       $("consent").hidden = false;
       $("screenshot-consent-allow").focus();

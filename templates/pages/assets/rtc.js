@@ -1,6 +1,8 @@
 // WebRTC helpers shared by both sides. Each browser holds one RTCPeerConnection to the media
 // worker and always makes the offer; the worker answers with one complete SDP. We wait
 // briefly for ICE gathering so the offer carries its candidates, and trickle any later ones.
+import { FromServer, M_LINE, ToServer } from "./protocol.js";
+import { QualityMonitor } from "./quality.js";
 
 const CALL_WORDS = {
   idle: "",
@@ -31,20 +33,6 @@ export function waitForGathering(pc, ms = 1500) {
   });
 }
 
-// Echo cancellation works only on audio the browser plays itself: remote audio goes through a
-// media element (never Web Audio), and every microphone opens with these three on.
-export function mediaConstraints({ audioDeviceId, videoDeviceId } = {}) {
-  const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
-  const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } };
-  if (audioDeviceId) audio.deviceId = { exact: audioDeviceId };
-  if (videoDeviceId) video.deviceId = { exact: videoDeviceId };
-  return { audio, video };
-}
-
-export async function getLocalMedia(devices) {
-  return navigator.mediaDevices.getUserMedia(mediaConstraints(devices));
-}
-
 // -- codecs ---------------------------------------------------------------------------------
 
 // The worker forwards VP8 and H264 (packetization-mode 1, what iOS Safari sends) without
@@ -69,88 +57,9 @@ function preferForwardedCodecs(transceiver) {
   }
 }
 
-// -- connection quality -----------------------------------------------------------------------
-
-export const QUALITY_SAMPLE_MS = 2000;
-// Round-trip time, loss and received frame rate, as the common WebRTC rules of thumb grade
-// them: beyond 250 ms a conversation starts to overlap, beyond 500 ms it breaks; a few per cent
-// of loss shows as blocky video, a tenth freezes it; below 15 frames a second motion stutters.
-export function qualityLevel({ rttMs, loss, fps }) {
-  if (rttMs > 500 || loss > 0.1 || (fps !== null && fps < 5)) return "poor";
-  if (rttMs > 250 || loss > 0.03 || (fps !== null && fps < 15)) return "fair";
-  return "good";
-}
-
-// Reads one peer connection's statistics every QUALITY_SAMPLE_MS and reports a level: the
-// first at once, a change once two samples in a row agree (one lost burst is not a bad line).
-export class QualityMonitor {
-  constructor(pc, { expectVideo, onLevel }) {
-    this.pc = pc;
-    this.expectVideo = expectVideo;
-    this.onLevel = onLevel;
-    this.previous = null;
-    this.level = null;
-    this.candidate = null;
-    this.timer = setInterval(() => this.sample().catch(() => {}), QUALITY_SAMPLE_MS);
-    this.sample().catch(() => {});
-  }
-
-  async sample() {
-    const stats = await this.pc.getStats();
-    const now = { at: performance.now(), received: 0, lost: 0, frames: new Map(), rttMs: null, remoteLoss: 0 };
-    stats.forEach((s) => {
-      if (s.type === "transport" && s.selectedCandidatePairId) {
-        const pair = stats.get(s.selectedCandidatePairId);
-        if (pair && pair.currentRoundTripTime !== undefined) now.rttMs = pair.currentRoundTripTime * 1000;
-      }
-      if (s.type === "candidate-pair" && s.selected && s.currentRoundTripTime !== undefined && now.rttMs === null) {
-        now.rttMs = s.currentRoundTripTime * 1000;
-      }
-      if (s.type === "remote-inbound-rtp") {
-        if (s.roundTripTime !== undefined && now.rttMs === null) now.rttMs = s.roundTripTime * 1000;
-        if (s.fractionLost !== undefined) now.remoteLoss = Math.max(now.remoteLoss, s.fractionLost);
-      }
-      if (s.type === "inbound-rtp") {
-        now.received += s.packetsReceived || 0;
-        now.lost += Math.max(0, s.packetsLost || 0);
-        if (s.kind === "video") now.frames.set(s.id, s.framesDecoded || 0);
-      }
-    });
-    const before = this.previous;
-    this.previous = now;
-    if (!before) return;
-    const seconds = (now.at - before.at) / 1000;
-    const received = now.received - before.received;
-    const lost = now.lost - before.lost;
-    const inboundLoss = received + lost > 0 ? lost / (received + lost) : 0;
-    // The fastest of the video streams (the camera; a stopped screen share decodes nothing).
-    let fps = null;
-    if (this.expectVideo()) {
-      for (const [id, frames] of now.frames) {
-        // A stream counts once it has decoded a first frame: the first seconds of a call are not a bad line.
-        if (frames > 0) fps = Math.max(fps || 0, (frames - (before.frames.get(id) || 0)) / seconds);
-      }
-    }
-    const figures = { rttMs: now.rttMs || 0, loss: Math.max(inboundLoss, now.remoteLoss), fps };
-    const level = qualityLevel(figures);
-    const settled = this.level === null || level === this.candidate;
-    this.candidate = level;
-    if (settled && level !== this.level) {
-      this.level = level;
-      this.onLevel(level, figures);
-    }
-  }
-
-  stop() {
-    clearInterval(this.timer);
-  }
-}
-
-// -- the peer connection ----------------------------------------------------------------------
-
 export class PeerLink {
   // `transceivers` is a list of [trackOrKind, direction]; the order is the contract with the
-  // worker (audio, camera, screen).
+  // worker (M_LINES in protocol.js: audio, camera, screen).
   constructor({ appointmentId, iceServers, iceTransportPolicy, send, transceivers, onTrack, onState }) {
     this.appointmentId = appointmentId;
     // Names this RTCPeerConnection to the worker: a new one is a new peer there, not a renegotiation.
@@ -164,7 +73,7 @@ export class PeerLink {
     this.pc.addEventListener("icecandidate", (event) => {
       if (event.candidate && this.offered) {
         this.send({
-          type: "candidate", appointment_id: this.appointmentId, peer_id: this.peerId, candidate: event.candidate.toJSON(),
+          type: ToServer.CANDIDATE, appointment_id: this.appointmentId, peer_id: this.peerId, candidate: event.candidate.toJSON(),
         });
       }
     });
@@ -183,7 +92,7 @@ export class PeerLink {
     await this.pc.setLocalDescription(offer);
     await waitForGathering(this.pc);
     this.offered = true;
-    this.send({ type: "offer", appointment_id: this.appointmentId, peer_id: this.peerId, sdp: this.pc.localDescription.sdp });
+    this.send({ type: ToServer.OFFER, appointment_id: this.appointmentId, peer_id: this.peerId, sdp: this.pc.localDescription.sdp });
     // A browser with no way out (UDP blocked and no TURN) may stay "connecting" for ever: give
     // up after a while, and at once when it gathered no candidate at all.
     clearTimeout(this.connectTimer);
@@ -257,21 +166,21 @@ export class CallSide {
   // Returns true when the message was one of the shared ones.
   handleCommon(message) {
     switch (message.type) {
-      case "call":
+      case FromServer.CALL:
         this.connect(message.ice_servers, message.ice_transport_policy);
         return true;
-      case "call_failed":
+      case FromServer.CALL_FAILED:
         this.setState("failed");
         document.getElementById("call-state").textContent = message.message;
         return true;
-      case "answer":
+      case FromServer.ANSWER:
         if (this.link) this.link.answer(message.sdp);
         return true;
-      case "quality":
+      case FromServer.QUALITY:
         this.showRemoteQuality(message);
         this.otherSideQuality(message);
         return true;
-      case "media_state":
+      case FromServer.MEDIA_STATE:
         document.getElementById("remote-muted").hidden = message.audio !== false;
         this.showRemoteVideo(message);
         this.otherSideChanged(message);
@@ -309,7 +218,7 @@ export class CallSide {
     const track = this.cameraTrack();
     const off = this.videoOffReason();
     if (track) track.enabled = !off;
-    const camera = this.link && this.link.transceivers[1];
+    const camera = this.link && this.link.transceivers[M_LINE.VIDEO];
     if (camera && camera.sender.track !== (off ? null : track)) {
       try {
         await camera.sender.replaceTrack(off ? null : track);
@@ -321,7 +230,7 @@ export class CallSide {
 
   mediaState() {
     const off = this.videoOffReason();
-    const state = { type: "media_state", appointment_id: this.appointmentId(), audio: !this.muted, video: !off };
+    const state = { type: ToServer.MEDIA_STATE, appointment_id: this.appointmentId(), audio: !this.muted, video: !off };
     if (off) state.video_off = off;
     return state;
   }
@@ -381,7 +290,7 @@ export class CallSide {
     indicator.title = `Round trip ${Math.round(figures.rttMs)} ms, ${Math.round(figures.loss * 100)}% loss`
       + (figures.fps === null ? "" : `, ${Math.round(figures.fps)} frames a second`);
     this.send({
-      type: "quality", appointment_id: this.appointmentId(), level,
+      type: ToServer.QUALITY, appointment_id: this.appointmentId(), level,
       rtt_ms: Math.round(figures.rttMs), loss: Math.round(figures.loss * 1000) / 1000,
     });
     clearTimeout(this.poorTimer);

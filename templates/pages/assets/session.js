@@ -1,8 +1,12 @@
 // The clinician's session view: information panel with participants, scheduled time and
 // chat; hang-up with "Exit without ending" and "Leave session". The video call lives in
 // call.js and is driven from here.
-import { api, chatLine, el, formatDateTime, toast } from "./common.js";
+import { FromServer, ToServer } from "./protocol.js";
+import { api, el, formatDateTime, toast } from "./common.js";
 import { ClinicianCall } from "./call.js";
+import { ChatLog, wireChatForm } from "./chat.js";
+import { DOCUMENT_MAX_BYTES, DOCUMENT_MAX_MB } from "./limits.js";
+import { menuKeyboard } from "./menu.js";
 
 const ACTIVE_KEY = "eclinic.activeSession";
 const $ = (id) => document.getElementById(id);
@@ -14,7 +18,7 @@ export class ClinicianSession {
     this.me = me;
     this.onClose = onClose;
     this.appointment = null;
-    this.chatIds = new Set();
+    this.chat = new ChatLog($("chat-log"));
     this.call = new ClinicianCall({ send });
     this.wire();
   }
@@ -33,13 +37,10 @@ export class ClinicianSession {
     $("send-info").addEventListener("click", () => this.openInfoDialog());
     $("info-cancel").addEventListener("click", () => $("info-dialog").close());
     $("info-form").addEventListener("submit", (event) => this.sendInfo(event));
-    $("chat-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      const input = $("chat-input");
-      const text = input.value;
-      if (!text.trim() || !this.appointment) return;
-      this.send({ type: "chat", appointment_id: this.appointment.id, text });
-      input.value = "";
+    wireChatForm($("chat-form"), $("chat-input"), (text) => {
+      if (!this.appointment) return false;
+      this.send({ type: ToServer.CHAT, appointment_id: this.appointment.id, text });
+      return true;
     });
   }
 
@@ -59,13 +60,7 @@ export class ClinicianSession {
       button.setAttribute("aria-expanded", String(opening));
       if (opening) menu.querySelector("button").focus();
     });
-    menu.addEventListener("keydown", (event) => {
-      const items = [...menu.querySelectorAll("button")];
-      const index = items.indexOf(document.activeElement);
-      if (event.key === "Escape") { event.preventDefault(); close(true); }
-      if (event.key === "ArrowDown") { event.preventDefault(); items[(index + 1) % items.length].focus(); }
-      if (event.key === "ArrowUp") { event.preventDefault(); items[(index - 1 + items.length) % items.length].focus(); }
-    });
+    menuKeyboard(menu, { items: () => [...menu.querySelectorAll("button")], close });
     menu.addEventListener("click", () => close(false));
     document.addEventListener("click", (event) => {
       if (!menu.hidden && !menu.contains(event.target) && event.target !== button) close(false);
@@ -89,8 +84,8 @@ export class ClinicianSession {
     const file = $("info-file").files[0];
     let body;
     if (file) {
-      if (file.size > 5 * 1024 * 1024) {
-        error.textContent = "The file is larger than 5 MB. Choose a smaller file.";
+      if (file.size > DOCUMENT_MAX_BYTES) {
+        error.textContent = `The file is larger than ${DOCUMENT_MAX_MB} MB. Choose a smaller file.`;
         error.hidden = false;
         return;
       }
@@ -126,8 +121,7 @@ export class ClinicianSession {
       el("div", { text: `${this.me().name} (you)` }),
       el("div", { text: `${appointment.patient_name} (patient)` }));
     $("scheduled-time").textContent = `${formatDateTime(appointment.starts_at)} · ${appointment.duration_minutes} minutes`;
-    $("chat-log").replaceChildren();
-    this.chatIds.clear();
+    this.chat.clear();
     $("screenshot-denied-message").hidden = true;
     $("hangup-button").focus();
     this.call.opened(appointment);
@@ -150,7 +144,7 @@ export class ClinicianSession {
 
   hangup(mode) {
     if (!this.appointment) return;
-    this.send({ type: "hangup", appointment_id: this.appointment.id, mode });
+    this.send({ type: ToServer.HANGUP, appointment_id: this.appointment.id, mode });
     const name = this.appointment.patient_name;
     this.close(mode === "exit"
       ? `You left the session without ending it. ${name} is still in the waiting room.`
@@ -172,11 +166,7 @@ export class ClinicianSession {
   }
 
   addChat(message) {
-    if (this.chatIds.has(message.id)) return;
-    this.chatIds.add(message.id);
-    const log = $("chat-log");
-    log.append(chatLine(message));
-    log.scrollTop = log.scrollHeight;
+    this.chat.add(message);
   }
 
   handles(message) {
@@ -185,9 +175,9 @@ export class ClinicianSession {
 
   onMessage(message) {
     if (!this.appointment || message.appointment_id && message.appointment_id !== this.appointment.id) {
-      if (message.type !== "chat") return;
+      if (message.type !== FromServer.CHAT) return;
     }
-    if (message.type === "chat") {
+    if (message.type === FromServer.CHAT) {
       if (this.appointment && message.appointment_id === this.appointment.id) this.addChat(message);
       return;
     }

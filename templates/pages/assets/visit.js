@@ -1,6 +1,9 @@
 // The patient's waiting room and session, opened from the invitation's button. The link's
 // token (the last part of the address) is the patient's only credential.
-import { api, chatLine, el, formatDateTime, formatTime, LiveConnection, showBanner } from "./common.js";
+import { FromServer, ToServer } from "./protocol.js";
+import { api, el, formatDateTime, formatTime, ReconnectingSocket, showBanner } from "./common.js";
+import { ChatLog, wireChatForm } from "./chat.js";
+import { CONNECTING, patientStatusWords } from "./status-words.js";
 import { PatientCall } from "./patient-call.js";
 import { DeviceCheck } from "./device-check.js";
 import { showInAppNotice } from "./inapp.js";
@@ -9,7 +12,7 @@ import { patientWaitWords } from "./wait-time.js";
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
 const state = {
-  appointment: null, live: null, status: null, ended: false, chatIds: new Set(), documentIds: new Set(), stream: null,
+  appointment: null, live: null, status: null, ended: false, chat: new ChatLog($("chat-log")), documentIds: new Set(), stream: null,
 };
 
 function fail(message) {
@@ -104,19 +107,13 @@ function clearNotice() {
 }
 
 function addChat(message) {
-  if (state.chatIds.has(message.id)) return;
-  state.chatIds.add(message.id);
-  const log = $("chat-log");
-  log.append(chatLine(message));
-  log.scrollTop = log.scrollHeight;
+  state.chat.add(message);
 }
 
-$("chat-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const text = $("chat-input").value;
-  if (!text.trim() || !state.live) return;
-  state.live.send({ type: "chat", appointment_id: state.appointment.id, text });
-  $("chat-input").value = "";
+wireChatForm($("chat-form"), $("chat-input"), (text) => {
+  if (!state.live) return false;
+  state.live.send({ type: ToServer.CHAT, appointment_id: state.appointment.id, text });
+  return true;
 });
 
 // -- camera and microphone ------------------------------------------------------------------
@@ -177,7 +174,7 @@ const call = new PatientCall({
 // The waiting room's device check; a camera or microphone chosen there reaches a running call.
 const deviceCheck = new DeviceCheck({
   reopen: () => startCamera().then((stream) => stream && call.localStreamChanged(stream)),
-  report: (found) => state.live && state.live.send({ type: "device_check", appointment_id: state.appointment.id, ...found }),
+  report: (found) => state.live && state.live.send({ type: ToServer.DEVICE_CHECK, appointment_id: state.appointment.id, ...found }),
 });
 
 function addDocument(document) {
@@ -201,28 +198,28 @@ async function loadDocuments() {
 
 function onMessage(message) {
   switch (message.type) {
-    case "status":
+    case FromServer.STATUS:
       setStatus(message.status, message.message, message.waiting_since);
       if (message.status === "completed") end(message.message, "completed");
       break;
-    case "appointment":
+    case FromServer.APPOINTMENT:
       break;
-    case "session_ended":
+    case FromServer.SESSION_ENDED:
       end(message.message, "ended");
       break;
-    case "cancelled":
+    case FromServer.CANCELLED:
       end(message.message, "cancelled");
       break;
-    case "chat":
+    case FromServer.CHAT:
       addChat(message);
       break;
-    case "document":
+    case FromServer.DOCUMENT:
       addDocument(message.document);
       break;
-    case "notice":
+    case FromServer.NOTICE:
       showNotice(message);
       break;
-    case "error":
+    case FromServer.ERROR:
       if (!call.handles(message)) $("call-state").textContent = message.message;
       break;
     default:
@@ -243,14 +240,8 @@ async function refreshStatus() {
   try {
     const answer = await api(`visit/${encodeURIComponent(token)}`);
     const status = answer.appointment.status;
-    const words = {
-      scheduled: "Connecting to the waiting room…",
-      waiting: "You are in the waiting room. The clinician will be with you shortly.",
-      in_session: "Your clinician has joined.",
-      completed: "This appointment has ended. You can close this window.",
-    };
-    if (status === "completed") return end(words.completed, "completed");
-    setStatus(status, words[status], answer.appointment.waiting_since);
+    if (status === "completed") return end(patientStatusWords("completed"), "completed");
+    setStatus(status, patientStatusWords(status), answer.appointment.waiting_since);
     return true;
   } catch (exc) {
     if (exc.status === 410 || exc.status === 404) end(exc.message, "cancelled");
@@ -275,8 +266,8 @@ async function refreshStatus() {
   $("visit-group").textContent = a.group_name;
   $("visit-when").textContent = formatDateTime(a.starts_at);
   $("visit-duration").textContent = `${a.duration_minutes} minutes`;
-  if (a.status === "completed") return end("This appointment has ended. You can close this window.", "completed");
-  setStatus(a.status, "Connecting to the waiting room…", a.waiting_since);
+  if (a.status === "completed") return end(patientStatusWords("completed"), "completed");
+  setStatus(a.status, CONNECTING, a.waiting_since);
   if (a.status === "waiting" || a.status === "scheduled") restoreNotice();
   loadChat();
   loadDocuments();
@@ -285,7 +276,7 @@ async function refreshStatus() {
   startCamera().then((stream) => {
     if (stream) call.localStreamChanged(stream);
   });
-  state.live = new LiveConnection({ token }, {
+  state.live = new ReconnectingSocket({ token }, {
     onMessage,
     onState: (liveState) => {
       if (state.ended) return;

@@ -1,7 +1,8 @@
-"""Synthetic browsers for worker tests: real aiortc peers with cameras that draw a known
-pattern, so that a test can check the decoded pixels that arrive at the other end; cameras that
-replay a clip encoded once (so a test can compare the exact bytes that arrive); and receivers
-tapped before any decoder, so a test sees the encoded frames the worker forwarded."""
+"""What the simulated browsers send and how a test reads what they receive: cameras that draw
+a known pattern (so that a test can check the decoded pixels at the other end), clips encoded
+once and replayed (so that a test can compare the exact bytes that arrive, and a benchmark's
+browsers cost little more than packetising), and the checks of a decoded frame's pattern.
+The browsers themselves are in tests/simulated_browser.py."""
 
 from __future__ import annotations
 
@@ -11,25 +12,12 @@ import functools
 import hashlib
 import re
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import av
 import numpy as np
-from aiortc import (
-    MediaStreamTrack,
-    RTCBundlePolicy,
-    RTCConfiguration,
-    RTCPeerConnection,
-    RTCRtpSender,
-    RTCSessionDescription,
-    VideoStreamTrack,
-)
-from aiortc.mediastreams import AudioStreamTrack
+from aiortc import MediaStreamTrack, VideoStreamTrack
 from av import VideoFrame
-
-from media_worker.aiortc_hook import ReceiverTap
-from media_worker.frames import EncodedFrame
 
 # Left half, right half (RGB): easy to tell apart after VP8 compression.
 PATIENT_PATTERN = ((220, 30, 30), (30, 30, 220))
@@ -186,101 +174,3 @@ def looks_like(frame: VideoFrame, pattern: tuple[tuple[int, int, int], ...], tol
     return all(abs(a - b) <= tolerance for a, b in zip(left, pattern[0], strict=True)) and all(
         abs(a - b) <= tolerance for a, b in zip(right, pattern[1], strict=True)
     )
-
-
-@dataclass
-class FakeBrowser:
-    """One browser tab's RTCPeerConnection to the worker, set up like the pages do."""
-
-    role: str
-    camera: MediaStreamTrack
-    connection_id: str
-    peer_id: str = "p1"
-    microphone: MediaStreamTrack | None = None  # a silent one (encoded live) unless given
-    video_codecs: tuple[str, ...] = ()  # offer only these (e.g. ("H264",) for a Safari-like peer)
-    tap: bool = False  # received media as encoded frames (`tapped`), not decoded
-    # Chromium bundles every m-line on one transport; so do these fake browsers. No STUN:
-    # everything is on this machine.
-    pc: RTCPeerConnection = field(
-        default_factory=lambda: RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        )
-    )
-    received: dict[int, MediaStreamTrack] = field(default_factory=dict)
-    tapped: dict[int, list[EncodedFrame]] = field(default_factory=dict)
-    taps: dict[int, ReceiverTap] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.pc.addTransceiver(self.microphone or AudioStreamTrack(), direction="sendrecv")
-        self.pc.addTransceiver(self.camera, direction="sendrecv")
-        if self.role == "patient":
-            self.pc.addTransceiver("video", direction="recvonly")  # the clinician's screen share
-        self.restrict_codecs()
-
-        @self.pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            for index, transceiver in enumerate(self.pc.getTransceivers()):
-                if transceiver.receiver.track is track:
-                    self.received[index] = track
-                    if self.tap:
-                        frames = self.tapped.setdefault(index, [])
-                        self.taps[index] = ReceiverTap(transceiver.receiver, track.kind, frames.append)
-
-    def restrict_codecs(self) -> None:
-        if not self.video_codecs:
-            return
-        allowed = [
-            c for c in RTCRtpSender.getCapabilities("video").codecs if c.name in (*self.video_codecs, "rtx")
-        ]
-        for transceiver in self.pc.getTransceivers():
-            if transceiver.kind == "video" and transceiver.mid is None:
-                transceiver.setCodecPreferences(allowed)
-
-    @property
-    def browser_peer(self) -> tuple[str, str]:
-        return (self.connection_id, self.peer_id)
-
-    async def offer_message(self, appointment_id: str) -> dict[str, Any]:
-        self.restrict_codecs()
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        return {
-            "type": "offer",
-            "appointment_id": appointment_id,
-            "role": self.role,
-            "from": self.connection_id,
-            "peer_id": self.peer_id,
-            "sdp": self.pc.localDescription.sdp,
-        }
-
-    async def accept(self, answer: dict[str, Any]) -> None:
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
-
-    async def frame_on(self, index: int, timeout: float = 15) -> VideoFrame:
-        async with asyncio.timeout(timeout):
-            while index not in self.received:
-                await asyncio.sleep(0.05)
-            while True:
-                frame = await self.received[index].recv()
-                if isinstance(frame, VideoFrame):
-                    return frame
-
-    async def sees(
-        self, index: int, pattern: tuple[tuple[int, int, int], ...], tries: int = 60
-    ) -> VideoFrame:
-        """The first frame on m-line `index` that shows `pattern` (the first may still settle)."""
-        frame = await self.frame_on(index)
-        for _ in range(tries):
-            if looks_like(frame, pattern):
-                return frame
-            frame = await self.frame_on(index)
-        raise AssertionError(f"m-line {index} never showed the pattern; last halves {halves(frame)}")
-
-    async def tapped_frames(self, index: int, count: int, timeout: float = 15) -> list[EncodedFrame]:
-        """Waits until `count` encoded frames have arrived on m-line `index`; returns them all."""
-        async with asyncio.timeout(timeout):
-            while len(self.tapped.get(index, [])) < count:
-                await asyncio.sleep(0.02)
-        return list(self.tapped[index])
-
-    async def close(self) -> None:
-        await self.pc.close()

@@ -1,5 +1,5 @@
-"""The PynamoDB repository on moto: conditional writes, audit in the same transaction,
-schedule by Query on the (group, starts_at) index, links by hash."""
+"""The appointments and the audit log on PynamoDB and moto: conditional writes, audit in the
+same transaction, schedule by Query on the (group, starts_at) index, links by hash."""
 
 from __future__ import annotations
 
@@ -11,49 +11,59 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.appointment import Move, Status
-from chalicelib.store.dynamo import DynamoAppointmentRepository
+from chalicelib.domain.appointment import Appointment, Move, Status
+from chalicelib.store.appointments import DynamoAppointments
+from chalicelib.store.audit import DynamoAuditLog
 from chalicelib.store.models import AppointmentModel
-from chalicelib.store.repository import ConcurrentUpdate
-from tests.conftest import AwsStack
+from chalicelib.store.ports import ConcurrentUpdate
+from chalicelib.wiring import DynamoStores
 from tests.unit.factories import NOW, appointment
 
 
 @pytest.fixture
-def repo(aws: AwsStack) -> DynamoAppointmentRepository:
-    from chalicelib.config import Settings
-    from chalicelib.store.models import bind_models
-
-    settings = Settings.from_env()
-    bind_models(settings)
-    return DynamoAppointmentRepository(settings.region, settings.endpoint_url)
+def repo(stores: DynamoStores) -> DynamoAppointments:
+    return stores.appointments
 
 
-def fresh(**changes: object) -> object:
+@pytest.fixture
+def audit(stores: DynamoStores) -> DynamoAuditLog:
+    return stores.audit
+
+
+def trail(audit: DynamoAuditLog, appointment_id: str) -> list[Any]:
+    """The appointment's whole audit trail, oldest first (a test has fewer than a page)."""
+    page = audit.page(appointment_id, 100, None)
+    assert page.after is None
+    return list(page.items)
+
+
+def fresh(**changes: Any) -> Appointment:
     group = changes.pop("group", f"group-{uuid.uuid4().hex[:8]}")
     return appointment(id=str(uuid.uuid4()), group=group, link_token_hash=uuid.uuid4().hex, **changes)
 
 
-def test_round_trip_and_link_lookup(repo: DynamoAppointmentRepository) -> None:
+def test_round_trip_and_link_lookup(repo: DynamoAppointments) -> None:
     a = fresh()
-    repo.add(a, a.record("created", "ada@clinic.example", NOW))
+    repo.add(a, a.audit_event("created", "ada@clinic.example", NOW))
     assert repo.get(a.id) == a
     assert repo.by_link_hash(a.link_token_hash) == a
     assert repo.by_link_hash("0" * 64) is None
     assert repo.get(str(uuid.uuid4())) is None
 
 
-def test_add_refuses_an_existing_id(repo: DynamoAppointmentRepository) -> None:
+def test_add_refuses_an_existing_id(repo: DynamoAppointments, audit: DynamoAuditLog) -> None:
     a = fresh()
-    repo.add(a, a.record("created", "ada", NOW))
+    repo.add(a, a.audit_event("created", "ada", NOW))
     with pytest.raises(ConcurrentUpdate):
-        repo.add(a, a.record("created", "ada", NOW))
-    assert [e.action for e in repo.audit_trail(a.id)] == ["created"]
+        repo.add(a, a.audit_event("created", "ada", NOW))
+    assert [e.action for e in trail(audit, a.id)] == ["created"]
 
 
-def test_stale_version_is_refused_and_its_audit_not_written(repo: DynamoAppointmentRepository) -> None:
+def test_stale_version_is_refused_and_its_audit_not_written(
+    repo: DynamoAppointments, audit: DynamoAuditLog
+) -> None:
     a = fresh()
-    repo.add(a, a.record("created", "ada", NOW))
+    repo.add(a, a.audit_event("created", "ada", NOW))
     cancelled, cancel_audit = a.apply(Move.CANCEL, "ada", NOW + timedelta(seconds=1))
     stored = repo.save(cancelled, a.version, cancel_audit)
     assert stored.version == a.version + 1
@@ -62,27 +72,28 @@ def test_stale_version_is_refused_and_its_audit_not_written(repo: DynamoAppointm
     )  # from the stale read
     with pytest.raises(ConcurrentUpdate):
         repo.save(completed, a.version, complete_audit)
-    assert repo.get(a.id).status is Status.CANCELLED
-    assert [(e.action, e.to_status) for e in repo.audit_trail(a.id)] == [
+    now_stored = repo.get(a.id)
+    assert now_stored is not None and now_stored.status is Status.CANCELLED
+    assert [(e.action, e.to_status) for e in trail(audit, a.id)] == [
         ("created", Status.SCHEDULED),
         ("cancel", Status.CANCELLED),
     ]
 
 
-def test_audit_is_oldest_first_even_within_a_second(repo: DynamoAppointmentRepository) -> None:
+def test_audit_is_oldest_first_even_within_a_second(repo: DynamoAppointments, audit: DynamoAuditLog) -> None:
     a = fresh()
-    repo.add(a, a.record("created", "ada", NOW))
+    repo.add(a, a.audit_event("created", "ada", NOW))
     for i in range(5):
-        repo.record(a.record(f"step{i}", "ada", NOW + timedelta(microseconds=i + 1)))
-    assert [e.action for e in repo.audit_trail(a.id)] == ["created", *(f"step{i}" for i in range(5))]
+        audit.append(a.audit_event(f"step{i}", "ada", NOW + timedelta(microseconds=i + 1)))
+    assert [e.action for e in trail(audit, a.id)] == ["created", *(f"step{i}" for i in range(5))]
 
 
-def test_schedule_reads_only_what_it_returns(repo: DynamoAppointmentRepository) -> None:
+def test_schedule_reads_only_what_it_returns(repo: DynamoAppointments) -> None:
     group, other = f"g-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
     inside = [fresh(group=group, starts_at=NOW + timedelta(hours=h)) for h in (5, 1, 3)]
     outside = [fresh(group=group, starts_at=NOW + timedelta(days=40)), fresh(group=other)]
     for a in inside + outside:
-        repo.add(a, a.record("created", "ada", NOW))
+        repo.add(a, a.audit_event("created", "ada", NOW))
     result = repo.schedule([group], NOW, NOW + timedelta(days=30))
     assert [a.id for a in result.appointments] == [a.id for a in sorted(inside, key=lambda a: a.starts_at)]
     assert result.items_read == len(inside)
@@ -94,18 +105,19 @@ def test_schedule_is_a_query_on_the_group_index() -> None:
     assert [k["AttributeName"] for k in index["key_schema"]] == ["group", "starts_at"]
 
 
-def test_save_without_audit_is_still_conditional(repo: DynamoAppointmentRepository) -> None:
+def test_save_without_audit_is_still_conditional(repo: DynamoAppointments) -> None:
     a = fresh()
-    repo.add(a, a.record("created", "ada", NOW))
+    repo.add(a, a.audit_event("created", "ada", NOW))
     repo.save(replace(a, patient_name="Changed"), a.version, None)
     with pytest.raises(ConcurrentUpdate):
         repo.save(replace(a, patient_name="Lost update"), a.version, None)
-    assert repo.get(a.id).patient_name == "Changed"
+    stored = repo.get(a.id)
+    assert stored is not None and stored.patient_name == "Changed"
 
 
-def test_a_device_check_round_trips_and_its_write_is_conditional(repo: DynamoAppointmentRepository) -> None:
+def test_a_device_check_round_trips_and_its_write_is_conditional(repo: DynamoAppointments) -> None:
     a = fresh()
-    repo.add(a, a.record("created", "ada", NOW))
+    repo.add(a, a.audit_event("created", "ada", NOW))
     checked = a.with_device_check("in_use", "silent", NOW + timedelta(seconds=3, microseconds=250))
     stored = repo.save(checked, a.version, None)
     assert repo.get(a.id) == stored and stored.device_check is not None
@@ -116,20 +128,22 @@ def test_a_device_check_round_trips_and_its_write_is_conditional(repo: DynamoApp
 
 
 def test_schedule_pages_across_groups_give_every_appointment_once_in_order(
-    repo: DynamoAppointmentRepository,
+    repo: DynamoAppointments,
 ) -> None:
-    from chalicelib.store.repository import schedule_position
+    from chalicelib.store.ports import schedule_position
 
     groups = [f"g-{uuid.uuid4().hex[:8]}" for _ in range(2)]
     # Ties on the start within and across groups, so a position must name the id too.
     made = [fresh(group=groups[n % 2], starts_at=NOW + timedelta(hours=n // 3)) for n in range(9)]
     for a in made:
-        repo.add(a, a.record("created", "ada", NOW))
+        repo.add(a, a.audit_event("created", "ada", NOW))
     whole = repo.schedule(groups, NOW, NOW + timedelta(days=1))
     assert [a.id for a in whole.appointments] == [a.id for a in sorted(made, key=schedule_position)]
     assert whole.after is None
 
-    seen, after, reads = [], None, []
+    seen: list[str] = []
+    after: str | None = None
+    reads: list[int] = []
     while True:
         page = repo.schedule(groups, NOW, NOW + timedelta(days=1), limit=2, after=after)
         assert len(page.appointments) <= 2
@@ -163,9 +177,9 @@ class _TiesInReverse:
 
 
 def test_schedule_pages_are_whole_when_ties_on_a_start_straddle_a_page(
-    repo: DynamoAppointmentRepository, monkeypatch: pytest.MonkeyPatch
+    repo: DynamoAppointments, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.store.repository import schedule_position
+    from chalicelib.store.ports import schedule_position
 
     index = AppointmentModel.schedule_index
     original = index.query
@@ -175,7 +189,7 @@ def test_schedule_pages_are_whole_when_ties_on_a_start_straddle_a_page(
     starts = [(0, 0)] * 5 + [(1, 0)] * 3 + [(0, 1), (1, 1), (1, 1), (0, 2)]
     made = [fresh(group=groups[g], starts_at=NOW + timedelta(hours=h)) for g, h in starts]
     for a in made:
-        repo.add(a, a.record("created", "ada", NOW))
+        repo.add(a, a.audit_event("created", "ada", NOW))
     expected = [a.id for a in sorted(made, key=schedule_position)]
     whole = repo.schedule(groups, NOW, NOW + timedelta(days=1))
     assert [a.id for a in whole.appointments] == expected
@@ -193,29 +207,14 @@ def test_schedule_pages_are_whole_when_ties_on_a_start_straddle_a_page(
     assert repo.schedule(groups, NOW, NOW + timedelta(days=1), limit=12).after is None
 
 
-def test_schedule_without_ties_reads_one_past_the_page_per_group(repo: DynamoAppointmentRepository) -> None:
+def test_schedule_without_ties_reads_one_past_the_page_per_group(repo: DynamoAppointments) -> None:
     group = f"g-{uuid.uuid4().hex[:8]}"
     made = [fresh(group=group, starts_at=NOW + timedelta(minutes=15 * n)) for n in range(10)]
     for a in made:
-        repo.add(a, a.record("created", "ada", NOW))
+        repo.add(a, a.audit_event("created", "ada", NOW))
     page = repo.schedule([group], NOW, NOW + timedelta(days=1), limit=3)
     assert [a.id for a in page.appointments] == [a.id for a in made[:3]]
     assert page.items_read == 4 and page.after is not None
     last = repo.schedule([group], NOW, NOW + timedelta(days=1), limit=3, after=page.after)
     assert [a.id for a in last.appointments] == [a.id for a in made[3:6]]
     assert last.items_read == 5  # it starts at the previous page's last start, so reads that one too
-
-
-def test_screenshots_come_by_time_whatever_their_ids(repo: DynamoAppointmentRepository) -> None:
-    from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
-
-    a = fresh()
-    repo.add(a, a.record("created", "ada", NOW))
-    # The table sorts an appointment's screenshots by id; the paged list goes by time, then id.
-    for n, ident in enumerate(["z", "b", "y", "a"]):
-        at = NOW + timedelta(seconds=n // 2)
-        shot = Screenshot(id=ident, appointment_id=a.id, requested_by="ada", requested_at=at,
-                          status=ScreenshotStatus.STORED, key=f"screenshots/{a.id}/{ident}.jpg",
-                          filename=f"{ident}.jpg", width=640, height=480, taken_at=at)  # fmt: skip
-        repo.add_screenshot(shot, a.record("screenshot_stored", "ada", at))
-    assert [s.id for s in repo.screenshots(a.id)] == ["b", "z", "a", "y"]

@@ -1,0 +1,16 @@
+"""What the patient's page says about their appointment: one sentence per status, and the
+words for the moments that need their own (the clinician stepped out, the session ended)."""
+
+from __future__ import annotations
+
+from chalicelib.domain.appointment import Status
+
+PATIENT_WORDS = {
+    Status.SCHEDULED: "Your appointment is booked. Open this page again shortly before it starts.",
+    Status.WAITING: "You are in the waiting room. The clinician will be with you shortly.",
+    Status.IN_SESSION: "Your clinician has joined.",
+    Status.COMPLETED: "This appointment has ended. You can close this window.",
+    Status.CANCELLED: "This appointment has been cancelled. Please contact your practice for a new one.",
+}
+STEPPED_OUT = "Your clinician has stepped out and will be back with you shortly. Please stay on this page."
+SESSION_ENDED = "The clinician has ended the session. Thank you, you can close this window now."
