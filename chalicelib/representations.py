@@ -123,6 +123,7 @@ def chat(m: ChatMessage) -> dict[str, Any]:
         appointment_id=m.appointment_id,
         id=m.id,
         sender=m.sender_role,
+        seat=m.seat,
         name=m.sender_name,
         text=m.text,
         at=instant(m.at),

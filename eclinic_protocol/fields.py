@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from eclinic_protocol.errors import ProtocolError
+from eclinic_protocol.mlines import SEATS
 
 Body = Mapping[str, Any]
 SDP_MAX = 24 * 1024
-ROLES = ("patient", "clinician")  # the two browsers of a call
+ROLES = ("patient", "clinician", "guest")  # who a page in a call is
 
 
 @dataclass(frozen=True)
@@ -263,5 +264,6 @@ class JsonList(Spec):
 
 APPOINTMENT_ID = Text()
 REQUEST_ID = Text()
-ROLE = Choice(ROLES, "`role` must be patient or clinician.")
+ROLE = Choice(ROLES, "`role` must be patient, clinician or guest.")
+SEAT = Choice(SEATS, "`seat` must be clinician, patient, guest-1 or guest-2.")
 PEER_ID = OptionalText(default="", max_length=64, message="`peer_id` must be a short string.")

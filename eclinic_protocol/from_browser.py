@@ -1,4 +1,4 @@
-"""The pages' messages to the server (the clinician's and the patient's), which the server
+"""The pages' messages to the server (the clinician's, the patient's, a guest's), which the server
 parses on arrival. The server's handler for each is in `LiveService._handlers`
 (chalicelib/usecases/live.py); what each does is in docs/protocol.md.
 
@@ -167,3 +167,5 @@ class DeviceCheck(Message):
 _COMMON = (Ping, Chat, Call, Offer, Candidate, MediaState, Quality)
 CLINICIAN_SENDS = Registry("clinician to server", (*_COMMON, Take, Notice, Hangup, ScreenshotRequest))
 PATIENT_SENDS = Registry("patient to server", (*_COMMON, ScreenshotConsent, DeviceCheck))
+# A guest speaks as the patient does in a call, never for the patient (no screenshot consent).
+GUEST_SENDS = Registry("guest to server", _COMMON)

@@ -13,14 +13,14 @@ from eclinic_protocol.fields import (
     APPOINTMENT_ID,
     PEER_ID,
     REQUEST_ID,
-    ROLE,
-    ROLES,
+    SEAT,
     OptionalChoice,
     OptionalFlag,
     Sdp,
     Text,
     WholeNumber,
 )
+from eclinic_protocol.mlines import SEATS
 
 FIGURE = WholeNumber(0, 10_000)  # a worker's capacity or load, in visits
 SIZE = WholeNumber(1, None, "`width` and `height` must be positive whole numbers.", "width")
@@ -51,14 +51,14 @@ class WorkerStatus(Message):
 @dataclass(frozen=True, kw_only=True)
 class Answer(Message):
     """The worker's answer (one complete SDP) to the offer of the browser connection `to`.
-    `role` and `peer_id` repeat the offer's (the worker always sends them): the server drops
-    an answer whose `to` is no longer in the session, or not of that `role`, and logs them."""
+    `seat` and `peer_id` repeat the offer's (the worker always sends them): the server drops
+    an answer whose `to` is no longer in the session, or not of that `seat`, and logs them."""
 
     TYPE = "answer"
     appointment_id: Annotated[str, APPOINTMENT_ID]
     to: Annotated[str, Text()]
     sdp: Annotated[str, Sdp()]
-    role: Annotated[str | None, OptionalChoice(ROLES, ROLE.message)] = None
+    seat: Annotated[str | None, OptionalChoice(SEATS, SEAT.message)] = None
     peer_id: Annotated[str, PEER_ID] = ""
 
 
@@ -88,7 +88,7 @@ class Renegotiate(Message):
 
     TYPE = "renegotiate"
     appointment_id: Annotated[str, APPOINTMENT_ID]
-    role: Annotated[str, ROLE]
+    seat: Annotated[str, SEAT]
 
 
 WORKER_SENDS = Registry(

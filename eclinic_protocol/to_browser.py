@@ -3,7 +3,7 @@ side's state, chat, screenshots, the patient's status) and replies to the sender
 
 The server builds each with its class; the pages handle them by the names in
 templates/pages/assets/protocol.js. Which page gets which: CLINICIAN_RECEIVES,
-PATIENT_RECEIVES (both also get `error`, from `envelope`).
+PATIENT_RECEIVES, GUEST_RECEIVES (each also gets `error`, from `envelope`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from eclinic_protocol.fields import (
     APPOINTMENT_ID,
     REQUEST_ID,
     ROLE,
+    SEAT,
     Choice,
     Flag,
     JsonList,
@@ -81,7 +82,8 @@ class Answer(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class MediaState(Message):
-    """The other side's mute and camera state (only the fields it sent)."""
+    """Another participant's mute and camera state (only the fields it sent): `from` is its
+    role, `seat` (beyond API.md) which participant of the call it is."""
 
     TYPE = "media_state"
     appointment_id: Annotated[str, APPOINTMENT_ID]
@@ -90,11 +92,12 @@ class MediaState(Message):
     screen: Annotated[bool | None, OptionalFlag()] = None
     video_off: Annotated[str | None, OptionalChoice(VIDEO_OFF_REASONS)] = None
     sender: Annotated[str, ROLE, Wire("from")]
+    seat: Annotated[str, SEAT]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Quality(Message):
-    """The other side's view of its line."""
+    """Another participant's view of its line (`from`, `seat` as in `media_state`)."""
 
     TYPE = "quality"
     appointment_id: Annotated[str, APPOINTMENT_ID]
@@ -103,16 +106,19 @@ class Quality(Message):
     loss: Annotated[float | None, Number(1)] = None
     connected: Annotated[bool, Flag()]
     sender: Annotated[str, ROLE, Wire("from")]
+    seat: Annotated[str, SEAT]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Chat(Message):
-    """A chat line of the session, as stored."""
+    """A chat line of the session, as stored: `from` clinician, patient or guest, `seat`
+    (beyond API.md) which participant wrote it."""
 
     TYPE = "chat"
     appointment_id: Annotated[str, APPOINTMENT_ID]
     id: Annotated[str, Text()]
     sender: Annotated[str, ROLE, Wire("from")]
+    seat: Annotated[str, SEAT]
     name: Annotated[str, Text()]
     text: Annotated[str, Text()]
     at: Annotated[str, Text()]
@@ -178,7 +184,8 @@ class Status(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class SessionEnded(Message):
-    """The clinician left: the appointment is completed."""
+    """The clinician left: the appointment is completed; to a guest also when the clinician
+    removed them (then the server closes the guest's connections)."""
 
     TYPE = "session_ended"
     message: Annotated[str, Text()]
@@ -221,7 +228,20 @@ class ScreenshotRequest(Message):
     request_id: Annotated[str, REQUEST_ID]
 
 
-_CALL = (CallSetup, CallFailed, Answer, MediaState, Quality, Chat, Pong, Error)
+@dataclass(frozen=True, kw_only=True)
+class Participants(Message):
+    """Who is in the call now, to everyone in it, whenever that changes (a join, a leave, a
+    guest added or removed, mute or camera): each `{"id", "seat", "role", "name",
+    "guest_role"?, "audio", "video"}`, in SEATS order; `id` is the guest's id for a guest, else
+    the role. A page lays out a tile per other participant and its m-line pairs by `seat`
+    (eclinic_protocol.mlines)."""
+
+    TYPE = "participants"
+    appointment_id: Annotated[str, APPOINTMENT_ID]
+    participants: Annotated[list[dict[str, Any]], JsonList("participant")]
+
+
+_CALL = (CallSetup, CallFailed, Answer, MediaState, Quality, Chat, Participants, Pong, Error)
 CLINICIAN_RECEIVES = Registry(
     "server to clinician",
     (
@@ -237,3 +257,4 @@ CLINICIAN_RECEIVES = Registry(
 PATIENT_RECEIVES = Registry(
     "server to patient", (Status, SessionEnded, Cancelled, Notice, Document, ScreenshotRequest, *_CALL)
 )
+GUEST_RECEIVES = Registry("server to guest", (Status, SessionEnded, Cancelled, *_CALL))

@@ -1,6 +1,7 @@
 """The server's messages to a media worker, parsed by the worker on arrival
 (media_worker/worker.py): a browser's `offer` and `candidate` (naming the browser's peer),
-`capture` after the patient's consent, `end` when the visit is over or has moved, and the
+`capture` after the patient's consent, `end` when the visit is over or has moved, `leave`
+when one participant has gone, and the
 `worker_welcome` reply to its hello. A refused message gets `error` (`envelope`).
 """
 
@@ -10,7 +11,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from eclinic_protocol.envelope import Error, Message, Registry
-from eclinic_protocol.fields import APPOINTMENT_ID, PEER_ID, REQUEST_ID, ROLE, IceCandidate, Sdp, Text, Wire
+from eclinic_protocol.fields import (
+    APPOINTMENT_ID,
+    PEER_ID,
+    REQUEST_ID,
+    SEAT,
+    IceCandidate,
+    OptionalText,
+    Sdp,
+    Text,
+    Wire,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,7 +40,7 @@ class Offer(Message):
 
     TYPE = "offer"
     appointment_id: Annotated[str, APPOINTMENT_ID]
-    role: Annotated[str, ROLE]
+    seat: Annotated[str, SEAT]
     sender: Annotated[str, Text(), Wire("from")]
     peer_id: Annotated[str, PEER_ID] = ""
     sdp: Annotated[str, Sdp()]
@@ -46,7 +57,7 @@ class Candidate(Message):
 
     TYPE = "candidate"
     appointment_id: Annotated[str, APPOINTMENT_ID]
-    role: Annotated[str, ROLE]
+    seat: Annotated[str, SEAT]
     sender: Annotated[str, Text(), Wire("from")]
     peer_id: Annotated[str, PEER_ID] = ""
     candidate: Annotated[dict[str, Any] | str | None, IceCandidate()]
@@ -76,4 +87,16 @@ class End(Message):
     appointment_id: Annotated[str, APPOINTMENT_ID]
 
 
-WORKER_RECEIVES = Registry("server to worker", (WorkerWelcome, Offer, Candidate, Capture, End, Error))
+@dataclass(frozen=True, kw_only=True)
+class Leave(Message):
+    """One participant left the visit (a guest removed, a page closed): close that seat's peer
+    if it is still the one of the browser connection `sender` (`from`); with `sender` empty,
+    whichever it is. The others' pages offer again without that seat's m-lines."""
+
+    TYPE = "leave"
+    appointment_id: Annotated[str, APPOINTMENT_ID]
+    seat: Annotated[str, SEAT]
+    sender: Annotated[str, OptionalText(default=""), Wire("from")] = ""
+
+
+WORKER_RECEIVES = Registry("server to worker", (WorkerWelcome, Offer, Candidate, Capture, End, Leave, Error))

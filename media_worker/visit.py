@@ -113,9 +113,9 @@ class Visit:
             )
 
     def _set_directions(self, peer: Peer) -> None:
-        for transceiver, slot in _slots(peer.pc.getTransceivers()):
+        for index, transceiver in enumerate(peer.pc.getTransceivers()):
             # Nothing goes back on the clinician's own screen share (recvonly there).
-            transceiver.direction = answer_direction(peer.role, slot)
+            transceiver.direction = answer_direction(peer.role, index)
 
     def _attach_outgoing(self, peer: Peer, answer: SessionDescription) -> None:
         """Feeds every m-line the browser can receive with the other participant's source."""

@@ -116,14 +116,14 @@ class Worker:
                 self.peers,
                 self._relay_factory(),
                 lambda role: self.signalling.send(
-                    from_worker.Renegotiate(appointment_id=appointment_id, role=role).to_json()
+                    from_worker.Renegotiate(appointment_id=appointment_id, seat=role).to_json()
                 ),
             )
             self.visits[appointment_id] = visit
         before = self.load
-        sdp = await visit.offer(offer.role, offer.browser_peer, offer.sdp)
+        sdp = await visit.offer(offer.seat, offer.browser_peer, offer.sdp)
         answer = from_worker.Answer(
-            appointment_id=appointment_id, to=offer.sender, sdp=sdp, role=offer.role, peer_id=offer.peer_id
+            appointment_id=appointment_id, to=offer.sender, sdp=sdp, seat=offer.seat, peer_id=offer.peer_id
         )
         self.signalling.send(answer.to_json())
         if self.load != before:
@@ -132,7 +132,7 @@ class Worker:
     async def _candidate(self, candidate: to_worker.Candidate) -> None:
         visit = self.visits.get(candidate.appointment_id)
         if visit is not None:
-            await visit.add_candidate(candidate.role, candidate.browser_peer, candidate.candidate)
+            await visit.add_candidate(candidate.seat, candidate.browser_peer, candidate.candidate)
 
     async def _capture(self, capture: to_worker.Capture) -> None:
         appointment_id, request_id = capture.appointment_id, capture.request_id

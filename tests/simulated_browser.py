@@ -121,7 +121,7 @@ class FakeBrowser:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return to_worker.Offer(
             appointment_id=appointment_id,
-            role=self.role,
+            seat=self.role,
             sender=self.connection_id,
             peer_id=self.peer_id,
             sdp=self.pc.localDescription.sdp,

@@ -1,4 +1,4 @@
-"""Chat between the clinician in a session and the patient."""
+"""Chat between everyone in a session: the clinician, the patient and the guests."""
 
 from __future__ import annotations
 
@@ -14,10 +14,15 @@ CHAT_MAX = 2000
 class ChatMessage:
     id: str
     appointment_id: str
-    sender_role: str  # "clinician" or "patient"
+    sender_role: str  # "clinician", "patient" or "guest"
     sender_name: str
     text: str
     at: datetime
+    sender_seat: str = ""  # which participant (eclinic_protocol.mlines.SEATS); the role when empty
+
+    @property
+    def seat(self) -> str:
+        return self.sender_seat or self.sender_role
 
 
 def chat_text(value: str) -> str:

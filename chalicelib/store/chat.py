@@ -23,6 +23,7 @@ class DynamoChat:
             id=message.id,
             sender_role=message.sender_role,
             sender_name=message.sender_name,
+            sender_seat=message.seat,
             text=message.text,
             at=at,
         )
@@ -38,6 +39,7 @@ def _chat(item: ChatMessageModel) -> ChatMessage:
         appointment_id=item.appointment_id,
         sender_role=item.sender_role,
         sender_name=item.sender_name,
+        sender_seat=item.sender_seat or "",
         text=item.text,
         at=parse_instant(item.at),
     )

@@ -181,6 +181,7 @@ class ChatMessageModel(Model):
     id = UnicodeAttribute()
     sender_role = UnicodeAttribute()
     sender_name = UnicodeAttribute()
+    sender_seat = UnicodeAttribute(null=True)  # absent on lines written before guests
     text = UnicodeAttribute()
     at = UnicodeAttribute()
 

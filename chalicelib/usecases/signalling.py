@@ -89,7 +89,7 @@ class Signalling:
         participant, worker = self._route_to_worker(connection, message.appointment_id)
         offer = to_worker.Offer(
             appointment_id=participant.appointment.id,
-            role=participant.role.value,
+            seat=participant.role.value,
             sender=connection.id,
             peer_id=message.peer_id,
             sdp=message.sdp,
@@ -101,7 +101,7 @@ class Signalling:
         participant, worker = self._route_to_worker(connection, message.appointment_id)
         candidate = to_worker.Candidate(
             appointment_id=participant.appointment.id,
-            role=participant.role.value,
+            seat=participant.role.value,
             sender=connection.id,
             peer_id=message.peer_id,
             candidate=message.candidate,
@@ -124,6 +124,7 @@ class Signalling:
             loss=message.loss,
             connected=message.connected,
             sender=participant.role.value,
+            seat=participant.role.value,
         )
         self._broadcaster.to_channels([self._other_side(participant)], report.to_json())
         return []
@@ -138,6 +139,7 @@ class Signalling:
             screen=message.screen,
             video_off=message.video_off,
             sender=participant.role.value,
+            seat=participant.role.value,
         )
         self._broadcaster.to_channels([self._other_side(participant)], state.to_json())
         return []
@@ -162,11 +164,11 @@ class Signalling:
         target = self._registry.get(message.to)
         if (
             target is None
-            or (message.role is not None and target.role.value != message.role)
+            or (message.seat is not None and target.role.value != message.seat)
             or not _in_session_of(target, appointment)
         ):
             # That browser has gone or moved on; it will offer again.
-            logger().info("answer dropped", role=message.role, peer_id=message.peer_id)
+            logger().info("answer dropped", seat=message.seat, peer_id=message.peer_id)
             return []
         answer = to_browser.Answer(appointment_id=appointment.id, sdp=message.sdp)
         self._broadcaster.to_connection(target.id, answer.to_json())
@@ -176,7 +178,7 @@ class Signalling:
         """The worker asks one side to offer again (so that both legs share a codec): that side
         gets `call` as after a worker move, and its page makes a new peer connection."""
         appointment = self._workers.visit_of(connection, message.appointment_id)
-        if message.role == Role.PATIENT.value:
+        if message.seat == Role.PATIENT.value:
             channel = patient_channel(appointment.id)
         else:
             channel = clinician_channel(appointment.taken_by_id or "")

@@ -57,7 +57,7 @@ def test_the_worker_imports_nothing_of_the_server() -> None:
 
 
 def test_an_offer_without_sdp_is_refused_naming_the_field() -> None:
-    body = to_worker.Offer(appointment_id="a", role="patient", sender="c1", sdp="v=0\r\n").to_json()
+    body = to_worker.Offer(appointment_id="a", seat="patient", sender="c1", sdp="v=0\r\n").to_json()
     del body["sdp"]
     with pytest.raises(ProtocolError) as refused:
         to_worker.WORKER_RECEIVES.parse(body)
@@ -68,7 +68,7 @@ def test_an_offer_without_sdp_is_refused_naming_the_field() -> None:
     ("body", "field"),
     [
         ({"type": "capture", "appointment_id": "a", "request_id": "r", "key": 7, "not_after": "x"}, "key"),
-        ({"type": "candidate", "appointment_id": "a", "role": "guest", "from": "c"}, "role"),
+        ({"type": "candidate", "appointment_id": "a", "seat": "guest", "from": "c"}, "seat"),
         ({"type": "nonsense"}, "type"),
         ({"type": "worker_hello", "worker_id": "w", "capacity": True, "load": 0}, "capacity"),
     ],
@@ -81,15 +81,16 @@ def test_a_wrong_or_missing_field_is_named(body: dict[str, Any], field: str) -> 
 
 
 def test_every_message_reads_back_what_it_sends() -> None:
-    offer = to_worker.Offer(appointment_id="a", role="clinician", sender="c1", peer_id="p", sdp="v=0\r\n")
+    offer = to_worker.Offer(appointment_id="a", seat="clinician", sender="c1", peer_id="p", sdp="v=0\r\n")
     assert offer.to_json()["from"] == "c1"
     assert to_worker.Offer.parse(offer.to_json()) == offer
-    state = to_browser.MediaState(appointment_id="a", audio=False, sender="patient")
+    state = to_browser.MediaState(appointment_id="a", audio=False, sender="patient", seat="patient")
     assert state.to_json() == {
         "type": "media_state",
         "appointment_id": "a",
         "audio": False,
         "from": "patient",
+        "seat": "patient",
     }
     assert to_browser.MediaState.parse(state.to_json()) == state
 
@@ -122,12 +123,12 @@ def a_day_of_messages(world: FakeWorld) -> None:
     for side, role in (("ada-1", "clinician"), ("pat-1", "patient")):
         send(live, side, type="offer", appointment_id=aid, peer_id="p", sdp="v=0\r\noffer")
         send(live, side, type="candidate", appointment_id=aid, peer_id="p", candidate=None)
-        answer = from_worker.Answer(appointment_id=aid, to=side, sdp="v=0\r\nanswer", role=role)
+        answer = from_worker.Answer(appointment_id=aid, to=side, sdp="v=0\r\nanswer", seat=role)
         send(live, "conn-w1", **answer.to_json())
         send(live, side, type="media_state", appointment_id=aid, audio=False, video_off="camera_off")
         send(live, side, type="quality", appointment_id=aid, level="fair", rtt_ms=120)
         send(live, side, type="chat", appointment_id=aid, text="Hello")
-    send(live, "conn-w1", **from_worker.Renegotiate(appointment_id=aid, role="clinician").to_json())
+    send(live, "conn-w1", **from_worker.Renegotiate(appointment_id=aid, seat="clinician").to_json())
     for granted in (True, False):
         (requested,) = send(live, "ada-1", type="screenshot_request", appointment_id=aid)
         request_id = requested["request_id"]

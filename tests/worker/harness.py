@@ -57,7 +57,7 @@ def make_worker(store: InMemoryImageStore, connect_timeout: float = 20) -> tuple
 async def join(worker: Worker, outbox: Outbox, browser: FakeBrowser) -> None:
     await worker.on_message(await browser.offer_message(APPOINTMENT))
     answer = await outbox.next("answer")
-    assert (answer["to"], answer["peer_id"], answer["role"]) == (
+    assert (answer["to"], answer["peer_id"], answer["seat"]) == (
         browser.connection_id,
         browser.peer_id,
         browser.role,
