@@ -1,9 +1,9 @@
 """Who is connected, and to which channels.
 
 A channel is a set of connections that receive the same pushes: the clinicians of a group,
-one clinician's tabs, one appointment's patient tabs, all patients (for the stale sweep) and
-the media workers. A connection subscribes to its channels at connect and leaves them all at
-disconnect.
+one clinician's tabs, one appointment's patient tabs, one guest seat's tabs, all patients and
+all guests (for the stale sweep) and the media workers. A connection subscribes to its
+channels at connect and leaves them all at disconnect.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def connect_window(now: datetime) -> int:
 class Role(enum.StrEnum):
     CLINICIAN = "clinician"
     PATIENT = "patient"
+    GUEST = "guest"
     WORKER = "worker"
 
 
@@ -53,10 +54,14 @@ class Connection:
     connected_at: datetime
     last_seen: datetime
     # Who connected, one field per role: a clinician's Cognito `sub`, the appointment a
-    # patient's link opens, a worker's id (from its hello; None until then).
+    # patient's or a guest's link opens (and the guest's id and seat), a worker's id (from its
+    # hello; None until then).
     clinician_id: str | None = None
     appointment_id: str | None = None
     worker_id: str | None = None
+    guest_id: str | None = None
+    guest_seat: str | None = None
+    guest_role: str | None = None  # interpreter, family, colleague
     groups: frozenset[str] = frozenset()
     # media workers only: how many visits they can relay, how many they relay, and whether
     # they are shutting down
@@ -69,6 +74,16 @@ class Connection:
     # a fan-out from another invocation then must not prune it (a reloaded patient page would
     # stay "online" after it closed, its disconnect finding nothing to remove).
     connecting: bool = False
+    # Pages in a call: the microphone and camera as their last media_state said.
+    audio: bool = True
+    video: bool = True
+
+    @property
+    def seat(self) -> str:
+        """Which participant of a call this page is (eclinic_protocol.mlines.SEATS)."""
+        if self.role is Role.GUEST:
+            return _who(self.guest_seat)
+        return self.role.value
 
     def session_over(self, now: datetime) -> bool:
         return self.session_expires_at is not None and now >= self.session_expires_at
@@ -92,7 +107,12 @@ def patient_channel(appointment_id: str) -> str:
     return f"patient#{appointment_id}"
 
 
+def guest_channel(appointment_id: str, seat: str) -> str:
+    return f"guest#{appointment_id}#{seat}"
+
+
 ALL_PATIENTS = "patients"
+ALL_GUESTS = "guests"
 WORKERS = "workers"
 
 
@@ -104,12 +124,14 @@ def channels_of(connection: Connection) -> list[str]:
         ]
     if connection.role is Role.PATIENT:
         return [patient_channel(_who(connection.appointment_id)), ALL_PATIENTS]
+    if connection.role is Role.GUEST:
+        return [guest_channel(_who(connection.appointment_id), connection.seat), ALL_GUESTS]
     return [WORKERS]
 
 
 def _who(identity: str | None) -> str:
     if not identity:
-        raise ValueError("A clinician or patient connection names who connected.")
+        raise ValueError("A clinician, patient or guest connection names who connected.")
     return identity
 
 

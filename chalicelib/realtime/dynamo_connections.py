@@ -156,6 +156,11 @@ def _to_item(channel: str, c: Connection) -> ConnectionModel:
         load=c.load if c.role is Role.WORKER else None,
         draining=c.draining if c.role is Role.WORKER else None,
         connecting=c.connecting or None,
+        guest_id=c.guest_id,
+        guest_seat=c.guest_seat,
+        guest_role=c.guest_role,
+        media_audio=None if c.audio else False,
+        media_video=None if c.video else False,
     )
 
 
@@ -176,4 +181,9 @@ def _from_item(item: ConnectionModel) -> Connection:
         load=int(item.load or 0),
         draining=bool(item.draining),
         connecting=bool(item.connecting),
+        guest_id=item.guest_id,
+        guest_seat=item.guest_seat,
+        guest_role=item.guest_role,
+        audio=item.media_audio is not False,
+        video=item.media_video is not False,
     )

@@ -1,5 +1,6 @@
 """Turns stored appointment changes into pushes: the row for every clinician of the group,
-and for the patient the words that say what just happened (`patient_wording`)."""
+for the patient (and the guests, whose pages are the patient's page) the words that say what
+just happened (`patient_wording`), and who is in the call once the session is taken."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from chalicelib.domain.appointment import Appointment, AuditEvent, Move, Status
 from chalicelib.domain.patient_wording import PATIENT_WORDS, SESSION_ENDED, STEPPED_OUT
 from chalicelib.domain.timeutil import iso_utc
 from chalicelib.realtime.broadcast import Broadcaster
-from chalicelib.realtime.connections import ConnectionRegistry, group_channel, patient_channel
+from chalicelib.realtime.connections import ConnectionRegistry, group_channel, subscribers
+from chalicelib.realtime.roster import Roster, link_holder_channels
 from eclinic_protocol import to_browser
 
 DASHBOARD_COUNTS = {Move.PATIENT_ONLINE.value: "PatientsOnline", Move.TAKE.value: "SessionsStarted"}
@@ -28,9 +30,12 @@ def status_message(appointment: Appointment, audit: AuditEvent | None = None) ->
 class LiveUpdates:
     """The appointment notifier: every stored change pushed to whoever watches it live."""
 
-    def __init__(self, broadcaster: Broadcaster, registry: ConnectionRegistry) -> None:
+    def __init__(
+        self, broadcaster: Broadcaster, registry: ConnectionRegistry, roster: Roster | None = None
+    ) -> None:
         self._broadcaster = broadcaster
         self._registry = registry
+        self._roster = roster or Roster(registry, broadcaster)
 
     def appointment_changed(self, before: Appointment, after: Appointment, audit: AuditEvent | None) -> None:
         appointment = after
@@ -42,7 +47,9 @@ class LiveUpdates:
             return
         if audit.action in DASHBOARD_COUNTS:
             metrics.count(DASHBOARD_COUNTS[audit.action])
-        patients = self._registry.in_channel(patient_channel(appointment.id))
+        if audit.action == Move.TAKE.value:
+            self._roster.announce(appointment)
+        patients = subscribers(self._registry, link_holder_channels(appointment.id))
         if not patients:
             return
         if appointment.status is Status.CANCELLED:

@@ -166,6 +166,11 @@ class ConnectionModel(Model):
     load = NumberAttribute(null=True)
     draining = BooleanAttribute(null=True)
     connecting = BooleanAttribute(null=True)  # only while its $connect runs
+    guest_id = UnicodeAttribute(null=True)
+    guest_seat = UnicodeAttribute(null=True)
+    guest_role = UnicodeAttribute(null=True)
+    media_audio = BooleanAttribute(null=True)  # False once a page in a call said so; else absent
+    media_video = BooleanAttribute(null=True)
 
     connection_id_index = ConnectionIdIndex()
 

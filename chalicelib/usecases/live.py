@@ -1,16 +1,13 @@
-"""The live side: websocket connect and disconnect, presence, and session messages.
-
-Presence: a patient's first live connection moves `scheduled` to `waiting`, the last one
-going moves `waiting` back to `scheduled`; tabs are counted, so two tabs are one presence.
-A connection whose heartbeat stopped no longer counts, and the sweep closes it, so a
-disconnect that never arrived cannot keep a patient "online".
+"""The live side: the websocket's messages, each parsed strictly and routed to the service
+that handles it for the sender's role (clinician, patient, guest, worker); the session's own
+messages (take, hang up, chat, notice, device check) are handled here. Who connects and
+presence: chalicelib.usecases.presence.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -26,24 +23,23 @@ from chalicelib.paging import Page
 from chalicelib.realtime import messages
 from chalicelib.realtime.broadcast import Broadcaster
 from chalicelib.realtime.connections import (
-    ALL_PATIENTS,
-    AUDITED_CONNECTS,
     MESSAGE_WINDOW,
     MESSAGES_PER_WINDOW,
     Connection,
     ConnectionRegistry,
     Role,
-    clinician_channel,
     patient_channel,
 )
+from chalicelib.realtime.roster import session_channels
 from chalicelib.store.ports import AppointmentStore, AuditLog, ChatStore
 from chalicelib.usecases.appointments import AppointmentService
 from chalicelib.usecases.media_workers import MediaWorkers
 from chalicelib.usecases.participants import clinician_of, running_session
+from chalicelib.usecases.presence import GuestLinks, Presence
 from chalicelib.usecases.screenshots import Screenshots
 from chalicelib.usecases.signalling import Signalling
 from eclinic_protocol import from_browser, from_worker, to_browser
-from eclinic_protocol.from_browser import CLINICIAN_SENDS, PATIENT_SENDS
+from eclinic_protocol.from_browser import CLINICIAN_SENDS, GUEST_SENDS, PATIENT_SENDS
 from eclinic_protocol.from_worker import WORKER_SENDS
 
 Reply = dict[str, Any]
@@ -71,6 +67,7 @@ class LiveService:
         signalling: Signalling,
         screenshots: Screenshots,
         clock: Callable[[], datetime] | None = None,
+        guests: GuestLinks | None = None,
     ) -> None:
         self._workers = workers
         self._signalling = signalling
@@ -83,115 +80,32 @@ class LiveService:
         self._broadcaster = broadcaster
         self._tokens = tokens
         self._clock = clock or appointments.now
+        self._presence = Presence(
+            appointments,
+            appointment_store,
+            audit_log,
+            registry,
+            broadcaster,
+            tokens,
+            workers,
+            signalling,
+            guests,
+            self._clock,
+        )
 
-    # -- connection lifecycle --------------------------------------------------------
+    # -- connection lifecycle (presence) ------------------------------------------------
 
     def connect(self, connection_id: str, query: Mapping[str, str]) -> Connection:
-        """Registers a connection, or raises (Unauthorized, NotFound, Gone) to refuse it.
-
-        It is registered as `connecting` until this returns: a 410 for it meanwhile means
-        "not open yet", not "gone" (see Broadcaster). A refused connect gets no $disconnect,
-        so what it registered is removed here."""
-        connection, appointment = self._identify(connection_id, query)
-        number = 0 if appointment is None else self._count_patient_connect(appointment, connection)
-        self._registry.add(replace(connection, connecting=True))
-        try:
-            if appointment is not None:
-                self._patient_connected(appointment, connection, number)
-        except Exception:
-            self._registry.remove(connection_id)
-            raise
-        self._registry.update(connection)
-        return connection
-
-    def _count_patient_connect(self, appointment: Appointment, connection: Connection) -> int:
-        number = self._registry.count_connect(appointment.id, connection.connected_at)
-        if number is None:
-            logger().warning("patient link over its connect limit", appointment_id=appointment.id)
-            raise RateLimited(
-                "This visit link has connected too often in the last few minutes."
-                " Wait a few minutes, then reload the page."
-            )
-        return number
-
-    def _patient_connected(self, appointment: Appointment, connection: Connection, number: int) -> None:
-        if number <= AUDITED_CONNECTS:
-            self._audit_log.append(
-                appointment.audit_event("patient_connected", "patient", connection.connected_at)
-            )
-        elif number == AUDITED_CONNECTS + 1:
-            self._audit_log.append(
-                appointment.audit_event("patient_connects_collapsed", "patient", connection.connected_at)
-            )
-        self._patient_online(appointment.id)
-
-    def _identify(
-        self, connection_id: str, query: Mapping[str, str]
-    ) -> tuple[Connection, Appointment | None]:
-        """Who connects, from the one credential in the query string (and a patient's appointment)."""
-        now = self._clock()
-        if query.get("id_token"):
-            session = self._tokens.session(query["id_token"])
-            clinician = session.clinician
-            clinician_connection = Connection(
-                id=connection_id,
-                role=Role.CLINICIAN,
-                clinician_id=clinician.id,
-                name=clinician.name,
-                email=clinician.email,
-                session_expires_at=session.expires_at,
-                groups=clinician.groups,
-                connected_at=now,
-                last_seen=now,
-            )
-            return clinician_connection, None
-        if query.get("token"):
-            appointment = self._appointments.visit(query["token"])
-            patient_connection = Connection(
-                id=connection_id,
-                role=Role.PATIENT,
-                name=appointment.patient_name,
-                appointment_id=appointment.id,
-                connected_at=now,
-                last_seen=now,
-            )
-            return patient_connection, appointment
-        if query.get("worker_token"):
-            if not self._workers.is_worker_credential(query["worker_token"]):
-                raise Unauthorized("The worker credential was not accepted.")
-            worker_connection = Connection(
-                id=connection_id,
-                role=Role.WORKER,
-                name="media worker",
-                connected_at=now,
-                last_seen=now,
-            )
-            return worker_connection, None
-        raise Unauthorized("Connect with ?id_token= (clinician) or ?token= (patient link).")
+        return self._presence.connect(connection_id, query)
 
     def disconnect(self, connection_id: str) -> None:
-        connection = self._registry.remove(connection_id)
-        if connection is not None and connection.appointment_id is not None:
-            appointment = self._appointment_store.get(connection.appointment_id)
-            now = self._clock()
-            if (
-                appointment is not None
-                and self._registry.connects_in_window(appointment.id, now) <= AUDITED_CONNECTS
-            ):
-                self._audit_log.append(appointment.audit_event("patient_disconnected", "patient", now))
-            self._patient_maybe_gone(connection.appointment_id)
+        self._presence.disconnect(connection_id)
 
     def sweep(self) -> int:
-        """Closes patient connections whose heartbeat stopped; returns how many."""
-        now = self._clock()
-        stale = [c for c in self._registry.in_channel(ALL_PATIENTS) if not c.alive(now)]
-        for connection in stale:
-            self._broadcaster.close([connection])
-            if connection.appointment_id is not None:
-                self._patient_maybe_gone(connection.appointment_id)
-        if stale:
-            logger().info("swept stale patient connections", count=len(stale))
-        return len(stale)
+        return self._presence.sweep()
+
+    def live_patient_connections(self, appointment_id: str) -> list[Connection]:
+        return self._presence.live_patient_connections(appointment_id)
 
     def reply(self, connection_id: str, message: Reply) -> None:
         self._broadcaster.to_connection(connection_id, message)
@@ -262,6 +176,8 @@ class LiveService:
             Route(from_browser.MediaState, signalling.media_state),
             Route(from_browser.Quality, signalling.quality),
         )
+        if role is Role.GUEST:
+            return _checked(messages.routes(*common), GUEST_SENDS.types)
         if role is Role.CLINICIAN:
             table = messages.routes(
                 *common,
@@ -302,7 +218,7 @@ class LiveService:
         )
         self._workers.end_call(before, after)
         if mode == "exit":
-            self._patient_maybe_gone(appointment.id)
+            self._presence.patient_maybe_gone(appointment.id)
         return []
 
     def _chat(self, connection: Connection, incoming: from_browser.Chat) -> list[Reply]:
@@ -320,14 +236,12 @@ class LiveService:
             appointment_id=appointment.id,
             sender_role=connection.role.value,
             sender_name=connection.name,
+            sender_seat=connection.seat,
             text=text,
             at=now,
         )
         self._chat_store.add(message, appointment.audit_event("chat", _actor(connection), now))
-        self._broadcaster.to_channels(
-            [patient_channel(appointment.id), clinician_channel(appointment.taken_by_id or "")],
-            representations.chat(message),
-        )
+        self._broadcaster.to_channels(session_channels(appointment), representations.chat(message))
         return []
 
     def _notice(self, connection: Connection, incoming: from_browser.Notice) -> list[Reply]:
@@ -367,29 +281,10 @@ class LiveService:
         self._appointments.mutate(appointment_id, keep_result)
         return []
 
-    # -- presence ------------------------------------------------------------------------
-
-    def live_patient_connections(self, appointment_id: str) -> list[Connection]:
-        now = self._clock()
-        return [c for c in self._registry.in_channel(patient_channel(appointment_id)) if c.alive(now)]
-
-    def _patient_online(self, appointment_id: str) -> None:
-        self._appointments.mutate(appointment_id, lambda a: a.come_online(self._clock()))
-
-    def _patient_maybe_gone(self, appointment_id: str) -> None:
-        if self.live_patient_connections(appointment_id):
-            return
-        try:
-            self._appointments.mutate(appointment_id, lambda a: a.go_offline(self._clock()))
-        except NotFound:
-            return
-        # A tab may have connected between the count and the write: it must not look offline.
-        if self.live_patient_connections(appointment_id):
-            self._patient_online(appointment_id)
-
 
 def _actor(connection: Connection) -> Clinician | str:
-    return clinician_of(connection) if connection.role is Role.CLINICIAN else "patient"
+    """Who the audit names: the clinician, "patient", or "guest" (with the guest's id beside it)."""
+    return clinician_of(connection) if connection.role is Role.CLINICIAN else connection.role.value
 
 
 def _checked(table: dict[str, Route[Any]], defined: set[str]) -> dict[str, Route[Any]]:

@@ -1,4 +1,5 @@
-"""Who may act in a running session: its clinician (the one who took it) and its patient."""
+"""Who may act in a running session: its clinician (the one who took it), its patient and its
+guests (each by their own link; a removed guest's connections are closed)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def running_session(
         appointment = appointments.get(clinician_of(connection), appointment_id)
         if not appointment.held_by(clinician_of(connection).id):
             raise Forbidden("Only the clinician in the session can do that.")
-    elif connection.role is Role.PATIENT and connection.appointment_id == appointment_id:
+    elif connection.role in (Role.PATIENT, Role.GUEST) and connection.appointment_id == appointment_id:
         found = appointment_store.get(appointment_id)
         if found is None:
             raise NotFound("No such appointment.")

@@ -1,6 +1,6 @@
-"""The call's signalling: `call` to both pages, offers and candidates from the pages to the
-visit's worker, the worker's answers back, reconnects when a visit moves to another worker,
-and what one side of the call tells the other (mute, line quality).
+"""The call's signalling: `call` to every page of the call, offers and candidates from the pages
+to the visit's worker, the worker's answers back, reconnects when a visit moves to another
+worker, a participant's leaving, and what each participant tells the others (mute, line quality).
 
 Lambda never waits for the worker: an offer goes browser -> here -> worker, and the worker's
 answer comes back later as a message of its own, which is routed to the browser that offered.
@@ -9,7 +9,7 @@ answer comes back later as a message of its own, which is routed to the browser 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,13 +18,8 @@ from chalicelib.domain.appointment import Appointment
 from chalicelib.errors import ServiceUnavailable
 from chalicelib.logs import logger
 from chalicelib.realtime.broadcast import Broadcaster
-from chalicelib.realtime.connections import (
-    Connection,
-    ConnectionRegistry,
-    Role,
-    clinician_channel,
-    patient_channel,
-)
+from chalicelib.realtime.connections import Connection, ConnectionRegistry, Role
+from chalicelib.realtime.roster import Roster, seat_channel, session_channels
 from chalicelib.store.ports import AppointmentStore
 from chalicelib.usecases.appointments import AppointmentService
 from chalicelib.usecases.media_workers import NO_WORKER_FREE, MediaWorkers
@@ -60,6 +55,7 @@ class Signalling:
         turn: TurnCredentials | None = None,
         clock: Callable[[], datetime] | None = None,
         ice_transport_policy: str = "all",
+        roster: Roster | None = None,
     ) -> None:
         self._appointments = appointments
         self._appointment_store = appointment_store
@@ -70,14 +66,16 @@ class Signalling:
         self._turn = turn
         self._ice_transport_policy = ice_transport_policy
         self._clock = clock or appointments.now
+        self._roster = roster or Roster(registry, broadcaster, self._clock)
 
-    # -- clinician and patient -------------------------------------------------------------
+    # -- the pages of the call ------------------------------------------------------------
 
     def call(self, connection: Connection, message: from_browser.Call) -> list[Reply]:
         participant = self._participant(connection, message.appointment_id)
-        if participant.role is Role.PATIENT:
-            # A patient's page that reloaded mid-session asks to rejoin a running call; only it
-            # renegotiates. Before the clinician has called there is nothing to join yet.
+        if participant.role is not Role.CLINICIAN:
+            # A patient's page that reloaded mid-session, or a guest's that joins a running
+            # session, asks to join the running call; only it offers. Before the clinician has
+            # called there is nothing to join yet.
             if not participant.appointment.media_worker_id:
                 return []
             return [self._call_message(self._assign(participant.appointment), reconnect=True)]
@@ -89,7 +87,7 @@ class Signalling:
         participant, worker = self._route_to_worker(connection, message.appointment_id)
         offer = to_worker.Offer(
             appointment_id=participant.appointment.id,
-            seat=participant.role.value,
+            seat=connection.seat,
             sender=connection.id,
             peer_id=message.peer_id,
             sdp=message.sdp,
@@ -101,7 +99,7 @@ class Signalling:
         participant, worker = self._route_to_worker(connection, message.appointment_id)
         candidate = to_worker.Candidate(
             appointment_id=participant.appointment.id,
-            seat=participant.role.value,
+            seat=connection.seat,
             sender=connection.id,
             peer_id=message.peer_id,
             candidate=message.candidate,
@@ -114,7 +112,7 @@ class Signalling:
         return participant, self.worker_for(participant.appointment)
 
     def quality(self, connection: Connection, message: from_browser.Quality) -> list[Reply]:
-        """A page's own view of its line, to the other side. Beyond API.md, `connected: false`
+        """A page's own view of its line, to the others in the call. Beyond API.md, `connected: false`
         says that the page's video connection failed altogether (a network that blocks it)."""
         participant = self._participant(connection, message.appointment_id)
         report = to_browser.Quality(
@@ -124,13 +122,16 @@ class Signalling:
             loss=message.loss,
             connected=message.connected,
             sender=participant.role.value,
-            seat=participant.role.value,
+            seat=connection.seat,
         )
-        self._broadcaster.to_channels([self._other_side(participant)], report.to_json())
+        self._broadcaster.to_channels(
+            session_channels(participant.appointment, but=connection.seat), report.to_json()
+        )
         return []
 
     def media_state(self, connection: Connection, message: from_browser.MediaState) -> list[Reply]:
-        """Mute and camera state to the other side; beyond API.md, `video_off` says why."""
+        """Mute and camera state to the others in the call (beyond API.md, `video_off` says
+        why), kept on the connection for the participants message, which follows."""
         participant = self._participant(connection, message.appointment_id)
         state = to_browser.MediaState(
             appointment_id=participant.appointment.id,
@@ -139,10 +140,25 @@ class Signalling:
             screen=message.screen,
             video_off=message.video_off,
             sender=participant.role.value,
-            seat=participant.role.value,
+            seat=connection.seat,
         )
-        self._broadcaster.to_channels([self._other_side(participant)], state.to_json())
+        self._broadcaster.to_channels(
+            session_channels(participant.appointment, but=connection.seat), state.to_json()
+        )
+        audio = connection.audio if message.audio is None else message.audio
+        video = connection.video if message.video is None else message.video
+        if (audio, video) != (connection.audio, connection.video):
+            self._registry.update(replace(connection, audio=audio, video=video))
+            self._roster.announce(participant.appointment)
         return []
+
+    def leave(self, appointment: Appointment, seat: str, connection_id: str = "") -> None:
+        """Tells the visit's worker that a participant has gone (a guest removed or offline), so
+        that it closes that seat's peer; the others' pages offer again without it."""
+        worker = self._workers.connection_of(appointment.media_worker_id)
+        if worker is not None:
+            leave = to_worker.Leave(appointment_id=appointment.id, seat=seat, sender=connection_id)
+            self._broadcaster.to_connection(worker.id, leave.to_json())
 
     # -- the worker ------------------------------------------------------------------------
 
@@ -154,7 +170,7 @@ class Signalling:
                 moved = self._assign(appointment, exclude=connection.worker_id)
             except ServiceUnavailable:
                 failed = to_browser.CallFailed(appointment_id=appointment.id, message=CALL_LOST)
-                self._tell_both(appointment, failed.to_json())
+                self._tell_all(appointment, failed.to_json())
                 continue
             self._send_call(moved, reconnect=True)
         return []
@@ -164,7 +180,7 @@ class Signalling:
         target = self._registry.get(message.to)
         if (
             target is None
-            or (message.seat is not None and target.role.value != message.seat)
+            or (message.seat is not None and target.seat != message.seat)
             or not _in_session_of(target, appointment)
         ):
             # That browser has gone or moved on; it will offer again.
@@ -175,13 +191,10 @@ class Signalling:
         return []
 
     def renegotiate(self, connection: Connection, message: from_worker.Renegotiate) -> list[Reply]:
-        """The worker asks one side to offer again (so that both legs share a codec): that side
-        gets `call` as after a worker move, and its page makes a new peer connection."""
+        """The worker asks one seat to offer again (so that the legs share a codec): that page
+        gets `call` as after a worker move, and makes a new peer connection."""
         appointment = self._workers.visit_of(connection, message.appointment_id)
-        if message.seat == Role.PATIENT.value:
-            channel = patient_channel(appointment.id)
-        else:
-            channel = clinician_channel(appointment.taken_by_id or "")
+        channel = seat_channel(appointment, message.seat)
         self._broadcaster.to_channels([channel], self._call_message(appointment, reconnect=True))
         return []
 
@@ -217,11 +230,6 @@ class Signalling:
         appointment = running_session(self._appointments, self._appointment_store, connection, appointment_id)
         return Participant(connection, appointment, connection.role)
 
-    def _other_side(self, participant: Participant) -> str:
-        if participant.role is Role.CLINICIAN:
-            return patient_channel(participant.appointment.id)
-        return clinician_channel(participant.appointment.taken_by_id or "")
-
     def _call_message(self, appointment: Appointment, reconnect: bool) -> Reply:
         return to_browser.CallSetup(
             appointment_id=appointment.id,
@@ -239,15 +247,13 @@ class Signalling:
         return [*self._ice_servers, self._turn.ice_server(self._clock(), window_ends)]
 
     def _send_call(self, appointment: Appointment, reconnect: bool) -> None:
-        self._tell_both(appointment, self._call_message(appointment, reconnect))
+        self._tell_all(appointment, self._call_message(appointment, reconnect))
 
-    def _tell_both(self, appointment: Appointment, message: Reply) -> None:
-        self._broadcaster.to_channels(
-            [clinician_channel(appointment.taken_by_id or ""), patient_channel(appointment.id)], message
-        )
+    def _tell_all(self, appointment: Appointment, message: Reply) -> None:
+        self._broadcaster.to_channels(session_channels(appointment), message)
 
 
 def _in_session_of(connection: Connection, appointment: Appointment) -> bool:
-    if connection.role is Role.PATIENT:
+    if connection.role in (Role.PATIENT, Role.GUEST):
         return connection.appointment_id == appointment.id
     return connection.clinician_id is not None and appointment.held_by(connection.clinician_id)

@@ -220,15 +220,19 @@ def test_final_and_reschedulable_states_are_in_states_md(name: str) -> None:
 TABLES = {
     "Clinician browser to server": ("from_browser", "CLINICIAN_SENDS", "clinician"),
     "Patient browser to server": ("from_browser", "PATIENT_SENDS", "patient"),
+    "Guest browser to server": ("from_browser", "GUEST_SENDS", "guest"),
     "Media worker to server": ("from_worker", "WORKER_SENDS", "worker"),
     "Server to clinician browser": ("to_browser", "CLINICIAN_RECEIVES", None),
     "Server to patient browser": ("to_browser", "PATIENT_RECEIVES", None),
+    "Server to guest browser": ("to_browser", "GUEST_RECEIVES", None),
     "Server to media worker": ("to_worker", "WORKER_RECEIVES", None),
 }
 # Rows that say "as the clinician's" take their fields from this table's row of the same type.
 SAME_AS = {
     "Patient browser to server": "Clinician browser to server",
     "Server to patient browser": "Server to clinician browser",
+    "Guest browser to server": "Clinician browser to server",
+    "Server to guest browser": "Server to clinician browser",
 }
 
 

@@ -85,7 +85,7 @@ def test_offers_go_to_the_worker_and_answers_back_to_that_browser(world: FakeWor
     send(live, "ada-1", type="call", appointment_id=appointment.id)
     send(live, "pat-1", type="offer", appointment_id=appointment.id, peer_id="x1", sdp="v=0\r\nfake")
     (offer,) = pushed(world, "conn-w1", "offer")
-    assert (offer["role"], offer["from"], offer["peer_id"]) == ("patient", "pat-1", "x1")
+    assert (offer["seat"], offer["from"], offer["peer_id"]) == ("patient", "pat-1", "x1")
     send(
         live,
         "pat-1",
@@ -120,17 +120,17 @@ def test_the_worker_can_ask_one_side_to_offer_again(world: FakeWorld) -> None:
     live, appointment = in_session(world)
     send(live, "ada-1", type="call", appointment_id=appointment.id)
     calls_before = len(pushed(world, "ada-1", "call"))
-    assert send(live, "conn-w1", type="renegotiate", appointment_id=appointment.id, role="patient") == []
+    assert send(live, "conn-w1", type="renegotiate", appointment_id=appointment.id, seat="patient") == []
     (again,) = pushed(world, "pat-1", "call")[1:]
     assert again["reconnect"] is True and again["appointment_id"] == appointment.id
     assert len(pushed(world, "ada-1", "call")) == calls_before  # the clinician's call goes on
     (error,) = send(live, "conn-w1", type="renegotiate", appointment_id=appointment.id, role="guest")
-    assert (error["code"], error["field"]) == ("validation_error", "role")
+    assert (error["code"], error["field"]) == ("validation_error", "seat")
     live.connect("conn-w2", {"worker_token": WORKER_SECRET})
     send(live, "conn-w2", type="worker_hello", worker_id="w2", capacity=1, load=0)
-    (error,) = send(live, "conn-w2", type="renegotiate", appointment_id=appointment.id, role="patient")
+    (error,) = send(live, "conn-w2", type="renegotiate", appointment_id=appointment.id, seat="patient")
     assert error["code"] == "not_found"  # not that worker's visit
-    (error,) = send(live, "pat-1", type="renegotiate", appointment_id=appointment.id, role="patient")
+    (error,) = send(live, "pat-1", type="renegotiate", appointment_id=appointment.id, seat="patient")
     assert error["code"] == "validation_error"  # browsers cannot send it
     assert len(pushed(world, "pat-1", "call")) == 2
 
@@ -147,7 +147,7 @@ def test_media_state_reaches_the_other_side(world: FakeWorld) -> None:
     live, appointment = in_session(world)
     send(live, "ada-1", type="media_state", appointment_id=appointment.id, audio=False, video=True)
     expected = {"type": "media_state", "appointment_id": appointment.id, "audio": False, "video": True}
-    assert pushed(world, "pat-1", "media_state")[-1] == expected | {"from": "clinician"}
+    assert pushed(world, "pat-1", "media_state")[-1] == expected | {"from": "clinician", "seat": "clinician"}
     send(live, "pat-1", type="media_state", appointment_id=appointment.id, audio=True, video=False)
     assert pushed(world, "ada-1", "media_state")[-1]["video"] is False
     (error,) = send(live, "pat-1", type="media_state", appointment_id=appointment.id, audio="loud")
@@ -183,7 +183,7 @@ def test_quality_reaches_the_other_side_and_is_checked(world: FakeWorld) -> None
     )
     assert pushed(world, "ada-1", "quality")[-1] == {
         "type": "quality", "appointment_id": appointment.id, "level": "poor", "rtt_ms": 420, "loss": 0.12,
-        "connected": True, "from": "patient",
+        "connected": True, "from": "patient", "seat": "patient",
     }  # fmt: skip
     send(live, "pat-1", type="quality", appointment_id=appointment.id, level="poor", connected=False)
     assert pushed(world, "ada-1", "quality")[-1]["connected"] is False
