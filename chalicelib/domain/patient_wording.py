@@ -1,5 +1,6 @@
 """What the patient's page says about their appointment: one sentence per status, and the
-words for the moments that need their own (the clinician stepped out, the session ended)."""
+words for the moments that need their own (the clinician stepped out, the session ended). A
+guest's page is the patient's page, and hears the same, except when the clinician removes them."""
 
 from __future__ import annotations
 
@@ -14,3 +15,4 @@ PATIENT_WORDS = {
 }
 STEPPED_OUT = "Your clinician has stepped out and will be back with you shortly. Please stay on this page."
 SESSION_ENDED = "The clinician has ended the session. Thank you, you can close this window now."
+GUEST_REMOVED = "The clinician has ended your part in this visit. Thank you, you can close this window now."

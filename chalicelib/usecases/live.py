@@ -17,6 +17,7 @@ from chalicelib.domain import notice
 from chalicelib.domain.appointment import Appointment, AuditEvent
 from chalicelib.domain.chat import ChatMessage, chat_text
 from chalicelib.domain.clinician import Clinician
+from chalicelib.domain.guest import Guest
 from chalicelib.errors import EclinicError, NotFound, RateLimited, Unauthorized, ValidationFailed
 from chalicelib.logs import logger
 from chalicelib.paging import Page
@@ -106,6 +107,9 @@ class LiveService:
 
     def live_patient_connections(self, appointment_id: str) -> list[Connection]:
         return self._presence.live_patient_connections(appointment_id)
+
+    def guest_removed(self, appointment: Appointment, guest: Guest) -> None:
+        self._presence.guest_removed(appointment, guest)
 
     def reply(self, connection_id: str, message: Reply) -> None:
         self._broadcaster.to_connection(connection_id, message)

@@ -17,6 +17,7 @@ from typing import Protocol
 from chalicelib.auth.tokens import TokenVerifier
 from chalicelib.domain.appointment import Appointment, Status
 from chalicelib.domain.guest import Guest
+from chalicelib.domain.patient_wording import GUEST_REMOVED
 from chalicelib.errors import NotFound, RateLimited, Unauthorized
 from chalicelib.logs import logger
 from chalicelib.realtime.broadcast import Broadcaster
@@ -35,6 +36,7 @@ from chalicelib.store.ports import AppointmentStore, AuditLog
 from chalicelib.usecases.appointments import AppointmentService
 from chalicelib.usecases.media_workers import MediaWorkers
 from chalicelib.usecases.signalling import Signalling
+from eclinic_protocol import to_browser
 
 
 class GuestLinks(Protocol):
@@ -221,6 +223,21 @@ class Presence:
         if stale:
             logger().info("swept stale link connections", count=len(stale))
         return len(stale)
+
+    def guest_removed(self, appointment: Appointment, guest: Guest) -> None:
+        """The clinician removed a guest: their pages say so and close, the worker drops their
+        seat, and the others hear who is left."""
+        pages = [
+            c
+            for c in self._registry.in_channel(guest_channel(appointment.id, guest.seat))
+            if c.guest_id == guest.id
+        ]
+        if pages:
+            self._broadcaster.to_connections(pages, to_browser.SessionEnded(message=GUEST_REMOVED).to_json())
+            self._broadcaster.close(pages)
+        if appointment.status is Status.IN_SESSION:
+            self._signalling.leave(appointment, guest.seat)
+            self._roster.announce(appointment)
 
     def _guest_left(self, connection: Connection) -> None:
         assert connection.appointment_id is not None and connection.guest_id is not None
