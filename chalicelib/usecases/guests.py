@@ -38,7 +38,7 @@ from chalicelib.usecases.ports import (
 
 _NO_LINK = "This link is not valid. Please check the address in your invitation."
 # The audit action of the guest's text, by what became of it (never the number or the text).
-_TEXT_ACTIONS = {
+_GUEST_TEXT_ACTIONS = {
     TextStatus.SENT: "guest_invitation_texted",
     TextStatus.FAILED: "guest_invitation_text_failed",
     TextStatus.OPTED_OUT: "guest_invitation_text_opted_out",
@@ -218,7 +218,7 @@ class GuestService:
         if guest.phone:
             text = self._text(appointment, guest.phone, texts.guest_invitation(context))
             self._audit_log.append(
-                appointment.audit_event(_TEXT_ACTIONS[text], actor, self._clock(), detail=detail)
+                appointment.audit_event(_GUEST_TEXT_ACTIONS[text], actor, self._clock(), detail=detail)
             )
         return mailed
 
