@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from chalicelib.domain.appointment import Appointment, Status
+from chalicelib.domain.appointment import Appointment, AuditEvent, Status
 from chalicelib.domain.guest import Guest, GuestRole, GuestStatus
 from chalicelib.domain.guests import NewGuest, add_guest, check_link, remove_guest, with_presence
 from chalicelib.errors import Conflict, Gone, ValidationFailed
@@ -18,7 +18,9 @@ GRACE = timedelta(hours=2)
 INTERPRETER = NewGuest(name="Ines Tolk", role=GuestRole.INTERPRETER, email="ines@example.com")
 
 
-def add(a: Appointment, guest_id: str = "g1", wanted: NewGuest = INTERPRETER, at: datetime = NOW) -> tuple:
+def add(
+    a: Appointment, guest_id: str = "g1", wanted: NewGuest = INTERPRETER, at: datetime = NOW
+) -> tuple[Appointment, Guest, AuditEvent]:
     return add_guest(
         a, wanted, guest_id=guest_id, link_token_hash=f"hash-{guest_id}", actor=ADA, at=at, grace=GRACE
     )
