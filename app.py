@@ -12,14 +12,14 @@ from typing import Any
 
 from chalice.app import Chalice, Rate, Response, WebsocketEvent
 
-from chalicelib.api import appointments, auth, documents, site, tasks, visit
+from chalicelib.api import appointments, auth, documents, guests, site, tasks, visit
 from chalicelib.api.edge import services
 from chalicelib.errors import EclinicError, ValidationFailed
 
 app = Chalice(app_name="eclinic")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 
-for routes in (auth, appointments, tasks, documents, visit):
+for routes in (auth, appointments, tasks, documents, guests, visit):
     app.register_blueprint(routes.routes.blueprint)
 app.register_blueprint(site.blueprint)
 

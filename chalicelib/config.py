@@ -29,6 +29,7 @@ class Settings:
     screenshots_table: str
     documents_table: str
     logins_table: str
+    guests_table: str
     user_pool_id: str
     user_pool_client_id: str
     jwks_url: str
@@ -99,6 +100,7 @@ class Settings:
             screenshots_table=prefix + "screenshots",
             documents_table=prefix + "documents",
             logins_table=prefix + "logins",
+            guests_table=prefix + "guests",
             user_pool_id=pool_id,
             user_pool_client_id=env.get(names.USER_POOL_CLIENT_ID, ""),
             jwks_url=env.get(names.JWKS_URL) or f"{cognito_base.rstrip('/')}/{pool_id}/.well-known/jwks.json",

@@ -12,6 +12,7 @@ from chalicelib.domain.appointment import Appointment, AuditEvent
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.device_check import DeviceCheck
+from chalicelib.domain.guest import Guest, GuestSummary
 from chalicelib.domain.task import Task
 from chalicelib.domain.timeutil import iso_utc
 from eclinic_protocol import to_browser
@@ -46,7 +47,15 @@ def appointment(a: Appointment) -> dict[str, Any]:
         "updated_at": iso_utc(a.updated_at),
         # Not in API.md's list: what the patient's device check found (README, "Device check").
         "device_check": device_check(a.device_check),
+        # The guests not removed (invited or online), for the schedule row: kept on the
+        # appointment itself, so a schedule page needs no read per appointment.
+        "guests": [guest(g) for g in a.guests],
     }
+
+
+def guest(g: Guest | GuestSummary) -> dict[str, Any]:
+    """A guest as the clinician sees it (API.md): never their email, phone or link."""
+    return {"id": g.id, "name": g.name, "role": g.role.value, "status": g.status.value}
 
 
 def device_check(check: DeviceCheck | None) -> dict[str, Any] | None:
@@ -55,20 +64,26 @@ def device_check(check: DeviceCheck | None) -> dict[str, Any] | None:
     return {"camera": check.camera, "microphone": check.microphone, "at": iso_utc(check.at)}
 
 
-def visit(a: Appointment, group_name: str) -> dict[str, Any]:
-    """What the patient's link may see: their own appointment, nothing of the clinic's."""
+def visit(a: Appointment, group_name: str, as_guest: Guest | None = None) -> dict[str, Any]:
+    """What a link may see: the patient's own appointment, nothing of the clinic's, and who
+    opens it (`participant`). A guest's view has the same fields, but `patient_name` is ""
+    (docs/api.md): a guest learns who is in the call from the call itself."""
+    participant: dict[str, Any] = {"role": "patient"}
+    if as_guest is not None:
+        participant = {"role": "guest", "name": as_guest.name, "guest_role": as_guest.role.value}
     return {
+        "participant": participant,
         "appointment": {
             "id": a.id,
             "starts_at": iso_utc(a.starts_at),
             "duration_minutes": a.duration_minutes,
             "timezone": a.timezone,
             "group_name": group_name,
-            "patient_name": a.patient_name,
+            "patient_name": a.patient_name if as_guest is None else "",
             "status": a.status.value,
             # Not in API.md's list: so that the waiting room can say how long the patient waited.
             "waiting_since": iso_utc(a.waiting_since) if a.waiting_since else None,
-        }
+        },
     }
 
 

@@ -31,12 +31,14 @@ from chalicelib.store.audit import DynamoAuditLog
 from chalicelib.store.chat import DynamoChat
 from chalicelib.store.documents import DynamoDocuments
 from chalicelib.store.dynamo import Transactions
+from chalicelib.store.guests import DynamoGuests
 from chalicelib.store.models import bind_models
 from chalicelib.store.screenshots import DynamoScreenshots
 from chalicelib.store.tasks import DynamoTasks
 from chalicelib.texts.sender import SnsTextSender
 from chalicelib.usecases.appointments import AppointmentService, LinkPolicy
 from chalicelib.usecases.documents import Documents
+from chalicelib.usecases.guests import GuestService
 from chalicelib.usecases.live import LiveService
 from chalicelib.usecases.media_workers import MediaWorkers
 from chalicelib.usecases.reminders import ReminderService
@@ -59,6 +61,7 @@ class Services:
     screenshots: Screenshots
     documents: Documents
     reminders: ReminderService
+    guests: GuestService
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class DynamoStores:
     tasks: DynamoTasks
     documents: DynamoDocuments
     screenshots: DynamoScreenshots
+    guests: DynamoGuests
 
     @classmethod
     def on(cls, settings: Settings) -> DynamoStores:
@@ -83,6 +87,7 @@ class DynamoStores:
             tasks=DynamoTasks(transactions),
             documents=DynamoDocuments(transactions),
             screenshots=DynamoScreenshots(transactions),
+            guests=DynamoGuests(transactions),
         )
 
 
@@ -127,6 +132,36 @@ def build(settings: Settings) -> Services:
         screenshots=screenshots,
         documents=Documents(appointments, stores.documents, broadcaster, files),
         reminders=ReminderService(appointments, stores.appointments, stores.audit, mailer),
+        guests=_guest_service(settings, stores, appointments, mailer, broadcaster, registry),
+    )
+
+
+def _guest_service(
+    settings: Settings,
+    stores: DynamoStores,
+    appointments: AppointmentService,
+    mailer: SesMailer,
+    broadcaster: Broadcaster,
+    registry: DynamoConnectionRegistry,
+) -> GuestService:
+    """The guests' use cases. The live side sets `removed_listener` (it needs the service too)."""
+    return GuestService(
+        appointments,
+        stores.appointments,
+        stores.guests,
+        stores.audit,
+        mailer,
+        _texts(settings),
+        LinkPolicy(secret=settings.link_secret, grace=settings.link_grace, base_url=settings.public_base_url),
+        notifier=LiveUpdates(broadcaster, registry),
+    )
+
+
+def _texts(settings: Settings) -> SnsTextSender:
+    return SnsTextSender(
+        aws.client(settings, "sns"),
+        sender_id=settings.sms_sender_id,
+        origination_number=settings.sms_origination_number,
     )
 
 
@@ -162,11 +197,7 @@ def _appointment_service(
             secret=settings.link_secret, grace=settings.link_grace, base_url=settings.public_base_url
         ),
         mail_sender=settings.mail_sender,
-        texts=SnsTextSender(
-            aws.client(settings, "sns"),
-            sender_id=settings.sms_sender_id,
-            origination_number=settings.sms_origination_number,
-        ),
+        texts=_texts(settings),
         reminder_scheduler=EventBridgeReminderScheduler(
             aws.client(settings, "scheduler"),
             settings.reminder_group,

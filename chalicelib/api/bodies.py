@@ -14,8 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain import document, rules
+from chalicelib.domain.guest import GuestRole
+from chalicelib.domain.guests import NewGuest
 from chalicelib.errors import TooLarge, ValidationFailed
 from chalicelib.usecases.commands import (
+    AddGuestCommand,
     CreateTaskCommand,
     InviteCommand,
     RescheduleCommand,
@@ -42,6 +45,23 @@ def invite(body: Any) -> InviteCommand:
         timezone=rules.time_zone(body),
         patient_phone=patient_phone,
     )
+
+
+def add_guest(body: Any) -> AddGuestCommand:
+    """A guest: the name as a patient's, the email and the phone (E.164) as a patient's, at
+    least one of the two (else 400 on `email`), and the role one of GuestRole."""
+    body = rules.require_object(body)
+    name = rules.text(body, "name", "The guest's name", rules.NAME_MAX)
+    email = None
+    if body.get("email") is not None and not (isinstance(body["email"], str) and not body["email"].strip()):
+        email = rules.email_address(body, "email", "The guest's")
+    phone = rules.phone_number(body, "phone")
+    if email is None and phone is None:
+        raise ValidationFailed("Give the guest's email address or phone number.", "email")
+    role = body.get("role")
+    if role not in tuple(GuestRole):
+        raise ValidationFailed("The role must be interpreter, family or colleague.", "role")
+    return AddGuestCommand(NewGuest(name=name, role=GuestRole(role), email=email, phone=phone))
 
 
 def reschedule(body: Any) -> RescheduleCommand:

@@ -1,5 +1,6 @@
 """The patient's routes, each checked against the patient's link (`/api/visit/{token}`): the
-visit, its chat history, and the written information with its downloads."""
+visit, its chat history, and the written information with its downloads. A guest's link opens
+the visit itself only (`participant` says whose link it is); the rest is the patient's."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ routes = JsonRoutes(__name__)
 def visit(token: str) -> Response:
     from chalicelib import representations
 
-    appointments = services().appointments
-    appointment = appointments.visit(token)
-    return json_response(representations.visit(appointment, appointments.group_name(appointment.group)))
+    svc = services()
+    appointment, guest = svc.guests.open_link(token)  # the patient's link, or a guest's
+    group_name = svc.appointments.group_name(appointment.group)
+    return json_response(representations.visit(appointment, group_name, as_guest=guest))
 
 
 @routes("/api/visit/{token}/messages")

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain.clinician import Clinician
 from chalicelib.domain.device_check import DeviceCheck
+from chalicelib.domain.guest import GuestSummary
 from chalicelib.domain.timeutil import iso_utc
 from chalicelib.errors import Conflict, Forbidden
 
@@ -151,6 +152,8 @@ class Appointment:
     # UTC, while `waiting`: when the patient came online, or came back to the waiting room
     # after "exit without ending" (they have been waiting again since the exit); else None.
     waiting_since: datetime | None = None
+    # The guests not removed, in the order they were added (chalicelib/domain/guests.py).
+    guests: tuple[GuestSummary, ...] = ()
 
     @property
     def ends_at(self) -> datetime:

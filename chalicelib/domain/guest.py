@@ -23,6 +23,14 @@ class GuestRole(enum.StrEnum):
     COLLEAGUE = "colleague"
 
 
+# How the invitation names the role: "... with Cardiology as an interpreter on ...".
+ROLE_WORDS = {
+    GuestRole.INTERPRETER: "an interpreter",
+    GuestRole.FAMILY: "a family member",
+    GuestRole.COLLEAGUE: "a colleague",
+}
+
+
 class GuestStatus(enum.StrEnum):
     INVITED = "invited"
     ONLINE = "online"  # while a page of theirs is connected (LiveService keeps it)
@@ -37,7 +45,7 @@ class Guest:
     role: GuestRole
     email: str | None  # at least one of email and phone (E.164)
     phone: str | None
-    seat: str  # one of GUEST_SEATS, while not removed
+    seat: str  # one of GUEST_SEATS: the one held, and once removed the one last held
     status: GuestStatus
     link_token_hash: str
     invited_by: str  # the clinician's user id
@@ -47,3 +55,19 @@ class Guest:
     @property
     def removed(self) -> bool:
         return self.status is GuestStatus.REMOVED
+
+    def summary(self) -> GuestSummary:
+        return GuestSummary(id=self.id, name=self.name, role=self.role, seat=self.seat, status=self.status)
+
+
+@dataclass(frozen=True)
+class GuestSummary:
+    """What the appointment itself keeps of each guest not removed (`Appointment.guests`): the
+    schedule row shows them without reading the guests, and the seats taken are known from the
+    appointment alone, so adding a guest is conditional on the appointment's version."""
+
+    id: str
+    name: str
+    role: GuestRole
+    seat: str
+    status: GuestStatus  # invited or online

@@ -72,10 +72,10 @@ def written_text(value: str, most: int, noun: str, empty: str) -> str:
     return value
 
 
-def email_address(body: Mapping[str, Any], field: str) -> str:
+def email_address(body: Mapping[str, Any], field: str, whose: str = "The patient's") -> str:
     value = body.get(field)
     if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed("The patient's email address is required.", field)
+        raise ValidationFailed(f"{whose} email address is required.", field)
     try:
         checked = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:

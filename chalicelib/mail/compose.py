@@ -1,4 +1,9 @@
-"""Composes the patient's mails from `templates/email/` with jinja2, and the .ics with icalendar.
+"""Composes the patient's mails (and a guest's invitation) from `templates/email/` with jinja2,
+and the .ics with icalendar.
+
+A guest's mail is made from the same context with `guest` set: it goes to the guest, and its
+templates get the guest's name and role but no `patient_name` at all (a template naming the
+patient fails to render), so nothing of the patient reaches a guest.
 
 Autoescaping is on for HTML templates, so a patient name like `<b>` prints as text. Headers
 are set through `email.message.EmailMessage`, which refuses line breaks in header values, and
@@ -17,6 +22,7 @@ from email.utils import format_datetime, make_msgid
 import icalendar
 
 from chalicelib.domain.appointment import Appointment
+from chalicelib.domain.guest import ROLE_WORDS, Guest
 from chalicelib.templating import environment
 
 EMAIL_TEMPLATES = (
@@ -26,6 +32,8 @@ EMAIL_TEMPLATES = (
     "email/cancellation.txt",
     "email/reminder.html",
     "email/reminder.txt",
+    "email/guest_invitation.html",
+    "email/guest_invitation.txt",
 )
 
 
@@ -36,14 +44,19 @@ class MailContext:
     visit_url: str
     sender: str
     now: datetime
+    guest: Guest | None = None  # a guest's invitation: to them, with their own link as visit_url
 
     def render(self, template: str) -> str:
         local = self.appointment.local_start()
+        if self.guest is None:
+            person = {"patient_name": self.appointment.patient_name}
+        else:
+            person = {"guest_name": self.guest.name, "guest_role": ROLE_WORDS[self.guest.role]}
         return (
             environment()
             .get_template(template)
             .render(
-                patient_name=self.appointment.patient_name,
+                **person,
                 group_name=self.group_name,
                 visit_url=self.visit_url,
                 date=local.strftime("%A %d %B %Y"),
@@ -59,9 +72,11 @@ class MailContext:
         message = EmailMessage()
         message["Subject"] = subject
         message["From"] = self.sender
-        message["To"] = Address(
-            display_name=self.appointment.patient_name, addr_spec=self.appointment.patient_email
-        )
+        if self.guest is None:
+            to = Address(display_name=self.appointment.patient_name, addr_spec=self.appointment.patient_email)
+        else:
+            to = Address(display_name=self.guest.name, addr_spec=self.guest.email or "")
+        message["To"] = to
         message["Date"] = format_datetime(self.now)
         message["Message-ID"] = make_msgid(domain="eclinic")
         return message
@@ -82,6 +97,12 @@ def invitation(context: MailContext) -> EmailMessage:
     if context.appointment.calendar_sequence > 0:
         subject = f"New time: {subject}"
     return _with_visit_button(context, subject, "email/invitation")
+
+
+def guest_invitation(context: MailContext) -> EmailMessage:
+    """A guest's invitation (`context.guest` set, with an email): the clinic, the time, the role."""
+    subject = f"Invitation: video appointment with {context.group_name} on {context.when()}"
+    return _with_visit_button(context, subject, "email/guest_invitation")
 
 
 def reminder(context: MailContext) -> EmailMessage:
@@ -128,7 +149,9 @@ def calendar(context: MailContext, cancelled: bool) -> str:
     cal.add("version", "2.0")
     cal.add("method", "CANCEL" if cancelled else "PUBLISH")
     event = icalendar.Event()
-    event.add("uid", f"{appointment.id}@eclinic")
+    # A guest's event is their own (a family member may share the patient's calendar).
+    guest = f"-{context.guest.id}" if context.guest else ""
+    event.add("uid", f"{appointment.id}{guest}@eclinic")
     event.add("dtstamp", context.now)
     event.add("dtstart", appointment.starts_at)
     event.add("dtend", appointment.ends_at)

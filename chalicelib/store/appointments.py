@@ -16,9 +16,10 @@ from pynamodb.exceptions import PutError, TransactWriteError
 
 from chalicelib.domain.appointment import Appointment, AuditEvent, Invite, InviteStatus, Status, TextStatus
 from chalicelib.domain.device_check import DeviceCheck
+from chalicelib.domain.guest import GuestRole, GuestStatus, GuestSummary
 from chalicelib.domain.timeutil import iso_utc, iso_utc_precise, parse_instant
 from chalicelib.store.dynamo import Transactions, audit_item, optional_time
-from chalicelib.store.models import AppointmentModel, AuditEventModel
+from chalicelib.store.models import AppointmentModel, AuditEventModel, GuestSummaryMap
 from chalicelib.store.ports import ConcurrentUpdate, ScheduleResult, schedule_position
 
 # Real DynamoDB also cancels a transaction that races another on the same item.
@@ -154,6 +155,13 @@ def to_model(a: Appointment) -> AppointmentModel:
         invite_text_status=a.invite.text_status.value if a.invite.text_status else None,
         calendar_sequence=a.calendar_sequence,
         reminders_sent=sorted(a.reminders_sent) or None,
+        guests=[_guest_entry(g) for g in a.guests] or None,
+    )
+
+
+def _guest_entry(g: GuestSummary) -> GuestSummaryMap:
+    return GuestSummaryMap(  # type: ignore[no-untyped-call]
+        id=g.id, name=g.name, role=g.role.value, seat=g.seat, status=g.status.value
     )
 
 
@@ -189,6 +197,12 @@ def _from_model(m: AppointmentModel) -> Appointment:
         patient_phone_opted_out=bool(m.patient_phone_opted_out),
         calendar_sequence=int(m.calendar_sequence or 0),
         reminders_sent=frozenset(str(key) for key in m.reminders_sent or ()),
+        guests=tuple(
+            GuestSummary(
+                id=g.id, name=g.name, role=GuestRole(g.role), seat=g.seat, status=GuestStatus(g.status)
+            )
+            for g in m.guests or ()
+        ),
     )
 
 

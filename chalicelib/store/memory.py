@@ -17,6 +17,7 @@ from chalicelib import paging
 from chalicelib.domain.appointment import Appointment, AuditEvent
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.document import Document
+from chalicelib.domain.guest import Guest
 from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
 from chalicelib.domain.task import Task
 from chalicelib.errors import ValidationFailed
@@ -176,3 +177,43 @@ class InMemoryScreenshots:
     def for_appointment(self, appointment_id: str) -> Sequence[Screenshot]:
         found = [s for (a, _), s in self.screenshots.items() if a == appointment_id]
         return sorted(found, key=lambda s: (s.requested_at, s.id))
+
+
+class InMemoryGuests:
+    """Guests with their appointment: the appointment's conditional save decides, so a guest
+    lands only with the appointment version it was computed from."""
+
+    def __init__(self, appointments: InMemoryAppointments) -> None:
+        self._lock = threading.Lock()
+        self._appointments = appointments
+        self.guests: dict[tuple[str, str], Guest] = {}
+
+    def add(
+        self, guest: Guest, appointment: Appointment, expected_version: int, audit: AuditEvent
+    ) -> Appointment:
+        with self._lock:
+            if (guest.appointment_id, guest.id) in self.guests:
+                raise ConcurrentUpdate(guest.id)
+            stored = self._appointments.save(appointment, expected_version, audit)
+            self.guests[(guest.appointment_id, guest.id)] = guest
+            return stored
+
+    def save(
+        self, guest: Guest, appointment: Appointment, expected_version: int, audit: AuditEvent | None
+    ) -> Appointment:
+        with self._lock:
+            if (guest.appointment_id, guest.id) not in self.guests:
+                raise ConcurrentUpdate(guest.id)
+            stored = self._appointments.save(appointment, expected_version, audit)
+            self.guests[(guest.appointment_id, guest.id)] = guest
+            return stored
+
+    def get(self, appointment_id: str, guest_id: str) -> Guest | None:
+        return self.guests.get((appointment_id, guest_id))
+
+    def for_appointment(self, appointment_id: str) -> Sequence[Guest]:
+        found = [g for (a, _), g in self.guests.items() if a == appointment_id]
+        return sorted(found, key=lambda g: (g.created_at, g.id))
+
+    def by_link_hash(self, token_hash: str) -> Guest | None:
+        return next((g for g in self.guests.values() if g.link_token_hash == token_hash), None)

@@ -51,6 +51,16 @@ class WorkerIndex(GlobalSecondaryIndex["AppointmentModel"]):
     media_worker_id = UnicodeAttribute(hash_key=True)
 
 
+class GuestSummaryMap(MapAttribute[str, str]):
+    """One entry of `AppointmentModel.guests` (chalicelib/domain/guest.py: GuestSummary)."""
+
+    id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    seat = UnicodeAttribute()
+    status = UnicodeAttribute()
+
+
 class AppointmentModel(Model):
     class Meta:
         table_name = "eclinic-appointments"
@@ -88,6 +98,8 @@ class AppointmentModel(Model):
     invite_text_status = UnicodeAttribute(null=True)
     calendar_sequence = NumberAttribute(null=True)
     reminders_sent = ListAttribute(of=UnicodeAttribute, null=True)
+    # The guests not removed (issue 13), kept with the appointment in the guests' transactions.
+    guests = ListAttribute(of=GuestSummaryMap, null=True)
 
     schedule_index = ScheduleIndex()
     link_index = LinkIndex()
@@ -109,6 +121,38 @@ class AuditEventModel(Model):
     to_status = UnicodeAttribute()
     actor_email = UnicodeAttribute(null=True)
     detail = MapAttribute[str, str](null=True)  # AuditEvent.detail: strings only, no patient data
+
+
+class GuestLinkIndex(GlobalSecondaryIndex["GuestModel"]):
+    """From a guest link's hash to its guest."""
+
+    class Meta:
+        index_name = "link_token_hash-index"
+        projection = KeysOnlyProjection()
+
+    link_token_hash = UnicodeAttribute(hash_key=True)
+
+
+class GuestModel(Model):
+    """A guest of a visit (chalicelib/domain/guest.py), removed ones kept for the record."""
+
+    class Meta:
+        table_name = "eclinic-guests"
+
+    appointment_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    seat = UnicodeAttribute()
+    status = UnicodeAttribute()
+    link_token_hash = UnicodeAttribute()
+    invited_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    removed_at = UnicodeAttribute(null=True)
+
+    link_index = GuestLinkIndex()
 
 
 class TaskModel(Model):
@@ -250,6 +294,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ScreenshotModel,
     DocumentModel,
     SealedAccessTokenModel,
+    GuestModel,
 )
 
 
@@ -264,6 +309,7 @@ def bind_models(settings: Settings) -> None:
         ScreenshotModel: settings.screenshots_table,
         DocumentModel: settings.documents_table,
         SealedAccessTokenModel: settings.logins_table,
+        GuestModel: settings.guests_table,
     }
     for model, table_name in names.items():
         model.Meta.table_name = table_name

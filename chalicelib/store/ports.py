@@ -17,6 +17,7 @@ from typing import Protocol
 from chalicelib.domain.appointment import Appointment, AuditEvent
 from chalicelib.domain.chat import ChatMessage
 from chalicelib.domain.document import Document
+from chalicelib.domain.guest import Guest
 from chalicelib.domain.screenshot import Screenshot, ScreenshotStatus
 from chalicelib.domain.task import Task
 from chalicelib.domain.timeutil import iso_utc
@@ -124,3 +125,29 @@ class ScreenshotStore(Protocol):
     def for_appointment(self, appointment_id: str) -> Sequence[Screenshot]:
         """The appointment's screenshots by request time, then id."""
         ...
+
+
+class GuestStore(Protocol):
+    """A visit's guests. A guest is written together with its appointment (whose `guests` lists
+    the guests not removed and their seats), conditional on the appointment's version read,
+    and with the audit event: all of it lands or none (ConcurrentUpdate)."""
+
+    def add(
+        self, guest: Guest, appointment: Appointment, expected_version: int, audit: AuditEvent
+    ) -> Appointment:
+        """Stores the new guest and `appointment` (returned with its new version)."""
+        ...
+
+    def save(
+        self, guest: Guest, appointment: Appointment, expected_version: int, audit: AuditEvent | None
+    ) -> Appointment:
+        """Stores a guest that exists, changed, and `appointment` (returned with its new version)."""
+        ...
+
+    def get(self, appointment_id: str, guest_id: str) -> Guest | None: ...
+
+    def for_appointment(self, appointment_id: str) -> Sequence[Guest]:
+        """Every guest of the appointment, removed ones too, by when they were added."""
+        ...
+
+    def by_link_hash(self, token_hash: str) -> Guest | None: ...

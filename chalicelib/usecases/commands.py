@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib.domain.guests import NewGuest
+
 
 @dataclass(frozen=True)
 class InviteCommand:
@@ -58,3 +60,10 @@ class SendDocumentCommand:
     filename: str
     content_type: str
     content: bytes
+
+
+@dataclass(frozen=True)
+class AddGuestCommand:
+    """`POST /api/appointments/{id}/guests`: the guest to invite (email or phone, or both)."""
+
+    guest: NewGuest

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from chalicelib.domain.appointment import Appointment, AuditEvent
+from chalicelib.domain.guest import Guest
 
 # A change returns the new appointment and its audit event, or the same appointment and None
 # when there is nothing to do (for example a second tab of a patient who is already waiting).
@@ -34,4 +35,18 @@ class CallEnder(Protocol):
 
 class NoCalls:
     def end_call(self, before: Appointment, after: Appointment) -> None:
+        return None
+
+
+class GuestRemovedListener(Protocol):
+    """Told after a guest's removal is stored (`GuestService.remove`), to end them live: close
+    that guest's connections and tell the media worker to drop `guest.seat`. `appointment` is
+    as stored (without the guest); `guest` is `removed` and keeps the seat it held. Told again
+    when a removed guest is removed again, so it must be idempotent."""
+
+    def guest_removed(self, appointment: Appointment, guest: Guest) -> None: ...
+
+
+class NoGuestListener:
+    def guest_removed(self, appointment: Appointment, guest: Guest) -> None:
         return None

@@ -20,6 +20,7 @@ from chalicelib.store.models import (
     ChatMessageModel,
     ConnectionModel,
     DocumentModel,
+    GuestModel,
     ScreenshotModel,
     SealedAccessTokenModel,
     TaskModel,
@@ -51,6 +52,7 @@ TABLES = {
     "screenshots": ScreenshotModel,
     "documents": DocumentModel,
     "logins": SealedAccessTokenModel,
+    "guests": GuestModel,
 }
 # Stage throttling defaults (requests per second, steady and burst), overridable by context.
 THROTTLING_DEFAULTS = {

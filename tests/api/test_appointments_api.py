@@ -67,8 +67,9 @@ def test_invite_mail_link_visit_cancel(api: Api) -> None:
     assert set(created) == {
         "id", "group", "starts_at", "duration_minutes", "timezone", "patient_name", "patient_email",
         "status", "taken_by", "taken_by_name", "invited_by", "invite", "created_at", "updated_at",
-        "device_check", "waiting_since", "patient_phone", "patient_phone_opted_out",
+        "device_check", "waiting_since", "patient_phone", "patient_phone_opted_out", "guests",
     }  # fmt: skip
+    assert created["guests"] == []
     (mail,) = mails_to(email)
     assert [a["filename"] for a in mail["attachments"]] == ["appointment.ics"]
     assert "Pat &lt;b&gt;Flow&lt;/b&gt;" in mail["html"]
@@ -76,6 +77,7 @@ def test_invite_mail_link_visit_cancel(api: Api) -> None:
 
     visit = api.call("GET", f"/api{link}")
     assert visit.status_code == 200
+    assert visit.json_body["participant"] == {"role": "patient"}
     assert visit.json_body["appointment"] == {
         "id": created["id"],
         "starts_at": created["starts_at"],

@@ -248,7 +248,7 @@ def test_key_properties_with_cdk_assertions(synthesized: dict[str, Any]) -> None
     from aws_cdk.assertions import Match, Template
 
     template = Template.from_stack(synthesized["stack"])
-    template.resource_count_is("AWS::DynamoDB::Table", 8)
+    template.resource_count_is("AWS::DynamoDB::Table", 9)
     template.has_resource_properties(
         "AWS::DynamoDB::Table",
         {

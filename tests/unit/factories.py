@@ -26,14 +26,17 @@ from chalicelib.store.memory import (
     InMemoryAuditLog,
     InMemoryChat,
     InMemoryDocuments,
+    InMemoryGuests,
     InMemoryScreenshots,
     InMemoryTasks,
 )
 from chalicelib.texts.sender import InMemoryTextSender
 from chalicelib.usecases.appointments import AppointmentService, LinkPolicy
 from chalicelib.usecases.documents import Documents
+from chalicelib.usecases.guests import GuestService
 from chalicelib.usecases.live import LiveService
 from chalicelib.usecases.media_workers import MediaWorkers
+from chalicelib.usecases.ports import GuestRemovedListener
 from chalicelib.usecases.reminders import ReminderService
 from chalicelib.usecases.screenshots import Screenshots
 from chalicelib.usecases.signalling import Signalling
@@ -139,6 +142,7 @@ class FakeWorld:
     task_store: InMemoryTasks = field(init=False)
     document_store: InMemoryDocuments = field(init=False)
     screenshot_store: InMemoryScreenshots = field(init=False)
+    guest_store: InMemoryGuests = field(init=False)
 
     def __post_init__(self) -> None:
         # Every store writes its audit events to the one log, as the audit table is shared.
@@ -147,6 +151,7 @@ class FakeWorld:
         self.task_store = InMemoryTasks(self.audit_log)
         self.document_store = InMemoryDocuments(self.audit_log)
         self.screenshot_store = InMemoryScreenshots(self.audit_log)
+        self.guest_store = InMemoryGuests(self.appointment_store)
 
     @property
     def broadcaster(self) -> Broadcaster:
@@ -218,6 +223,20 @@ class FakeWorld:
             notifier=LiveUpdates(self.broadcaster, self.registry),
             clock=self.clock,
             calls=self.workers(),
+        )
+
+    def guests(self, removed_listener: GuestRemovedListener | None = None) -> GuestService:
+        return GuestService(
+            self.service(),
+            self.appointment_store,
+            self.guest_store,
+            self.audit_log,
+            self.mailer,
+            self.texts,
+            LinkPolicy(secret=SECRET, grace=timedelta(hours=2), base_url="https://eclinic.test"),
+            notifier=LiveUpdates(self.broadcaster, self.registry),
+            removed_listener=removed_listener,
+            clock=self.clock,
         )
 
     def reminders(self) -> ReminderService:
