@@ -119,9 +119,11 @@ def build(settings: Settings) -> Services:
     workers = MediaWorkers(stores.appointments, registry, broadcaster, settings.worker_secret)
     appointments = _appointment_service(settings, stores, mailer, identity, broadcaster, registry, workers)
     files = S3FileStore(aws.client(settings, "s3"), settings.files_bucket, settings.files_kms_key_id)
+    guests = _guest_service(settings, stores, appointments, mailer, broadcaster, registry)
     live, screenshots = _session_services(
-        settings, read_secret, appointments, stores, registry, broadcaster, tokens, workers, files
+        settings, read_secret, appointments, stores, registry, broadcaster, tokens, workers, files, guests
     )
+    guests.removed_listener = live  # a removed guest's pages close, the worker drops the seat
     return Services(
         settings=settings,
         identity=identity,
@@ -132,7 +134,7 @@ def build(settings: Settings) -> Services:
         screenshots=screenshots,
         documents=Documents(appointments, stores.documents, broadcaster, files),
         reminders=ReminderService(appointments, stores.appointments, stores.audit, mailer),
-        guests=_guest_service(settings, stores, appointments, mailer, broadcaster, registry),
+        guests=guests,
     )
 
 
@@ -144,7 +146,8 @@ def _guest_service(
     broadcaster: Broadcaster,
     registry: DynamoConnectionRegistry,
 ) -> GuestService:
-    """The guests' use cases. The live side sets `removed_listener` (it needs the service too)."""
+    """The guests' use cases; `build` sets `removed_listener` to the live side, which needs the
+    service too (a guest's link opens a websocket)."""
     return GuestService(
         appointments,
         stores.appointments,
@@ -220,6 +223,7 @@ def _session_services(
     tokens: CognitoTokenVerifier,
     workers: MediaWorkers,
     files: S3FileStore,
+    guests: GuestService,
 ) -> tuple[LiveService, Screenshots]:
     """The running session's use cases: signalling, screenshots, and the websocket edge over them."""
     signalling = Signalling(
@@ -253,6 +257,7 @@ def _session_services(
         workers,
         signalling,
         screenshots,
+        guests=guests,
     )
     return live, screenshots
 

@@ -23,7 +23,7 @@ class DynamoChat:
             id=message.id,
             sender_role=message.sender_role,
             sender_name=message.sender_name,
-            sender_seat=message.seat,
+            sender_seat=message.sender_seat or None,
             text=message.text,
             at=at,
         )

@@ -46,7 +46,7 @@ class GuestLinks(Protocol):
         """The appointment and guest a guest link opens; NotFound, or Gone once it is dead."""
         ...
 
-    def guest_online(self, appointment_id: str, guest_id: str, online: bool) -> None:
+    def set_presence(self, appointment_id: str, guest_id: str, online: bool) -> tuple[Appointment, Guest]:
         """Keeps the guest's status (`invited` or `online`), a conditional write."""
         ...
 
@@ -126,7 +126,7 @@ class Presence:
 
     def _guest_connected(self, appointment: Appointment, connection: Connection) -> None:
         assert self._guests is not None and connection.guest_id is not None
-        self._guests.guest_online(appointment.id, connection.guest_id, True)
+        self._guests.set_presence(appointment.id, connection.guest_id, True)
         self._roster.announce(appointment)
 
     def _identify(
@@ -248,7 +248,7 @@ class Presence:
             if c.guest_id == connection.guest_id and c.alive(now)
         ]
         if not still_here and self._guests is not None:
-            self._guests.guest_online(connection.appointment_id, connection.guest_id, False)
+            self._guests.set_presence(connection.appointment_id, connection.guest_id, False)
         self._left_call(connection)
 
     def _left_call(self, connection: Connection) -> None:

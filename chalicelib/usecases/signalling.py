@@ -75,7 +75,8 @@ class Signalling:
         if participant.role is not Role.CLINICIAN:
             # A patient's page that reloaded mid-session, or a guest's that joins a running
             # session, asks to join the running call; only it offers. Before the clinician has
-            # called there is nothing to join yet.
+            # called there is nothing to join yet. Either way it hears who is there.
+            self._roster.announce(participant.appointment)
             if not participant.appointment.media_worker_id:
                 return []
             return [self._call_message(self._assign(participant.appointment), reconnect=True)]

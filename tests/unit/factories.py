@@ -193,7 +193,12 @@ class FakeWorld:
         return Documents(self.service(), self.document_store, self.broadcaster, self.files)
 
     def live(self) -> LiveService:
-        return LiveService(
+        return self.live_and_guests()[0]
+
+    def live_and_guests(self) -> tuple[LiveService, GuestService]:
+        """The websocket side and the guests' use cases, wired to each other as in production."""
+        guests = self.guests()
+        live = LiveService(
             self.service(),
             self.appointment_store,
             self.audit_log,
@@ -204,7 +209,10 @@ class FakeWorld:
             self.workers(),
             self.signalling(),
             self.screenshots(),
+            guests=guests,
         )
+        guests.removed_listener = live
+        return live, guests
 
     def service(self, link_secret: bytes = SECRET) -> AppointmentService:
         return AppointmentService(
