@@ -68,9 +68,16 @@ def visit(a: Appointment, group_name: str, as_guest: Guest | None = None) -> dic
     """What a link may see: the patient's own appointment, nothing of the clinic's, and who
     opens it (`participant`). A guest's view has the same fields, but `patient_name` is ""
     (docs/api.md): a guest learns who is in the call from the call itself."""
-    participant: dict[str, Any] = {"role": "patient"}
+    participant: dict[str, Any] = {"role": "patient", "seat": "patient"}
     if as_guest is not None:
-        participant = {"role": "guest", "name": as_guest.name, "guest_role": as_guest.role.value}
+        # `id` and `seat` beyond API.md: the page finds itself in `participants` by them.
+        participant = {
+            "role": "guest",
+            "name": as_guest.name,
+            "guest_role": as_guest.role.value,
+            "id": as_guest.id,
+            "seat": as_guest.seat,
+        }
     return {
         "participant": participant,
         "appointment": {

@@ -1,6 +1,7 @@
 """The patient's routes, each checked against the patient's link (`/api/visit/{token}`): the
-visit, its chat history, and the written information with its downloads. A guest's link opens
-the visit itself only (`participant` says whose link it is); the rest is the patient's."""
+visit, its chat history, and the written information with its downloads. A guest's link
+opens the visit (`participant` says whose link it is) and the chat since the guest was invited;
+the written information is the patient's."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ def visit_chat_history(token: str) -> Response:
     from chalicelib import representations
 
     svc = services()
-    appointment = svc.appointments.visit(token)
-    page, more = svc.live.chat_page_for_patient(appointment, routes.query())
+    appointment, guest = svc.guests.open_link(token)  # a guest reads what was said since they came
+    page, more = svc.live.chat_page_for_patient(appointment, routes.query(), guest)
     return json_response({"messages": [representations.chat(m) for m in page.items], **more})
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -115,9 +116,14 @@ class LiveService:
         self._broadcaster.to_connection(connection_id, message)
 
     def chat_page_for_patient(
-        self, appointment: Appointment, query: Mapping[str, str] | None
+        self, appointment: Appointment, query: Mapping[str, str] | None, guest: Guest | None = None
     ) -> tuple[Page[ChatMessage], dict[str, str]]:
-        return paging.of_appointment(self._chat_store.page, appointment.id, query)
+        """The chat history for a link's page; a guest's holds only what was written since the
+        guest was invited (what the patient said before is not theirs to read)."""
+        page, more = paging.of_appointment(self._chat_store.page, appointment.id, query)
+        if guest is not None:
+            page = replace(page, items=[m for m in page.items if m.at >= guest.created_at])
+        return page, more
 
     # -- messages ----------------------------------------------------------------------
 

@@ -50,11 +50,15 @@ def test_invite_list_visit_remove(api: Api) -> None:
         "role": "guest",
         "name": "Ines Tolk",
         "guest_role": "interpreter",
+        "id": guest["id"],
+        "seat": "guest-1",
     }
     view = visit.json_body["appointment"]
     assert view["id"] == booked["id"] and view["group_name"] == "Cardiology" and view["patient_name"] == ""
-    # The guest's link is the visit only: the patient's chat and documents are not theirs.
+    # The patient's written information is not the guest's; the chat since they came is.
     assert api.call("GET", f"/api{link}/documents").status_code == 404
+    history = api.call("GET", f"/api{link}/messages")
+    assert history.status_code == 200 and history.json_body["messages"] == [], history.body
 
     removed = api.as_(ADA, "DELETE", f"{guests_path(booked)}/{guest['id']}")
     assert removed.status_code == 200
