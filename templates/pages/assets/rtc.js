@@ -1,5 +1,6 @@
-// What every call page shares (CallSide): the call's state, the messages of the call, the
-// tiles and the m-lines by seat, muting, audio only, and the quality of the line. The
+// What every call page shares (CallSide): the call's state line, the messages all receive
+// (call, call_failed, answer, participants, media_state, quality), the tiles and the m-lines of
+// the seats taken, muting, audio only, why the video is off, and the quality of the line. The
 // connection itself is PeerLink (peer-link.js).
 import { FromServer, M_LINE, ToServer, mLineSlot, mLineSource } from "./protocol.js";
 import { QualityMonitor } from "./quality.js";
@@ -8,16 +9,13 @@ import { othersPresent } from "./participants.js";
 import { Tiles } from "./tiles.js";
 import { PeerLink, callWords } from "./peer-link.js";
 
-// What every call page shares: the call's state line, the messages all receive (call,
-// call_failed, answer, participants, media_state, quality), the tiles and the m-lines of the
-// seats taken, muting, audio only, why the video is off, and the quality of the line.
-// `other` names the first other seat (the one in `remote-video`) in words; `seat` is the page's
-// own (a guest's page learns it from `participants` through `seatOf`).
 const LEVEL_WORDS = { good: "good", fair: "fair", poor: "poor" };
 // A poor line for this long suggests audio only.
 const POOR_SUGGESTS_AUDIO_ONLY_MS = 10000;
 
 export class CallSide {
+  // `other` names the first other seat (the one in `remote-video`) in words; `seat` is the
+  // page's own (a guest's page learns it from `participants` through `seatOf`).
   constructor({ send, other, seat, seatOf = null, canRemove = false, onRemove = null, onParticipants = null }) {
     this.send = send;
     this.onParticipants = onParticipants;
@@ -28,6 +26,7 @@ export class CallSide {
     this.tiles = new Tiles({ container: document.getElementById("tiles"), primary: document.getElementById("primary-tile"), canRemove, onRemove });
     this.tiles.setSeat(seat);
     this.link = null;
+    this.layouts = Promise.resolve(); // one change of the m-lines after the other
     this.monitor = null;
     this.muted = false;
     this.cameraOff = false;
@@ -72,7 +71,7 @@ export class CallSide {
       if (plan[M_LINE.AUDIO]) plan[M_LINE.AUDIO].track = this.audioTrack();
       if (plan[M_LINE.VIDEO]) plan[M_LINE.VIDEO].track = this.videoOffReason() ? null : this.cameraTrack();
     }
-    if (this.sharing() || (this.seat === "clinician" && plan[M_LINE.SCREEN])) plan[M_LINE.SCREEN].track = this.screenTrack();
+    if (this.seat === "clinician" && plan[M_LINE.SCREEN]) plan[M_LINE.SCREEN].track = this.screenTrack();
     return plan;
   }
 
@@ -87,11 +86,16 @@ export class CallSide {
 
   // The m-lines after a change (a seat taken or emptied, the screen share): offer again when
   // they changed, or when `force`.
-  async relayout({ force = false } = {}) {
-    if (!this.link) return;
-    const link = this.link;
-    const changed = await link.layout(this.plan());
-    if ((changed || force) && this.link === link) await link.renegotiate();
+  relayout({ force = false } = {}) {
+    this.layouts = this.layouts.then(async () => {
+      const link = this.link;
+      if (!link) return;
+      const changed = await link.layout(this.plan());
+      if ((changed || force) && this.link === link) await link.renegotiate();
+    }).catch(() => {
+      // a connection closed meanwhile: the next `call` starts from the layout of that moment
+    });
+    return this.layouts;
   }
 
   participantsChanged(participants) {

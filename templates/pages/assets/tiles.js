@@ -42,7 +42,6 @@ export class Tiles {
     this.primarySeatOf = null;
     this.streams = new Map();
     this.tiles = new Map(); // seat -> the tile of a participant other than the first
-    this.known = false; // a `participants` message has come
     tileParts(primary);
   }
 
@@ -82,7 +81,6 @@ export class Tiles {
 
   // Lays out a tile per other participant present, in SEATS order.
   show(participants) {
-    this.known = true;
     const others = othersPresent(participants, this.seat);
     const seen = new Set();
     for (const participant of others) {
@@ -93,7 +91,8 @@ export class Tiles {
       this.container.append(tile); // keeps SEATS order; the primary tile stays first
     }
     this.container.prepend(this.primary);
-    this.primary.hidden = !seen.has(this.primarySeatOf);
+    // The first other seat's tile gives way only to others (else its overlay says what happens).
+    this.primary.hidden = !seen.has(this.primarySeatOf) && seen.size > 0;
     for (const [seat, tile] of this.tiles) {
       if (seen.has(seat)) continue;
       tile.remove();
