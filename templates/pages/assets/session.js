@@ -29,9 +29,12 @@ export class ClinicianSession {
     this.call = new ClinicianCall({
       send,
       onRemove: (participant, button) => this.guests.remove(participant, button),
-      onParticipants: () => {
+      onParticipants: (participants) => {
         this.showParticipants();
-        this.guests.load(); // who of the invited has joined
+        // who of the invited has joined (not on every mute: only when the guests present change)
+        const present = participants.filter((p) => p.role === "guest").map((p) => p.id).join(" ");
+        if (present !== this.presentGuests) this.guests.load();
+        this.presentGuests = present;
       },
     });
     this.wire();
@@ -132,6 +135,7 @@ export class ClinicianSession {
     sessionStorage.setItem(ACTIVE_KEY, appointment.id);
     $("session-title").textContent = `Session with ${appointment.patient_name}`;
     this.guests.clear();
+    this.presentGuests = "";
     this.showParticipants();
     this.guests.load();
     $("scheduled-time").textContent = `${formatDateTime(appointment.starts_at)} · ${appointment.duration_minutes} minutes`;
