@@ -6,7 +6,11 @@ and no message is built outside the package. No network; the page scripts are re
 from __future__ import annotations
 
 import ast
+import itertools
+import json
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -205,21 +209,84 @@ def js_list(text: str) -> list[str]:
 
 def test_protocol_js_names_the_types_of_the_package() -> None:
     for name, registries in (
-        ("ToServer", (from_browser.CLINICIAN_SENDS, from_browser.PATIENT_SENDS)),
-        ("FromServer", (to_browser.CLINICIAN_RECEIVES, to_browser.PATIENT_RECEIVES)),
+        ("ToServer", tuple(PAGE_SENDS.values())),
+        ("FromServer", tuple(PAGE_RECEIVES.values())),
     ):
         names = js_object(name)
         assert all(key == value.upper() for key, value in names.items()), names
         assert set(names.values()) == set().union(*(r.types for r in registries)), name
 
 
-def test_protocol_js_states_the_m_line_order_of_the_package() -> None:
+def js_row(text: str, table: str, seat: str) -> list[str | None]:
+    """One seat's row of a per-seat table of protocol.js (`seat: Object.freeze([...])`, the key
+    quoted when it has a dash), its values strings or null."""
+    body = re.search(rf"export const {table} = Object\.freeze\(\{{(.*?)\n\}}\);", text, re.S)
+    assert body, f"protocol.js has no `export const {table} = Object.freeze({{...}});`"
+    key = f'"{seat}"' if "-" in seat else seat
+    row = re.search(rf"^\s*{re.escape(key)}: Object\.freeze\(\[(.*?)\]\)", body.group(1), re.M)
+    assert row, f"{table} has no row for {seat}"
+    return [
+        None if item == "null" else item.strip('"') for item in re.findall(r'"[a-z0-9-]+"|null', row.group(1))
+    ]
+
+
+def test_protocol_js_states_the_m_line_layout_of_the_package() -> None:
     text = (ASSETS / "protocol.js").read_text(encoding="utf-8")
     order = re.search(r"export const M_LINES = Object\.freeze\(\[(.*?)\]\);", text)
     assert order and tuple(js_list(order.group(1))) == mlines.M_LINES
-    for role, directions in mlines.PAGE_DIRECTIONS.items():
-        found = re.search(rf"{role}: Object\.freeze\(\[(.*?)\]\)", text)
-        assert found and tuple(js_list(found.group(1))) == directions, role
+    seats = re.search(r"export const SEATS = Object\.freeze\(\[(.*?)\]\);", text)
+    assert seats and tuple(re.findall(r'"([a-z0-9-]+)"', seats.group(1))) == mlines.SEATS
+    assert set(mlines.PAGE_DIRECTIONS) == set(mlines.SEATS)
+    for seat in mlines.SEATS:
+        assert tuple(js_row(text, "PAGE_DIRECTIONS", seat)) == mlines.PAGE_DIRECTIONS[seat], seat
+        sources = [mlines.m_line_source(seat, index) for index in range(mlines.MAX_M_LINES)]
+        assert js_row(text, "M_LINE_SOURCES", seat) == sources, seat
+
+
+def expected_m_lines(seat: str, taken: set[str], sharing: bool) -> list[str]:
+    """The directions a `seat` page offers (the rule of mlines' docstring): its own m-lines,
+    the screen (a clinician's only while sharing or while pairs follow it, `inactive` then),
+    and a pair per further other seat up to the last one taken, `inactive` while empty."""
+    others = mlines.other_seats(seat)
+    last = max((k for k, other in enumerate(others) if k and other in taken), default=0)
+    screen_sent = mlines.m_line_sent(seat, 2)
+    count = len(mlines.M_LINES) + 2 * last if last or sharing or not screen_sent else 2
+    directions = []
+    for index in range(count):
+        source = mlines.m_line_source(seat, index)
+        if index == 2 and screen_sent:
+            directions.append("sendonly" if sharing else "inactive")
+        elif index < len(mlines.M_LINES) or source in taken:
+            directions.append(mlines.page_direction(seat, index))
+        else:
+            directions.append("inactive")
+    return directions
+
+
+def test_the_pages_offer_the_m_lines_of_the_seats_taken() -> None:
+    """call-layout.js, run by node for every seat and every set of other seats taken."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed: `make test` installs it (apt-get install nodejs)")
+    cases = [
+        (seat, sorted(taken), sharing)
+        for seat in mlines.SEATS
+        for size in range(len(mlines.SEATS))
+        for taken in itertools.combinations(mlines.other_seats(seat), size)
+        for sharing in ((False, True) if seat == mlines.CLINICIAN else (False,))
+    ]
+    script = (
+        f'import {{ pageMLines }} from "{(ASSETS / "call-layout.js").as_uri()}";\n'
+        f"const cases = {json.dumps(cases)};\n"
+        "console.log(JSON.stringify(cases.map(([seat, taken, sharing]) =>"
+        " pageMLines(seat, new Set(taken), { sharing }).map((line) => line.direction))));\n"
+    )
+    run = subprocess.run(
+        [node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=30
+    )
+    assert run.returncode == 0, run.stderr
+    for (seat, taken, sharing), found in zip(cases, json.loads(run.stdout), strict=True):
+        assert found == expected_m_lines(seat, set(taken), sharing), (seat, taken, sharing)
 
 
 def page_modules(entry: str) -> list[Path]:
@@ -236,23 +303,48 @@ def page_modules(entry: str) -> list[Path]:
     return found
 
 
-PAGES = {Role.CLINICIAN: "schedule.js", Role.PATIENT: "visit.js"}
+# The page of each role: its entry script, and the modules of that graph it never runs (a
+# guest's link opens the patient's page, which wires patient-only.js for the patient alone).
+PAGES = {
+    "clinician": ("schedule.js", ()),
+    "patient": ("visit.js", ()),
+    "guest": ("visit.js", ("patient-only.js",)),
+}
+PAGE_SENDS = {
+    "clinician": from_browser.CLINICIAN_SENDS,
+    "patient": from_browser.PATIENT_SENDS,
+    "guest": from_browser.GUEST_SENDS,
+}
+PAGE_RECEIVES = {
+    "clinician": to_browser.CLINICIAN_RECEIVES,
+    "patient": to_browser.PATIENT_RECEIVES,
+    "guest": to_browser.GUEST_RECEIVES,
+}
 
 
 @pytest.mark.parametrize("role", list(PAGES))
-def test_each_page_sends_what_its_role_may_and_handles_what_it_gets(role: Role) -> None:
-    text = "\n".join(path.read_text(encoding="utf-8") for path in page_modules(PAGES[role]))
+def test_each_page_sends_what_its_role_may_and_handles_what_it_gets(role: str) -> None:
+    entry, left_out = PAGES[role]
+    modules = [path for path in page_modules(entry) if path.name not in left_out]
+    text = "\n".join(path.read_text(encoding="utf-8") for path in modules)
     to_server, from_server = js_object("ToServer"), js_object("FromServer")
     sent = {to_server[key] for key in re.findall(r"\btype: ToServer\.(\w+)", text)}
     handled = {from_server[key] for key in re.findall(r"\bFromServer\.(\w+)", text)}
-    assert sent == SENDS[role].types, f"{PAGES[role]}'s page sends {sorted(sent)}"
-    missing = RECEIVES[role].types - handled
+    assert sent == PAGE_SENDS[role].types, f"the {role}'s page ({entry}) sends {sorted(sent)}"
+    missing = PAGE_RECEIVES[role].types - handled
     assert not missing, f"the server sends {sorted(missing)} to the {role} page, which never handles them"
 
 
+def test_the_guest_page_runs_the_patient_only_module_for_the_patient_alone() -> None:
+    """visit.js builds patient-only.js's parts only where the link is not a guest's."""
+    text = (ASSETS / "visit.js").read_text(encoding="utf-8")
+    uses = re.findall(r"^.*\b(?:ScreenshotConsent|reportDeviceCheck)\b.*$", text, re.M)
+    uses = [line for line in uses if not line.startswith("import ")]
+    assert uses and all(re.search(r"\bguest\b", line) for line in uses), uses
+
+
 def test_the_pages_write_no_message_type_as_a_string() -> None:
-    types = from_browser.CLINICIAN_SENDS.types | from_browser.PATIENT_SENDS.types
-    types |= to_browser.CLINICIAN_RECEIVES.types | to_browser.PATIENT_RECEIVES.types
+    types = set().union(*(r.types for r in (*PAGE_SENDS.values(), *PAGE_RECEIVES.values())))
     found = []
     for path in ASSETS.glob("*.js"):
         for pattern in (r'\bcase "([a-z_]+)"', r'\btype [!=]== "([a-z_]+)"', r'\bref [!=]== "([a-z_]+)"'):

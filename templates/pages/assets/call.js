@@ -1,7 +1,7 @@
 // The clinician's video call: the phone (call), mute, screen sharing, screenshots with the
 // patient's consent and the save dialog.
-import { FromServer, M_LINE, PAGE_DIRECTIONS, ToServer } from "./protocol.js";
-import { CallSide, PeerLink, playRemote } from "./rtc.js";
+import { FromServer, ToServer } from "./protocol.js";
+import { CallSide } from "./rtc.js";
 import { getLocalMedia } from "./media-constraints.js";
 import { toast } from "./common.js";
 
@@ -10,18 +10,22 @@ const IN_CALL_KEY = "eclinic.inCall";
 const CALL_REFS = new Set([
   ToServer.CALL, ToServer.OFFER, ToServer.CANDIDATE, ToServer.MEDIA_STATE, ToServer.QUALITY, ToServer.SCREENSHOT_REQUEST,
 ]);
-const DIRECTIONS = PAGE_DIRECTIONS.clinician;
 
 export class ClinicianCall extends CallSide {
-  constructor({ send }) {
+  // `onRemove(participant, button)`: the clinician removes a guest from their tile;
+  // `onParticipants(participants)`: who is in the call changed.
+  constructor({ send, onRemove, onParticipants }) {
     super({
       send,
+      seat: "clinician",
+      canRemove: true,
+      onRemove,
+      onParticipants,
       other: { subject: "the patient", pronoun: "the patient's", Name: "The patient", Possessive: "The patient's" },
     });
     this.appointment = null;
     this.stream = null;
     this.screen = null;
-    this.screenTransceiver = null;
     $("call-button").addEventListener("click", () => this.start());
     $("mute-button").addEventListener("click", () => this.toggleMute());
     $("share-screen").addEventListener("click", () => (this.screen ? this.stopSharing() : this.shareScreen()));
@@ -43,6 +47,18 @@ export class ClinicianCall extends CallSide {
 
   cameraTrack() {
     return this.stream ? this.stream.getVideoTracks()[0] || null : null;
+  }
+
+  audioTrack() {
+    return this.stream ? this.stream.getAudioTracks()[0] || null : null;
+  }
+
+  sharing() {
+    return Boolean(this.screen);
+  }
+
+  screenTrack() {
+    return this.screen;
   }
 
   setState(state) {
@@ -75,31 +91,19 @@ export class ClinicianCall extends CallSide {
   async connect(iceServers, iceTransportPolicy) {
     if (!this.stream) return;
     $("patient-connection").hidden = true;
-    this.closeLink();
-    this.screenTransceiver = null;
-    const remote = new MediaStream();
-    $("remote-video").srcObject = remote;
-    const [audio] = this.stream.getAudioTracks();
-    const video = this.videoOffReason() ? null : this.cameraTrack();
-    this.link = new PeerLink({
+    // Audio and camera both ways; the screen share's m-line when sharing starts (or `inactive`
+    // before the guests' pairs), a pair per guest present (call-layout.js).
+    const link = this.newLink({
       appointmentId: this.appointment.id,
       iceServers,
       iceTransportPolicy,
       send: this.send,
-      // the screen share's m-line is added when sharing starts
-      transceivers: [[audio || "audio", DIRECTIONS[M_LINE.AUDIO]], [video || "video", DIRECTIONS[M_LINE.VIDEO]]],
-      onTrack: (event) => {
-        remote.addTrack(event.track);
-        $("stage-overlay").hidden = true;
-        playRemote($("remote-video"), $("tap-to-play"));
-      },
       onState: (state) => {
         this.setState(state);
         if (state === "failed") setTimeout(() => this.state === "failed" && this.appointment && this.start(), 3000);
       },
     });
-    if (this.screen) this.screenTransceiver = this.link.addTransceiver(this.screen, DIRECTIONS[M_LINE.SCREEN]);
-    await this.link.offer();
+    await link.offer();
     this.sendMediaState();
   }
 
@@ -121,9 +125,8 @@ export class ClinicianCall extends CallSide {
       return toast("Screen sharing was cancelled or is not allowed in this browser.", { error: true });
     }
     this.screen.addEventListener("ended", () => this.stopSharing());
-    this.screenTransceiver = this.link.addTransceiver(this.screen, DIRECTIONS[M_LINE.SCREEN]);
     $("share-screen").textContent = "Stop sharing";
-    await this.link.offer();
+    await this.relayout({ force: true });
     this.sendMediaState();
     toast("You are sharing your screen with the patient.");
   }
@@ -133,11 +136,7 @@ export class ClinicianCall extends CallSide {
     this.screen.stop();
     this.screen = null;
     $("share-screen").textContent = "Share screen";
-    if (this.link && this.screenTransceiver) {
-      await this.screenTransceiver.sender.replaceTrack(null);
-      this.screenTransceiver.direction = "inactive";
-      await this.link.offer();
-    }
+    await this.relayout({ force: true });
     this.sendMediaState();
   }
 
@@ -193,6 +192,8 @@ export class ClinicianCall extends CallSide {
     if (this.stream) for (const track of this.stream.getTracks()) track.stop();
     this.stream = null;
     sessionStorage.removeItem(IN_CALL_KEY);
+    this.tiles.reset();
+    this.participants = [];
     $("remote-video").srcObject = null;
     $("local-video").srcObject = null;
     $("screenshot-ready").hidden = true;

@@ -1,31 +1,34 @@
-// The patient's side of the video call: connect when the clinician calls, show their video
-// (and their screen when shared), mute, camera off, answer screenshot requests, and pause the
+// The patient's and a guest's side of the video call: connect when the clinician calls, show
+// the others' video (and the clinician's screen when shared), mute, camera off, and pause the
 // camera while the page is in the background (as phones do), recovering when it comes back.
-import { FromServer, M_LINE, PAGE_DIRECTIONS, ToServer } from "./protocol.js";
-import { CallSide, PeerLink, playRemote } from "./rtc.js";
+// Screenshot requests are the patient's alone (`consent`, patient-only.js).
+import { FromServer, ToServer } from "./protocol.js";
+import { CallSide } from "./rtc.js";
 
 const $ = (id) => document.getElementById(id);
-const DIRECTIONS = PAGE_DIRECTIONS.patient;
 // ICE found no way through: most often a hospital or office network that blocks video calls.
 const NO_ROUTE = "We could not connect the video: your network may block video calls (hospital and office"
   + " networks often do). Switch to mobile data or another Wi-Fi, then reload this page. Your clinician"
   + " has been told and can call you by phone instead.";
 
 export class PatientCall extends CallSide {
-  constructor({ send, appointment, localStream, reopenCamera }) {
+  // `seat`: "patient", or "guest-1" for a guest until `participants` says (`seatOf`);
+  // `consent`: the patient's screenshot consent (none on a guest's page).
+  constructor({ send, appointment, localStream, reopenCamera, seat = "patient", seatOf = null, consent = null, onParticipants = null }) {
     super({
       send,
+      seat,
+      seatOf,
+      onParticipants,
       other: { subject: "your clinician", pronoun: "your clinician's", Name: "Your clinician", Possessive: "Your clinician's" },
     });
     this.appointment = appointment;
     this.localStream = localStream;
     this.reopenCamera = reopenCamera;
-    this.requestId = null;
+    this.consent = consent;
     document.addEventListener("visibilitychange", () => this.visibilityChanged(document.visibilityState === "hidden"));
     $("mute-button").addEventListener("click", () => this.toggleMute());
     $("camera-button").addEventListener("click", () => this.toggleCamera());
-    $("screenshot-consent-allow").addEventListener("click", () => this.consent(true));
-    $("screenshot-consent-deny").addEventListener("click", () => this.consent(false));
   }
 
   appointmentId() {
@@ -37,34 +40,24 @@ export class PatientCall extends CallSide {
     return stream ? stream.getVideoTracks()[0] || null : null;
   }
 
-  async connect(iceServers, iceTransportPolicy) {
+  audioTrack() {
     const stream = this.localStream();
-    this.closeLink();
-    const remote = new MediaStream();
-    $("remote-video").srcObject = remote;
-    const [audio] = stream ? stream.getAudioTracks() : [];
-    const video = this.videoOffReason() ? null : this.cameraTrack();
+    return stream ? stream.getAudioTracks()[0] || null : null;
+  }
+
+  remoteScreen(track) {
+    $("screen-video").srcObject = new MediaStream([track]);
+  }
+
+  async connect(iceServers, iceTransportPolicy) {
     this.setState("connecting");
-    this.link = new PeerLink({
+    // Audio and camera both ways, the clinician's screen share in on the third, and a pair in
+    // per further seat taken (call-layout.js).
+    this.link = this.newLink({
       appointmentId: this.appointment().id,
       iceServers,
       iceTransportPolicy,
       send: this.send,
-      // audio and camera both ways; the clinician's screen share arrives on the third
-      transceivers: [
-        [audio || "audio", DIRECTIONS[M_LINE.AUDIO]],
-        [video || "video", DIRECTIONS[M_LINE.VIDEO]],
-        ["video", DIRECTIONS[M_LINE.SCREEN]],
-      ],
-      onTrack: (event, index) => {
-        if (index === M_LINE.SCREEN) {
-          $("screen-video").srcObject = new MediaStream([event.track]);
-          return;
-        }
-        remote.addTrack(event.track);
-        $("stage-overlay").hidden = true;
-        playRemote($("remote-video"), $("tap-to-play"));
-      },
       onState: (state) => {
         this.setState(state);
         if (state === "failed") $("call-state").textContent = NO_ROUTE;
@@ -123,18 +116,9 @@ export class PatientCall extends CallSide {
     }
   }
 
-  consent(granted) {
-    if (!this.requestId) return;
-    this.send({ type: ToServer.SCREENSHOT_CONSENT, appointment_id: this.appointment().id, request_id: this.requestId, granted });
-    this.requestId = null;
-    $("consent").hidden = true;
-    $("call-state").textContent = granted
-      ? "You allowed one screenshot. Hold still for a moment."
-      : "You declined the screenshot. Nothing was taken.";
-  }
-
   handles(message) {
-    if (message.ref === ToServer.SCREENSHOT_CONSENT || message.ref === ToServer.OFFER || message.ref === ToServer.CALL) {
+    if (this.consent && this.consent.handles(message)) return true;
+    if (message.ref === ToServer.OFFER || message.ref === ToServer.CALL) {
       if (message.ref !== ToServer.CALL) $("call-state").textContent = message.message;
       return true;
     }
@@ -142,24 +126,23 @@ export class PatientCall extends CallSide {
   }
 
   otherSideChanged(message) {
-    if ("screen" in message) $("screen-video").hidden = !message.screen;
+    // the screen share is the clinician's
+    if ("screen" in message && (message.seat || "clinician") === "clinician") $("screen-video").hidden = !message.screen;
   }
 
   onMessage(message) {
     if (this.handleCommon(message)) return;
-    if (message.type === FromServer.SCREENSHOT_REQUEST) {
-      this.requestId = message.request_id;
-      $("consent").hidden = false;
-      $("screenshot-consent-allow").focus();
-    }
+    if (message.type === FromServer.SCREENSHOT_REQUEST && this.consent) this.consent.requested(message);
   }
 
   stop() {
     this.closeLink();
+    this.tiles.reset();
+    if (this.participants.length) this.tiles.show(this.participants);
     $("remote-video").srcObject = null;
     $("screen-video").srcObject = null;
     $("screen-video").hidden = true;
-    $("consent").hidden = true;
+    if (this.consent) this.consent.hide();
     $("stage-overlay").hidden = false;
     this.setState("idle");
   }

@@ -41,15 +41,50 @@ export const FromServer = Object.freeze({
   NOTICE: "notice",
   DOCUMENT: "document",
   SCREENSHOT_REQUEST: "screenshot_request",
+  PARTICIPANTS: "participants",
 });
 
-// The worker matches a call's m-lines by this order: microphone, camera, the clinician's
-// screen share (which the clinician's page adds when sharing starts).
+// The seats of a call (eclinic_protocol.mlines): the clinician's, the patient's and two guests'.
+export const SEATS = Object.freeze(["clinician", "patient", "guest-1", "guest-2"]);
+
+// The worker matches a call's m-lines by their order: microphone, camera, the clinician's
+// screen share (which the clinician's page adds when sharing starts, or `inactive` while it
+// needs the m-lines after it), then a pair (audio, video) per further other seat.
 export const M_LINES = Object.freeze(["audio", "video", "screen"]);
 export const M_LINE = Object.freeze(Object.fromEntries(M_LINES.map((slot, index) => [slot.toUpperCase(), index])));
 
-// What each side's page offers on each m-line, in M_LINES order.
+// What each seat's page offers on the first three m-lines, in M_LINES order; every m-line after
+// them is `recvonly` (or `inactive` while its seat is empty).
 export const PAGE_DIRECTIONS = Object.freeze({
-  patient: Object.freeze(["sendrecv", "sendrecv", "recvonly"]),
   clinician: Object.freeze(["sendrecv", "sendrecv", "sendonly"]),
+  patient: Object.freeze(["sendrecv", "sendrecv", "recvonly"]),
+  "guest-1": Object.freeze(["sendrecv", "sendrecv", "recvonly"]),
+  "guest-2": Object.freeze(["sendrecv", "sendrecv", "recvonly"]),
 });
+
+// Whose media each m-line of a seat's page receives, by m-line index (null: the clinician's
+// own screen share, on which nothing comes back). One literal row per seat.
+export const M_LINE_SOURCES = Object.freeze({
+  clinician: Object.freeze(["patient", "patient", null, "guest-1", "guest-1", "guest-2", "guest-2"]),
+  patient: Object.freeze(["clinician", "clinician", "clinician", "guest-1", "guest-1", "guest-2", "guest-2"]),
+  "guest-1": Object.freeze(["clinician", "clinician", "clinician", "patient", "patient", "guest-2", "guest-2"]),
+  "guest-2": Object.freeze(["clinician", "clinician", "clinician", "patient", "patient", "guest-1", "guest-1"]),
+});
+export const MAX_M_LINES = M_LINE_SOURCES.clinician.length;
+
+// What the m-line at `index` carries: "audio", "video" or "screen".
+export function mLineSlot(index) {
+  if (index < M_LINES.length) return M_LINES[index];
+  return (index - M_LINES.length) % 2 === 0 ? "audio" : "video";
+}
+
+// The seat whose media the m-line at `index` of a `seat` page receives (null: nothing comes back).
+export function mLineSource(seat, index) {
+  const row = M_LINE_SOURCES[seat];
+  return row && index >= 0 && index < row.length ? row[index] : null;
+}
+
+// The seats whose media a `seat` page receives, in the order of its m-line pairs.
+export function otherSeats(seat) {
+  return SEATS.filter((other) => other !== seat);
+}

@@ -1,137 +1,32 @@
-// WebRTC helpers shared by both sides. Each browser holds one RTCPeerConnection to the media
-// worker and always makes the offer; the worker answers with one complete SDP. We wait
-// briefly for ICE gathering so the offer carries its candidates, and trickle any later ones.
-import { FromServer, M_LINE, ToServer } from "./protocol.js";
+// What every call page shares (CallSide): the call's state line, the messages all receive
+// (call, call_failed, answer, participants, media_state, quality), the tiles and the m-lines of
+// the seats taken, muting, audio only, why the video is off, and the quality of the line. The
+// connection itself is PeerLink (peer-link.js).
+import { FromServer, M_LINE, ToServer, mLineSlot, mLineSource } from "./protocol.js";
 import { QualityMonitor } from "./quality.js";
+import { pageMLines } from "./call-layout.js";
+import { othersPresent } from "./participants.js";
+import { Tiles } from "./tiles.js";
+import { PeerLink, callWords } from "./peer-link.js";
 
-const CALL_WORDS = {
-  idle: "",
-  connecting: "Connecting the video…",
-  connected: "Connected.",
-  reconnecting: "Connection interrupted. Reconnecting…",
-  failed: "The video connection failed. Check your internet connection, then press the phone to try again.",
-};
-
-// How long a new peer connection may take to connect before the page says it failed.
-const CONNECT_TIMEOUT_MS = 20000;
-
-export function callWords(state) {
-  return CALL_WORDS[state] || "";
-}
-
-export function waitForGathering(pc, ms = 1500) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      if (pc.iceGatheringState === "complete") {
-        pc.removeEventListener("icegatheringstatechange", done);
-        resolve();
-      }
-    };
-    pc.addEventListener("icegatheringstatechange", done);
-    setTimeout(resolve, ms);
-  });
-}
-
-// -- codecs ---------------------------------------------------------------------------------
-
-// The worker forwards VP8 and H264 (packetization-mode 1, what iOS Safari sends) without
-// re-encoding; every offer lists both first where the browser has them (Firefox offline has no
-// H264), the rest of the browser's codecs (RTX, RED, FEC…) after them.
-function codecRank(codec) {
-  const name = codec.mimeType.toLowerCase();
-  if (name === "video/vp8") return 0;
-  if (name === "video/h264") return /packetization-mode=1/.test(codec.sdpFmtpLine || "") ? 1 : 2;
-  return 3;
-}
-
-function preferForwardedCodecs(transceiver) {
-  if (transceiver.receiver.track.kind !== "video" || !transceiver.setCodecPreferences) return;
-  const capabilities = window.RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities("video");
-  if (!capabilities) return;
-  const codecs = [...capabilities.codecs].sort((a, b) => codecRank(a) - codecRank(b));
-  try {
-    transceiver.setCodecPreferences(codecs);
-  } catch {
-    // A browser that refuses an order keeps its own, which lists VP8 in any case.
-  }
-}
-
-export class PeerLink {
-  // `transceivers` is a list of [trackOrKind, direction]; the order is the contract with the
-  // worker (M_LINES in protocol.js: audio, camera, screen).
-  constructor({ appointmentId, iceServers, iceTransportPolicy, send, transceivers, onTrack, onState }) {
-    this.appointmentId = appointmentId;
-    // Names this RTCPeerConnection to the worker: a new one is a new peer there, not a renegotiation.
-    this.peerId = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
-    this.send = send;
-    this.onState = onState;
-    this.pc = new RTCPeerConnection({ iceServers: iceServers || [], iceTransportPolicy: iceTransportPolicy || "all" });
-    this.transceivers = transceivers.map(([trackOrKind, direction]) => this.pc.addTransceiver(trackOrKind, { direction }));
-    for (const transceiver of this.transceivers) preferForwardedCodecs(transceiver);
-    this.pc.addEventListener("track", (event) => onTrack(event, this.transceivers.indexOf(event.transceiver)));
-    this.pc.addEventListener("icecandidate", (event) => {
-      if (event.candidate && this.offered) {
-        this.send({
-          type: ToServer.CANDIDATE, appointment_id: this.appointmentId, peer_id: this.peerId, candidate: event.candidate.toJSON(),
-        });
-      }
-    });
-    this.pc.addEventListener("connectionstatechange", () => {
-      const state = this.pc.connectionState;
-      if (state === "connected") clearTimeout(this.connectTimer);
-      if (state === "connected") this.onState("connected");
-      else if (state === "disconnected") this.onState("reconnecting");
-      else if (state === "failed") this.onState("failed");
-    });
-    this.offered = false;
-  }
-
-  async offer() {
-    const offer = await this.pc.createOffer();
-    await this.pc.setLocalDescription(offer);
-    await waitForGathering(this.pc);
-    this.offered = true;
-    this.send({ type: ToServer.OFFER, appointment_id: this.appointmentId, peer_id: this.peerId, sdp: this.pc.localDescription.sdp });
-    // A browser with no way out (UDP blocked and no TURN) may stay "connecting" for ever: give
-    // up after a while, and at once when it gathered no candidate at all.
-    clearTimeout(this.connectTimer);
-    const noCandidate = this.pc.iceGatheringState === "complete" && !/\r\na=candidate:/.test(this.pc.localDescription.sdp);
-    this.connectTimer = setTimeout(() => {
-      if (this.pc.connectionState !== "connected" && this.pc.signalingState !== "closed") this.onState("failed");
-    }, noCandidate ? 0 : CONNECT_TIMEOUT_MS);
-  }
-
-  async answer(sdp) {
-    if (this.pc.signalingState !== "have-local-offer") return;
-    await this.pc.setRemoteDescription({ type: "answer", sdp });
-  }
-
-  // A transceiver added later (the clinician's screen share), with the same codec order.
-  addTransceiver(track, direction) {
-    const transceiver = this.pc.addTransceiver(track, { direction });
-    preferForwardedCodecs(transceiver);
-    return transceiver;
-  }
-
-  close() {
-    clearTimeout(this.connectTimer);
-    this.pc.close();
-  }
-}
-
-// What the clinician's and the patient's calls share: the call's state line, the messages both
-// receive (call, call_failed, answer, media_state, quality), muting, audio only, why the video
-// is off, and the quality of the line on both sides. `other` names the other side in words.
 const LEVEL_WORDS = { good: "good", fair: "fair", poor: "poor" };
 // A poor line for this long suggests audio only.
 const POOR_SUGGESTS_AUDIO_ONLY_MS = 10000;
 
 export class CallSide {
-  constructor({ send, other }) {
+  // `other` names the first other seat (the one in `remote-video`) in words; `seat` is the
+  // page's own (a guest's page learns it from `participants` through `seatOf`).
+  constructor({ send, other, seat, seatOf = null, canRemove = false, onRemove = null, onParticipants = null }) {
     this.send = send;
+    this.onParticipants = onParticipants;
     this.other = other;
+    this.seat = seat;
+    this.seatOf = seatOf;
+    this.participants = [];
+    this.tiles = new Tiles({ container: document.getElementById("tiles"), primary: document.getElementById("primary-tile"), canRemove, onRemove });
+    this.tiles.setSeat(seat);
     this.link = null;
+    this.layouts = Promise.resolve(); // one change of the m-lines after the other
     this.monitor = null;
     this.muted = false;
     this.cameraOff = false;
@@ -152,6 +47,116 @@ export class CallSide {
   // The local camera track, when there is one.
   cameraTrack() {
     return null;
+  }
+
+  // The local microphone track, when there is one.
+  audioTrack() {
+    return null;
+  }
+
+  // -- the layout: m-lines and tiles by seat ----------------------------------------------------
+
+  // Whether the page sends its screen on m-line 2 (the clinician's, while sharing).
+  sharing() {
+    return false;
+  }
+
+  // The m-lines to offer for the seats taken now; `withTracks` for a new connection (its own
+  // microphone and camera on 0-1, the screen on 2 when sharing).
+  plan(withTracks = false) {
+    const taken = new Set(othersPresent(this.participants, this.seat).map((p) => p.seat));
+    const existing = this.link ? this.link.transceivers.length : 0;
+    const plan = pageMLines(this.seat, taken, { sharing: this.sharing(), existing });
+    if (withTracks) {
+      if (plan[M_LINE.AUDIO]) plan[M_LINE.AUDIO].track = this.audioTrack();
+      if (plan[M_LINE.VIDEO]) plan[M_LINE.VIDEO].track = this.videoOffReason() ? null : this.cameraTrack();
+    }
+    if (this.seat === "clinician" && plan[M_LINE.SCREEN]) plan[M_LINE.SCREEN].track = this.screenTrack();
+    return plan;
+  }
+
+  screenTrack() {
+    return null;
+  }
+
+  // The new connection's m-lines, as PeerLink takes them.
+  transceiversToOffer() {
+    return this.plan(true).map((line) => [line.track || line.kind, line.direction]);
+  }
+
+  // The m-lines after a change (a seat taken or emptied, the screen share): offer again when
+  // they changed, or when `force`.
+  relayout({ force = false } = {}) {
+    this.layouts = this.layouts.then(async () => {
+      const link = this.link;
+      if (!link) return;
+      const changed = await link.layout(this.plan());
+      if ((changed || force) && this.link === link) await link.renegotiate();
+    }).catch(() => {
+      // a connection closed meanwhile: the next `call` starts from the layout of that moment
+    });
+    return this.layouts;
+  }
+
+  participantsChanged(participants) {
+    this.participants = Array.isArray(participants) ? participants : [];
+    if (this.seatOf) {
+      const seat = this.seatOf(this.participants);
+      if (seat !== this.seat) {
+        this.seat = seat;
+        this.tiles.setSeat(seat);
+      }
+    }
+    this.tiles.show(this.participants);
+    this.attachTracks();
+    this.relayout();
+    if (this.onParticipants) this.onParticipants(this.participants, this.seat);
+  }
+
+  // A remote track on the m-line at `index`: to the tile of the seat that m-line carries (the
+  // screen share to the screen's own video).
+  remoteTrack(track, index) {
+    const source = mLineSource(this.seat, index);
+    if (!source) return;
+    if (mLineSlot(index) === "screen") {
+      this.remoteScreen(track);
+      return;
+    }
+    const video = this.tiles.addTrack(source, track);
+    document.getElementById("stage-overlay").hidden = true;
+    if (video) playRemote(video, document.getElementById("tap-to-play"));
+  }
+
+  remoteScreen() {}
+
+  // After the tiles changed: every m-line that receives puts its track into its seat's tile.
+  attachTracks() {
+    if (!this.link) return;
+    this.link.transceivers.forEach((transceiver, index) => {
+      const receiving = transceiver.currentDirection === "sendrecv" || transceiver.currentDirection === "recvonly";
+      if (receiving && transceiver.receiver.track && mLineSlot(index) !== "screen" && this.tiles.tileOf(mLineSource(this.seat, index))) {
+        this.remoteTrack(transceiver.receiver.track, index);
+      }
+    });
+  }
+
+  // A new connection: fresh streams, and the first other seat's in `remote-video` at once.
+  newLink(options) {
+    this.closeLink();
+    this.tiles.newStreams();
+    this.tiles.stream(this.tiles.primarySeatOf);
+    this.link = new PeerLink({ ...options, transceivers: this.transceiversToOffer(), onTrack: (event, index) => this.remoteTrack(event.track, index) });
+    return this.link;
+  }
+
+  // `media_state` and `quality` name their sender's seat; one without (an older server) is the
+  // first other seat's.
+  seatOfMessage(message) {
+    return message.seat || this.tiles.primarySeatOf;
+  }
+
+  fromPrimary(message) {
+    return this.seatOfMessage(message) === this.tiles.primarySeatOf;
   }
 
   setState(state) {
@@ -176,14 +181,21 @@ export class CallSide {
       case FromServer.ANSWER:
         if (this.link) this.link.answer(message.sdp);
         return true;
+      case FromServer.PARTICIPANTS:
+        this.participantsChanged(message.participants);
+        return true;
       case FromServer.QUALITY:
+        this.tiles.quality(this.seatOfMessage(message), message);
+        if (!this.fromPrimary(message)) return true;
         this.showRemoteQuality(message);
         this.otherSideQuality(message);
         return true;
       case FromServer.MEDIA_STATE:
+        this.tiles.mediaState(this.seatOfMessage(message), message);
+        this.otherSideChanged(message);
+        if (!this.fromPrimary(message)) return true;
         document.getElementById("remote-muted").hidden = message.audio !== false;
         this.showRemoteVideo(message);
-        this.otherSideChanged(message);
         return true;
       default:
         return false;

@@ -7,6 +7,7 @@ import { $, state } from "./schedule-state.js";
 import { alerts } from "./schedule-app.js";
 import { take } from "./schedule-live.js";
 import { closeMenu, toggleMenu } from "./row-menu.js";
+import { guestBadge, scheduleGuests } from "./participants.js";
 
 function waitingCount() {
   return [...state.appointments.values()].filter((a) => a.status === "waiting").length;
@@ -87,6 +88,19 @@ function deviceCheckText(a) {
   return `Camera: ${words(check.camera)} · Microphone: ${words(check.microphone)}`;
 }
 
+// A badge per guest of the appointment ("Guest: interpreter (online)"), while it is open.
+function guestBadges(a) {
+  if (a.status === "completed" || a.status === "cancelled") return [];
+  return scheduleGuests(a).map((guest) => {
+    const badge = guestBadge(guest);
+    return {
+      label: badge.label,
+      node: el("span", { class: `guest-badge${badge.online ? " online" : ""}`, testid: "guest-badge", "data-status": guest.status, title: badge.label },
+        badge.text, el("span", { class: "visually-hidden", text: `, ${guest.name}` })),
+    };
+  });
+}
+
 function canOpen(a) {
   return a.status === "waiting" || (a.status === "in_session" && a.taken_by === state.user.email);
 }
@@ -154,6 +168,8 @@ function row(a) {
     const fine = a.device_check.camera === "ok" && a.device_check.microphone === "ok";
     text.append(el("br"), el("span", { class: fine ? "row-state" : "row-warning", testid: "device-check-result", text: devices }));
   }
+  const guests = guestBadges(a);
+  if (guests.length) text.append(el("br"), el("span", { class: "row-guests" }, ...guests.map((g) => g.node)));
   const wait = a.status === "waiting" && a.waiting_since ? rowWaitWords(a.waiting_since) : null;
   if (wait) {
     text.append(el("br"), el("span", { class: `wait-time${wait.long ? " long" : ""}`, testid: "wait-time", "data-since": a.waiting_since, text: wait.text }));
@@ -164,7 +180,7 @@ function row(a) {
   const main = el(clickable ? "button" : "div", {
     class: "row-main",
     type: clickable ? "button" : undefined,
-    "aria-label": clickable ? [a.patient_name, formatTime(a.starts_at), statusText(a), wait && wait.text, devices].filter(Boolean).join(", ") : undefined,
+    "aria-label": clickable ? [a.patient_name, formatTime(a.starts_at), statusText(a), wait && wait.text, devices, ...guests.map((g) => g.label)].filter(Boolean).join(", ") : undefined,
   }, dot, el("span", { class: "row-time", text: formatTime(a.starts_at) }), text);
   const menuButton = el("button", {
     class: "menu-button", type: "button", testid: "row-menu",

@@ -1,12 +1,14 @@
-// The clinician's session view: information panel with participants, scheduled time and
-// chat; hang-up with "Exit without ending" and "Leave session". The video call lives in
-// call.js and is driven from here.
+// The clinician's session view: information panel with participants (present and invited),
+// scheduled time and chat; hang-up with "Exit without ending" and "Leave session"; the guests
+// (guest-form.js). The video call lives in call.js and is driven from here.
 import { FromServer, ToServer } from "./protocol.js";
 import { api, el, formatDateTime, toast } from "./common.js";
 import { ClinicianCall } from "./call.js";
 import { ChatLog, wireChatForm } from "./chat.js";
 import { DOCUMENT_MAX_BYTES, DOCUMENT_MAX_MB } from "./limits.js";
 import { menuKeyboard } from "./menu.js";
+import { GuestInvites } from "./guest-form.js";
+import { roleWords } from "./participants.js";
 
 const ACTIVE_KEY = "eclinic.activeSession";
 const $ = (id) => document.getElementById(id);
@@ -19,7 +21,22 @@ export class ClinicianSession {
     this.onClose = onClose;
     this.appointment = null;
     this.chat = new ChatLog($("chat-log"));
-    this.call = new ClinicianCall({ send });
+    this.guests = new GuestInvites({
+      appointment: () => this.appointment,
+      token,
+      onChange: () => this.showParticipants(),
+    });
+    this.call = new ClinicianCall({
+      send,
+      onRemove: (participant, button) => this.guests.remove(participant, button),
+      onParticipants: (participants) => {
+        this.showParticipants();
+        // who of the invited has joined (not on every mute: only when the guests present change)
+        const present = participants.filter((p) => p.role === "guest").map((p) => p.id).join(" ");
+        if (present !== this.presentGuests) this.guests.load();
+        this.presentGuests = present;
+      },
+    });
     this.wire();
   }
 
@@ -117,9 +134,10 @@ export class ClinicianSession {
     this.appointment = appointment;
     sessionStorage.setItem(ACTIVE_KEY, appointment.id);
     $("session-title").textContent = `Session with ${appointment.patient_name}`;
-    $("participants").replaceChildren(
-      el("div", { text: `${this.me().name} (you)` }),
-      el("div", { text: `${appointment.patient_name} (patient)` }));
+    this.guests.clear();
+    this.presentGuests = "";
+    this.showParticipants();
+    this.guests.load();
     $("scheduled-time").textContent = `${formatDateTime(appointment.starts_at)} · ${appointment.duration_minutes} minutes`;
     this.chat.clear();
     $("screenshot-denied-message").hidden = true;
@@ -133,8 +151,38 @@ export class ClinicianSession {
     }
   }
 
+  // Everyone: the clinician, the patient, every guest present or invited (one not yet joined
+  // can be removed here; one present from their tile).
+  showParticipants() {
+    if (!this.appointment) return;
+    const present = this.call.participants.filter((p) => p.seat && p.seat !== "clinician");
+    const patientHere = present.some((p) => p.role === "patient");
+    const rows = [
+      el("li", { text: `${this.me().name} (you)` }),
+      el("li", { text: `${this.appointment.patient_name} (patient${patientHere ? ", in the visit" : ""})` }),
+    ];
+    const guests = new Map(this.guests.guests.map((g) => [g.id, { ...g, guest_role: g.role, role: "guest", here: false }]));
+    for (const p of present) if (p.role === "guest") guests.set(p.id, { ...guests.get(p.id), ...p, here: true });
+    for (const guest of guests.values()) {
+      const role = roleWords(guest).toLowerCase();
+      const row = el("li", { testid: "guest-entry", "data-guest-id": guest.id, "data-here": String(guest.here) },
+        `${guest.name} (${role}, ${guest.here ? "in the visit" : "invited, not joined yet"})`);
+      if (!guest.here) {
+        const remove = el("button", {
+          class: "btn btn-small", type: "button", testid: "remove-invited-guest", text: "Remove",
+          "aria-label": `Remove ${guest.name} (${role}): their link stops working`,
+        });
+        remove.addEventListener("click", () => this.guests.remove(guest, remove));
+        row.append(" ", remove);
+      }
+      rows.push(row);
+    }
+    $("participants").replaceChildren(el("ul", { class: "participant-list" }, ...rows));
+  }
+
   close(words) {
     const wasOpen = Boolean(this.appointment);
+    this.guests.clear();
     this.call.stop();
     this.appointment = null;
     sessionStorage.removeItem(ACTIVE_KEY);
@@ -154,6 +202,7 @@ export class ClinicianSession {
   appointmentChanged(appointment) {
     if (!this.appointment || appointment.id !== this.appointment.id) return;
     this.appointment = appointment;
+    if (Array.isArray(appointment.guests)) this.guests.fromAppointment(appointment.guests);
     if (appointment.status !== "in_session" || appointment.taken_by !== this.me().email) {
       const words = {
         completed: "The appointment was marked as complete.",

@@ -1,5 +1,7 @@
-// The patient's waiting room and session, opened from the invitation's button. The link's
-// token (the last part of the address) is the patient's only credential.
+// The patient's waiting room and session, opened from the invitation's button; a guest's link
+// (an interpreter, a family member, a colleague) opens the same page, in the guest's words and
+// without what only the patient does (patient-only.js). The link's token (the last part of the
+// address) is the only credential.
 import { FromServer, ToServer } from "./protocol.js";
 import { api, el, formatDateTime, formatTime, ReconnectingSocket, showBanner } from "./common.js";
 import { ChatLog, wireChatForm } from "./chat.js";
@@ -8,12 +10,20 @@ import { PatientCall } from "./patient-call.js";
 import { DeviceCheck } from "./device-check.js";
 import { showInAppNotice } from "./inapp.js";
 import { patientWaitWords } from "./wait-time.js";
+import { reportDeviceCheck, ScreenshotConsent } from "./patient-only.js";
+import { guestStatusWords, guestWording, showOthers } from "./guest-visit.js";
+import { ownSeat } from "./participants.js";
 
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
 const state = {
   appointment: null, live: null, status: null, ended: false, chat: new ChatLog($("chat-log")), documentIds: new Set(), stream: null,
+  participant: { role: "patient" }, // GET /api/visit/{token}'s `participant`: the patient, or a guest
+  call: null, // the PatientCall, once the page knows whose link it is
+  deviceCheck: null,
 };
+const isGuest = () => state.participant.role === "guest";
+const statusWords = (status) => (isGuest() ? guestStatusWords(status) : patientStatusWords(status));
 
 function fail(message) {
   $("visit-view").hidden = true;
@@ -33,8 +43,8 @@ function setStatus(status, message, waitingSince) {
   $("chat-input").disabled = !inSession;
   $("chat-send").disabled = !inSession;
   $("chat-hint").hidden = inSession;
-  call.statusChanged(status);
-  deviceCheck.statusChanged(status);
+  state.call.statusChanged(status);
+  state.deviceCheck.statusChanged(status);
 }
 
 function end(message, kind) {
@@ -43,8 +53,8 @@ function end(message, kind) {
   showWaitTime();
   clearNotice();
   if (state.live) state.live.close();
-  call.stop();
-  deviceCheck.stop();
+  state.call.stop();
+  state.deviceCheck.stop();
   stopCamera();
   const box = $("session-ended-message");
   box.textContent = message;
@@ -62,7 +72,7 @@ function end(message, kind) {
 // from the appointment's `waiting_since` (the server's), kept current.
 function showWaitTime() {
   const line = $("waiting-time");
-  const waited = state.status === "waiting" && state.waitingSince ? patientWaitWords(state.waitingSince) : null;
+  const waited = state.status === "waiting" && state.waitingSince && !isGuest() ? patientWaitWords(state.waitingSince) : null;
   line.hidden = !waited;
   line.textContent = waited ? `Your clinic can see that you are here. ${waited}` : "";
 }
@@ -124,18 +134,18 @@ async function startCamera() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     help.textContent = "This browser cannot use a camera here. Please open the link in a current Chrome, Edge, Firefox or Safari.";
     help.hidden = false;
-    deviceCheck.open(); // so that the clinician hears of it
+    state.deviceCheck.open(); // so that the clinician hears of it
     return null;
   }
   // The device check opens camera and microphone (each alone when both together fail, so that
   // a broken camera still leaves the microphone) and says which one failed and what to do.
-  const opened = await deviceCheck.open();
+  const opened = await state.deviceCheck.open();
   state.stream = opened.stream;
   $("local-video").srcObject = opened.stream;
   if (opened.stream) {
     // A new stream starts unmuted with the camera on: keep what the patient chose.
-    call.setMuted(opened.stream, call.muted);
-    for (const track of opened.stream.getVideoTracks()) track.enabled = !call.videoOffReason();
+    state.call.setMuted(opened.stream, state.call.muted);
+    for (const track of opened.stream.getVideoTracks()) track.enabled = !state.call.videoOffReason();
     return opened.stream;
   }
   const denied = opened.camera === "denied" || opened.microphone === "denied";
@@ -150,7 +160,7 @@ async function startCamera() {
   retry.style.marginLeft = "8px";
   retry.addEventListener("click", async () => {
     const stream = await startCamera();
-    if (stream) call.localStreamChanged(stream);
+    if (stream) state.call.localStreamChanged(stream);
   });
   help.append(retry);
   help.hidden = false;
@@ -164,18 +174,28 @@ function stopCamera() {
 
 // -- live ---------------------------------------------------------------------------------
 
-const call = new PatientCall({
-  send: (message) => state.live && state.live.send(message),
-  appointment: () => state.appointment,
-  localStream: () => state.stream,
-  reopenCamera: () => startCamera().then((stream) => stream && call.localStreamChanged(stream)),
-});
-
-// The waiting room's device check; a camera or microphone chosen there reaches a running call.
-const deviceCheck = new DeviceCheck({
-  reopen: () => startCamera().then((stream) => stream && call.localStreamChanged(stream)),
-  report: (found) => state.live && state.live.send({ type: ToServer.DEVICE_CHECK, appointment_id: state.appointment.id, ...found }),
-});
+// The call and the device check, for the patient or for a guest (`participant`).
+function setUp(participant) {
+  state.participant = participant && participant.role ? participant : { role: "patient" };
+  const send = (message) => state.live && state.live.send(message);
+  const guest = isGuest();
+  state.call = new PatientCall({
+    send,
+    appointment: () => state.appointment,
+    localStream: () => state.stream,
+    reopenCamera: () => startCamera().then((stream) => stream && state.call.localStreamChanged(stream)),
+    seat: guest ? ownSeat("guest", [], state.participant) : "patient",
+    seatOf: guest ? (participants) => ownSeat("guest", participants, state.participant) : null,
+    consent: guest ? null : new ScreenshotConsent({ send, appointment: () => state.appointment }),
+    onParticipants: (participants, seat) => showOthers($("visit-others"), participants, seat),
+  });
+  // The waiting room's device check; a camera or microphone chosen there reaches a running
+  // call. Only the patient's page tells the clinic what it found.
+  state.deviceCheck = new DeviceCheck({
+    reopen: () => startCamera().then((stream) => stream && state.call.localStreamChanged(stream)),
+    report: (found) => !guest && state.appointment && reportDeviceCheck(send, state.appointment, found),
+  });
+}
 
 function addDocument(document) {
   if (state.documentIds.has(document.id)) return;
@@ -220,10 +240,10 @@ function onMessage(message) {
       showNotice(message);
       break;
     case FromServer.ERROR:
-      if (!call.handles(message)) $("call-state").textContent = message.message;
+      if (!state.call.handles(message)) $("call-state").textContent = message.message;
       break;
     default:
-      call.onMessage(message);
+      state.call.onMessage(message);
   }
 }
 
@@ -240,8 +260,8 @@ async function refreshStatus() {
   try {
     const answer = await api(`visit/${encodeURIComponent(token)}`);
     const status = answer.appointment.status;
-    if (status === "completed") return end(patientStatusWords("completed"), "completed");
-    setStatus(status, patientStatusWords(status), answer.appointment.waiting_since);
+    if (status === "completed") return end(statusWords("completed"), "completed");
+    setStatus(status, statusWords(status), answer.appointment.waiting_since);
     return true;
   } catch (exc) {
     if (exc.status === 410 || exc.status === 404) end(exc.message, "cancelled");
@@ -261,20 +281,22 @@ async function refreshStatus() {
   }
   const a = answer.appointment;
   state.appointment = a;
+  setUp(answer.participant);
+  if (isGuest()) guestWording(state.participant, a);
   $("visit-view").hidden = false;
   $("group-name").textContent = a.group_name;
   $("visit-group").textContent = a.group_name;
   $("visit-when").textContent = formatDateTime(a.starts_at);
   $("visit-duration").textContent = `${a.duration_minutes} minutes`;
-  if (a.status === "completed") return end(patientStatusWords("completed"), "completed");
+  if (a.status === "completed") return end(statusWords("completed"), "completed");
   setStatus(a.status, CONNECTING, a.waiting_since);
-  if (a.status === "waiting" || a.status === "scheduled") restoreNotice();
+  if (!isGuest() && (a.status === "waiting" || a.status === "scheduled")) restoreNotice();
   loadChat();
-  loadDocuments();
+  if (!isGuest()) loadDocuments();
   // The waiting room does not wait for the camera: a patient still looking at the browser's
   // permission prompt is already in the waiting room.
   startCamera().then((stream) => {
-    if (stream) call.localStreamChanged(stream);
+    if (stream) state.call.localStreamChanged(stream);
   });
   state.live = new ReconnectingSocket({ token }, {
     onMessage,
