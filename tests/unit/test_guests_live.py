@@ -136,7 +136,7 @@ def test_a_guest_joining_a_running_call_gets_it_and_offers_on_its_seat(world: Fa
 
 
 def test_a_guest_leaving_tells_the_worker_and_the_others(world: FakeWorld) -> None:
-    live, _, appointment = in_call(world)
+    live, _, _ = in_call(world)
     live.disconnect("guest-1")
     leave = pushed(world, "conn-w1", "leave")[-1]
     assert (leave["seat"], leave["from"]) == ("guest-1", "guest-1")

@@ -28,11 +28,13 @@ ASSETS = ROOT / "templates" / "pages" / "assets"
 SENDS = {
     Role.CLINICIAN: from_browser.CLINICIAN_SENDS,
     Role.PATIENT: from_browser.PATIENT_SENDS,
+    Role.GUEST: from_browser.GUEST_SENDS,
     Role.WORKER: from_worker.WORKER_SENDS,
 }
 RECEIVES = {
     Role.CLINICIAN: to_browser.CLINICIAN_RECEIVES,
     Role.PATIENT: to_browser.PATIENT_RECEIVES,
+    Role.GUEST: to_browser.GUEST_RECEIVES,
     Role.WORKER: to_worker.WORKER_RECEIVES,
 }
 
