@@ -8,10 +8,17 @@ from __future__ import annotations
 import argparse
 import json
 
-PARTS = ("foundation", "live", "media", "login", "calls", "alerts", "reminders")
+PARTS = ("foundation", "live", "media", "guests", "login", "calls", "alerts", "reminders")
 
 
-def main() -> None:
+def add_guest_arguments(parser: argparse.ArgumentParser) -> None:
+    """The guests part's sizes (bench/many_party.py)."""
+    parser.add_argument("--guest-visits", type=int, default=2, help="visits at once per size (guests part)")
+    parser.add_argument("--guest-cpu-seconds", type=float, default=20, help="CPU window (guests part)")
+    parser.add_argument("--guest-trials", type=int, default=20, help="guests joining, timed (guests part)")
+
+
+def parser_of_figures() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="eClinic figures")
     parser.add_argument("parts", nargs="*", default=list(PARTS), help=f"any of {', '.join(PARTS)}")
     parser.add_argument("--appointments", type=int, default=100_000)
@@ -24,12 +31,18 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=20)
     parser.add_argument("--cpu-seconds", type=float, default=30)
     parser.add_argument("--max-visits", type=int, default=40)
+    add_guest_arguments(parser)
     parser.add_argument("--logins", type=int, default=50)
     parser.add_argument("--setup-calls", type=int, default=10, help="calls per path (calls part)")
     parser.add_argument("--calls-cpu-visits", type=int, default=4, help="visits at once (calls part)")
     parser.add_argument("--calls-cpu-seconds", type=float, default=16, help="CPU window (calls part)")
     parser.add_argument("--arrivals", type=int, default=20, help="patient arrivals (alerts part)")
     parser.add_argument("--reminders", type=int, default=20, help="reminders timed (reminders part)")
+    return parser
+
+
+def main() -> None:
+    parser = parser_of_figures()
     args = parser.parse_args()
     unknown = set(args.parts) - set(PARTS)
     if unknown:
@@ -50,6 +63,11 @@ def main() -> None:
 
         figures["media"] = media.run(args.calls, args.shots, args.cpu_seconds, args.max_visits)
         print(json.dumps({"media": figures["media"]}, indent=2), flush=True)
+    if "guests" in args.parts:
+        from bench import many_party
+
+        figures["guests"] = many_party.run(args.guest_visits, args.guest_cpu_seconds, args.guest_trials)
+        print(json.dumps({"guests": figures["guests"]}, indent=2), flush=True)
     if "login" in args.parts:
         from bench import login
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiortc import RTCRtpReceiver, RTCRtpSender
@@ -117,7 +117,12 @@ class ReceiverTap:
         self._ssrc: int | None = None
         self._bitrate_cap: int | None = None
         self._remb_sent: int | None = None  # the last estimate the source was told
-        self._send_rtcp = receiver._send_rtcp
+        previous = getattr(receiver, _JITTER_BUFFER)
+        # A receiver tapped again (a screen share that starts again on its m-line) wraps the
+        # receiver's own RTCP sender, not the previous tap's cap.
+        self._send_rtcp: Callable[[Any], Awaitable[None]] = (
+            previous._send_rtcp if isinstance(previous, ReceiverTap) else receiver._send_rtcp
+        )
         self._tasks: set[asyncio.Future[None]] = set()
         setattr(receiver, _JITTER_BUFFER, self)
         receiver._send_rtcp = self._send_rtcp_capped  # type: ignore[method-assign]

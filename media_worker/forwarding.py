@@ -25,7 +25,7 @@ from av.packet import Packet
 from media_worker.aiortc_hook import ReceiverTap
 from media_worker.frames import EncodedFrame
 
-SourceKey = tuple[str, str]  # (role, slot): ("patient", "video"), ("clinician", "screen") ...
+SourceKey = tuple[str, str]  # (seat, slot): ("patient", "video"), ("guest-1", "audio") ...
 
 # A keyframe costs the source's uplink several frames' worth: ask at most this often.
 KEYFRAME_REQUEST_INTERVAL_SECONDS = 0.3
@@ -214,6 +214,25 @@ class ForwardingTrack(MediaStreamTrack):
                 self._queue.popleft()
         self._queue.append((frame, generation))
         self._arrived.set()
+
+    @property
+    def source(self) -> Source:
+        return self._source
+
+    def pause(self) -> None:
+        """Idles the track (its m-line went `inactive`, its seat empty): it takes no frames and
+        its sender waits, alive, for `resume`. Stopping it would end the sender for good."""
+        self._source.remove(self)
+        self._queue.clear()
+        self._needs_keyframe = True
+
+    def resume(self) -> bool:
+        """Takes frames again, from a keyframe; False when it was not paused."""
+        if self in self._source.tracks:
+            return False
+        self._source.tracks.append(self)
+        self._needs_keyframe = True
+        return True
 
     def request_keyframe(self) -> None:
         self._source.request_keyframe()

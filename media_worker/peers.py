@@ -17,7 +17,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConne
 
 log = logging.getLogger("media_worker.peers")
 
-PeerKey = tuple[str, str]  # (appointment id, role)
+PeerKey = tuple[str, str]  # (appointment id, seat): one peer per seat of a visit
 
 
 def peer_configuration(stun_urls: list[str]) -> RTCConfiguration:
@@ -47,6 +47,11 @@ class Peer:
 
     @property
     def role(self) -> str:
+        """The peer's seat (clinician, patient, guest-1, guest-2)."""
+        return self.key[1]
+
+    @property
+    def seat(self) -> str:
         return self.key[1]
 
 

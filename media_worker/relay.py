@@ -1,6 +1,7 @@
-"""The relay: how media from one participant reaches the other. The rest of the worker sees
+"""The relay: how media from each participant reaches the others. The rest of the worker sees
 only this small interface: publish what a transceiver receives, subscribe a transceiver's
-sender to a source, grab one decoded frame for a screenshot.
+sender to a source (or idle it), grab one decoded frame for a screenshot. Each receiver's
+sender has a track of its own, so keyframes, loss and codecs are handled per receiver.
 
 `ForwardingRelay` (the product's) forwards the frames as the browsers encoded them: no decoder
 and no encoder runs for a stream whose two legs share a codec. It decodes only what a
@@ -48,7 +49,12 @@ class Relay(Protocol):
     def unpublish(self, key: SourceKey, transceiver: RTCRtpTransceiver) -> None: ...
 
     def subscribe(self, key: SourceKey, transceiver: RTCRtpTransceiver, codec: str) -> None:
-        """Feeds the transceiver's sender (negotiated `codec`) with whatever `key` publishes."""
+        """Feeds the transceiver's sender (negotiated `codec`) with whatever `key` publishes;
+        a sender already fed goes on untouched, one unsubscribed takes frames again."""
+        ...
+
+    def unsubscribe(self, transceiver: RTCRtpTransceiver) -> None:
+        """Idles the transceiver's sender (its m-line went `inactive`) until subscribed again."""
         ...
 
     async def grab_frame(self, key: SourceKey, timeout: float) -> VideoFrame: ...
@@ -60,7 +66,7 @@ class Relay(Protocol):
 
 
 class ForwardingRelay:
-    """One relay per visit: the sources of both participants and the senders they feed."""
+    """One relay per visit: the sources of every participant and the senders they feed."""
 
     def __init__(self) -> None:
         self._sources: dict[SourceKey, Source] = {}
@@ -86,12 +92,24 @@ class ForwardingRelay:
             self._sources[key].detach(transceiver.receiver)
 
     def subscribe(self, key: SourceKey, transceiver: RTCRtpTransceiver, codec: str) -> None:
+        current = transceiver.sender.track
+        if isinstance(current, ForwardingTrack):
+            # An m-line's source never changes (eclinic_protocol.mlines), nor its codec once
+            # its sender runs: only an idle track needs anything, a keyframe to start from.
+            if current.resume():
+                current.source.request_keyframe()
+            return
         source = self.source(key)
         track = ForwardingTrack(source, codec, self._transcoding, self.delays[source.kind])
         source.tracks.append(track)
         tap_sender(transceiver.sender, track.request_keyframe, track.report_bitrate)
         transceiver.sender.replaceTrack(track)
         source.request_keyframe()
+
+    def unsubscribe(self, transceiver: RTCRtpTransceiver) -> None:
+        track = transceiver.sender.track
+        if isinstance(track, ForwardingTrack):
+            track.pause()
 
     def _transcoding(self, key: SourceKey, source_codec: str, receiver_codec: str) -> None:
         self.transcoded_streams += 1
@@ -209,12 +227,26 @@ class DecodingRelay:
             follower.follow(None)
 
     def subscribe(self, key: SourceKey, transceiver: RTCRtpTransceiver, codec: str) -> None:
-        follower = FollowingTrack(transceiver.kind)
-        self._outgoing.setdefault(key, []).append(follower)
+        current = transceiver.sender.track
+        follower = current if isinstance(current, FollowingTrack) else FollowingTrack(transceiver.kind)
+        followers = self._outgoing.setdefault(key, [])
+        if follower in followers:
+            return
+        followers.append(follower)
         track = self._sources.get(key)
         if track is not None:
             follower.follow(self._media.subscribe(track, buffered=False))
-        transceiver.sender.replaceTrack(follower)
+        if follower is not current:
+            transceiver.sender.replaceTrack(follower)
+
+    def unsubscribe(self, transceiver: RTCRtpTransceiver) -> None:
+        follower = transceiver.sender.track
+        if not isinstance(follower, FollowingTrack):
+            return
+        for followers in self._outgoing.values():
+            if follower in followers:
+                followers.remove(follower)
+        follower.follow(None)
 
     async def grab_frame(self, key: SourceKey, timeout: float) -> VideoFrame:
         async with asyncio.timeout(timeout):

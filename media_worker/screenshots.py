@@ -1,4 +1,5 @@
-"""Screenshots of the patient's camera, only on a valid consent.
+"""Screenshots of the patient's camera, only on a valid consent: never a guest's or the
+clinician's, however many participants the visit has (the source (patient, video)).
 
 The server sends `capture` only after the patient allowed that one request; the worker checks
 again for itself: a request id is used once, and nothing is captured after `not_after`
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 
 from av import VideoFrame
 
+from eclinic_protocol.mlines import PATIENT, VIDEO
 from media_worker.relay import Relay
 from media_worker.storage import ImageStore
 
@@ -48,7 +50,7 @@ class ScreenshotTaker:
         self._remember(request_id)
         if self._clock() > deadline:
             raise ConsentRefused("the consent has expired")
-        frame = await relay.grab_frame(("patient", "video"), FRAME_TIMEOUT_SECONDS)
+        frame = await relay.grab_frame((PATIENT, VIDEO), FRAME_TIMEOUT_SECONDS)
         if self._clock() > deadline:
             raise ConsentRefused("the consent expired before a frame arrived")
         jpeg = await asyncio.get_running_loop().run_in_executor(None, encode_jpeg, frame)

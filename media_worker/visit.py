@@ -1,38 +1,84 @@
-"""One visit: the patient's and the clinician's peer connections and the relay between them.
+"""One visit: the peer connection of each seat (clinician, patient, up to two guests) and the
+relay between them.
 
 Each browser holds one RTCPeerConnection to the worker and offers; the worker answers with
-one complete SDP (aiortc does not trickle). The m-lines are matched by their order, which
-eclinic_protocol.mlines states (audio, camera, the clinician's screen share) with the direction
-each page offers on each; the worker answers the mirror of that. A new offer on the same
-connection renegotiates (screen share on or off); an offer from a different browser
-connection (a reload) replaces the old peer.
+one complete SDP (aiortc does not trickle). Which m-line carries what is said nowhere in the
+SDP: eclinic_protocol.mlines states it by index (own media out and the first other seat's in,
+the clinician's screen share, then a receive-only pair per further other seat), and the worker
+maps every m-line of a seat's offer by that rule. What the seat sends there is published as the
+source (seat, slot); every m-line that receives is fed from (`m_line_source`, slot), with a track
+of its own. A new offer on the same connection renegotiates: a pair added for a guest who
+joined gets new legs (starting on a keyframe) while the running legs go on untouched; a pair
+the page set `inactive` (its seat emptied) is answered `inactive` and its sender idles. An offer
+from a different browser connection (a reload) replaces the old peer.
 
 The worker creates the transceivers for an offer's new m-lines itself, before applying it, so
-that it can set the codec order of its answer (`codecs.preferences`): a leg takes the codec the
-other participant's leg already uses when this browser has it, and the relay forwards. When
-the leg answered first could not know (a browser that offers VP8 and H264 answered with VP8,
-then an H264-only one joins), the worker asks for that first browser to offer again
-(`on_renegotiate`), and its new leg takes H264 too; until then the relay transcodes.
+that it can set the codec order of its answer (`codecs.CodecPlan`). When a page's m-lines would
+take other codecs now than they did when it answered (a Safari-like guest offering H264 only
+came later), the worker asks that page to offer again (`on_renegotiate`), once per peer
+connection; until then, and where no codec is shared, the relay transcodes.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from aiortc import MediaStreamTrack, RTCIceCandidate, RTCSessionDescription
+from aiortc import RTCIceCandidate, RTCSessionDescription
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
-from eclinic_protocol.mlines import AUDIO, VIDEO, VIDEO_SLOTS, answer_direction
-from media_worker.codecs import offered_codecs, preferences
+from eclinic_protocol.mlines import (
+    AUDIO,
+    MAX_M_LINES,
+    SEATS,
+    VIDEO,
+    answer_direction,
+    m_line_sent,
+    m_line_slot,
+    m_line_source,
+)
+from media_worker.codecs import CodecPlan, offered_codecs, preferences
+from media_worker.forwarding import SourceKey
 from media_worker.peers import Peer, PeerSet
 from media_worker.relay import ForwardingRelay, Relay
 
 log = logging.getLogger("media_worker.visit")
 
-OTHER = {"patient": "clinician", "clinician": "patient"}
+RECEIVING = ("recvonly", "sendrecv")  # directions in which the worker receives on an m-line
+SENDING = ("sendonly", "sendrecv")  # ... and sends
+
+
+@dataclass(frozen=True)
+class MLine:
+    """One m-line of a seat's offer: where it is in the layout and its transceiver here."""
+
+    index: int
+    transceiver: RTCRtpTransceiver
+    offered: str  # the page's direction
+
+    @property
+    def slot(self) -> str:
+        return m_line_slot(self.index)
+
+    @property
+    def usable(self) -> bool:
+        """In the layout, and of the kind the layout has there (anything else is answered inactive)."""
+        kind = AUDIO if self.slot == AUDIO else VIDEO
+        return self.index < MAX_M_LINES and self.transceiver.kind == kind
+
+    def answer(self, seat: str) -> str:
+        """The worker's direction: the layout's mirror, `inactive` where the page set it so."""
+        if not self.usable:
+            return "inactive"
+        return answer_direction(seat, self.index, self.offered if self.offered == "inactive" else None)
+
+    @property
+    def carries(self) -> bool:
+        """What the worker negotiated on it leaves it active (after the answer)."""
+        return self.transceiver.currentDirection not in (None, "inactive")
 
 
 class Visit:
@@ -46,37 +92,59 @@ class Visit:
         self.appointment_id = appointment_id
         self._peers = peers
         self.relay: Relay = relay or ForwardingRelay()
-        self._on_renegotiate = on_renegotiate or (lambda role: None)
-        self.leg_codecs: dict[str, str] = {}  # role -> the video codec its leg negotiated
-        self._offered: dict[str, set[str]] = {}  # role -> the video codecs its browser offered
+        self._on_renegotiate = on_renegotiate or (lambda seat: None)
+        self.codecs = CodecPlan()
+        self._published: dict[SourceKey, tuple[Peer, RTCRtpTransceiver]] = {}
         self._asked_again: set[tuple[str, str]] = set()  # browser peers asked to offer again
 
     @property
     def active(self) -> bool:
         return bool(self._peers.of_appointment(self.appointment_id))
 
-    async def offer(self, role: str, browser_peer: tuple[str, str], sdp: str) -> str:
-        if role not in OTHER:
-            raise ValueError(f"unknown role {role!r}")
-        peer = self._peers.get((self.appointment_id, role))
+    @property
+    def leg_codecs(self) -> dict[str, str]:
+        """Seat -> the video codec its camera's leg negotiated."""
+        return {seat: codec for seat in SEATS if (codec := self.codecs.leg(seat)) is not None}
+
+    def peer(self, seat: str) -> Peer | None:
+        return self._peers.get((self.appointment_id, seat))
+
+    async def offer(self, seat: str, browser_peer: tuple[str, str], sdp: str) -> str:
+        if seat not in SEATS:
+            raise ValueError(f"unknown seat {seat!r}")
+        peer = self.peer(seat)
         if peer is None or peer.browser_peer != browser_peer:
-            peer = await self._peers.create((self.appointment_id, role), browser_peer)
-            self._wire(peer)
-        self._prepare_transceivers(peer, SessionDescription.parse(sdp))
+            peer = await self._peers.create((self.appointment_id, seat), browser_peer)
+        offer = SessionDescription.parse(sdp)
+        self._prepare_transceivers(peer, offer)
         await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        self._set_directions(peer)
+        lines = _m_lines(peer, offer)
+        for line in lines:
+            line.transceiver.direction = line.answer(seat)
         await peer.pc.setLocalDescription(await peer.pc.createAnswer())
         answer = str(peer.pc.localDescription.sdp)
-        self._attach_outgoing(peer, SessionDescription.parse(answer))
+        usable = [line for line in lines if line.usable]
+        self._publish(peer, usable)
+        self._subscribe(peer, usable, SessionDescription.parse(answer))
+        self._ask_again()
         return answer
 
-    async def add_candidate(self, role: str, browser_peer: tuple[str, str], candidate: Any) -> None:
-        peer = self._peers.get((self.appointment_id, role))
+    async def add_candidate(self, seat: str, browser_peer: tuple[str, str], candidate: Any) -> None:
+        peer = self.peer(seat)
         if peer is None or peer.browser_peer != browser_peer:
             return
         parsed = _candidate(candidate)
         if parsed is not None:
             await peer.pc.addIceCandidate(parsed)
+
+    async def leave(self, seat: str, connection: str) -> bool:
+        """Closes the seat's peer if it is still the one of browser connection `connection`
+        (any, when empty): a `leave` that crossed a reload must not end the new peer."""
+        peer = self.peer(seat)
+        if peer is None or (connection and peer.browser_peer[0] != connection):
+            return False
+        await self._peers.close(peer)
+        return True
 
     async def close(self) -> None:
         for peer in self._peers.of_appointment(self.appointment_id):
@@ -84,78 +152,84 @@ class Visit:
         self.relay.close()
 
     def peer_closed(self, peer: Peer) -> None:
-        """The peer's sources stop; the other participant's receivers wait for its next peer."""
-        self.leg_codecs.pop(peer.role, None)
-        for transceiver, slot in _slots(peer.pc.getTransceivers()):
-            self.relay.unpublish((peer.role, slot), transceiver)
-
-    def _wire(self, peer: Peer) -> None:
-        pc = peer.pc
-
-        @pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            for transceiver, slot in _slots(pc.getTransceivers()):
-                if transceiver.receiver.track is track:
-                    self.relay.publish((peer.role, slot), transceiver)
+        """The peer's sources stop; every receiver fed from them waits, idle, for the seat's next
+        peer (a reload, a guest who rejoins) to publish again."""
+        if self.peer(peer.role) is None:
+            self.codecs.forget(peer.role)
+        for key, (publisher, transceiver) in list(self._published.items()):
+            if publisher is peer:
+                del self._published[key]
+                self.relay.unpublish(key, transceiver)
 
     def _prepare_transceivers(self, peer: Peer, offer: SessionDescription) -> None:
         """A transceiver for each new m-line of the offer, with the worker's codec order."""
+        seat = peer.role
+        self.codecs.offered[seat] = {
+            index: offered_codecs(media) for index, media in enumerate(offer.media) if media.kind == "video"
+        }
         known = {t.mid for t in peer.pc.getTransceivers()}
-        cameras = [m for m in offer.media if m.kind == "video"]
-        if cameras:
-            self._offered[peer.role] = offered_codecs(cameras[0])
-        for media in offer.media:
+        for index, media in enumerate(offer.media):
             if media.kind not in ("audio", "video") or media.rtp.muxId in known:
                 continue
             transceiver = peer.pc.addTransceiver(media.kind, direction="recvonly")
-            transceiver.setCodecPreferences(
-                preferences(media.kind, offered_codecs(media), self.leg_codecs.get(OTHER[peer.role]))
-            )
+            video = media.kind == "video" and index < MAX_M_LINES
+            wanted = self.codecs.wanted(seat, index) if video else None
+            transceiver.setCodecPreferences(preferences(media.kind, offered_codecs(media), wanted))
 
-    def _set_directions(self, peer: Peer) -> None:
-        for index, transceiver in enumerate(peer.pc.getTransceivers()):
-            # Nothing goes back on the clinician's own screen share (recvonly there).
-            transceiver.direction = answer_direction(peer.role, index)
+    def _publish(self, peer: Peer, lines: list[MLine]) -> None:
+        """What the seat sends becomes its source; an m-line it stopped sending on (a screen
+        share stopped: `inactive`) no longer feeds it."""
+        for line in lines:
+            if not m_line_sent(peer.role, line.index):
+                continue
+            key = (peer.role, line.slot)
+            published = self._published.get(key)
+            here = published is not None and published[1] is line.transceiver
+            if line.transceiver.currentDirection in RECEIVING and not here:
+                self._published[key] = (peer, line.transceiver)
+                self.relay.publish(key, line.transceiver)
+            elif line.transceiver.currentDirection not in RECEIVING and here:
+                del self._published[key]
+                self.relay.unpublish(key, line.transceiver)
 
-    def _attach_outgoing(self, peer: Peer, answer: SessionDescription) -> None:
-        """Feeds every m-line the browser can receive with the other participant's source."""
-        other = OTHER[peer.role]
+    def _subscribe(self, peer: Peer, lines: list[MLine], answer: SessionDescription) -> None:
+        """Feeds every m-line the browser receives on from the seat the layout names there, in
+        the codec negotiated on it; an inactive one idles."""
+        seat = peer.role
         negotiated = {m.rtp.muxId: m.rtp.codecs[0].name for m in answer.media if m.rtp.codecs}
-        for transceiver, slot in _slots(peer.pc.getTransceivers()):
-            codec = negotiated.get(transceiver.mid or "")
+        self.codecs.negotiated[seat] = {}
+        for line in lines:
+            codec = negotiated.get(line.transceiver.mid or "")
             if codec is None:
                 continue
-            if slot == VIDEO:
-                self.leg_codecs[peer.role] = codec
-            if transceiver.sender.track is not None or transceiver.direction == "recvonly":
-                continue  # already fed, or the clinician's own screen share
-            self.relay.subscribe((other, slot), transceiver, codec)
-        mine, theirs = self.leg_codecs.get(peer.role), self.leg_codecs.get(other)
-        other_peer = self._peers.get((self.appointment_id, other))
-        if (
-            mine
-            and theirs
-            and mine != theirs
-            and mine in self._offered.get(other, set())
-            and other_peer is not None
-            and other_peer.browser_peer not in self._asked_again  # once per peer
-        ):
-            self._asked_again.add(other_peer.browser_peer)
-            log.info("asking the %s's browser to offer again, for %s on both legs", other, mine)
-            self._on_renegotiate(other)
+            if line.slot != AUDIO and line.carries:
+                self.codecs.negotiated[seat][line.index] = codec
+            source = m_line_source(seat, line.index)
+            if source is not None and line.transceiver.currentDirection in SENDING:
+                self.relay.subscribe((source, line.slot), line.transceiver, codec)
+            else:
+                self.relay.unsubscribe(line.transceiver)
+
+    def _ask_again(self) -> None:
+        """Asks each page whose m-lines would now take other codecs to offer again, once per
+        peer connection (a two-party visit: the first browser, when an H264-only one joined)."""
+        for seat in SEATS:
+            peer = self.peer(seat)
+            if peer is None or peer.browser_peer in self._asked_again or not self.codecs.would_change(seat):
+                continue
+            self._asked_again.add(peer.browser_peer)
+            log.info("asking the %s's browser to offer again, so that more legs forward", seat)
+            self._on_renegotiate(seat)
 
 
-def _slots(transceivers: list[RTCRtpTransceiver]) -> list[tuple[RTCRtpTransceiver, str]]:
-    """Each transceiver with the slot it carries: m-lines are matched by order."""
-    slots = []
-    videos = 0
-    for transceiver in transceivers:
-        if transceiver.kind == AUDIO:
-            slots.append((transceiver, AUDIO))
-        else:
-            slots.append((transceiver, VIDEO_SLOTS[min(videos, 1)]))
-            videos += 1
-    return slots
+def _m_lines(peer: Peer, offer: SessionDescription) -> list[MLine]:
+    """The offer's audio and video m-lines with their transceivers, by index in the offer."""
+    by_mid = {t.mid: t for t in peer.pc.getTransceivers()}
+    return [
+        MLine(index, by_mid[media.rtp.muxId], media.direction or "sendrecv")
+        for index, media in enumerate(offer.media)
+        if media.kind in ("audio", "video") and media.rtp.muxId in by_mid
+    ]
 
 
 def _candidate(candidate: Any) -> RTCIceCandidate | None:

@@ -2,10 +2,11 @@
 
 Every message is defined in eclinic_protocol: from the server (`to_worker`, parsed strictly on
 arrival: one that does not parse is logged and dropped) `offer` and `candidate` (from a
-browser), `capture` (after the patient's consent), `end` (the session is over or has moved);
-to the server (`from_worker`) `answer`, `captured` / `capture_failed`, `renegotiate` (ask one
-browser to offer again, so that both legs share a codec), and `worker_hello` /
-`worker_status` with its load.
+browser, naming its seat), `capture` (after the patient's consent), `leave` (one participant
+has gone: its peer closes, the visit goes on while any peer remains), `end` (the session is
+over or has moved); to the server (`from_worker`) `answer`, `captured` / `capture_failed`,
+`renegotiate` (ask one browser to offer again, so that more legs share a codec), and
+`worker_hello` / `worker_status` with its load.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class Worker:
             to_worker.Candidate: self._candidate,
             to_worker.Capture: self._capture,
             to_worker.End: self._end,
+            to_worker.Leave: self._leave,
         }
 
     async def _offer(self, offer: to_worker.Offer) -> None:
@@ -115,8 +117,8 @@ class Worker:
                 appointment_id,
                 self.peers,
                 self._relay_factory(),
-                lambda role: self.signalling.send(
-                    from_worker.Renegotiate(appointment_id=appointment_id, seat=role).to_json()
+                lambda seat: self.signalling.send(
+                    from_worker.Renegotiate(appointment_id=appointment_id, seat=seat).to_json()
                 ),
             )
             self.visits[appointment_id] = visit
@@ -156,6 +158,12 @@ class Worker:
         if visit is not None:
             await visit.close()
             self.signalling.send(self.status())
+
+    async def _leave(self, leave: to_worker.Leave) -> None:
+        """Closes that seat's peer; `_peer_closed` does the rest (and ends an empty visit)."""
+        visit = self.visits.get(leave.appointment_id)
+        if visit is not None and not await visit.leave(leave.seat, leave.sender):
+            log.info("leave of the %s seat: no such peer (already gone, or reloaded)", leave.seat)
 
     async def _peer_closed(self, peer: Peer) -> None:
         visit = self.visits.get(peer.appointment_id)

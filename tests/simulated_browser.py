@@ -1,8 +1,10 @@
 """The one simulated browser of the tests and the benchmarks: real aiortc peers set up as the
 pages set theirs up, and a websocket client that speaks API.md as the pages do.
 
-- `FakeBrowser`: one tab's RTCPeerConnection to the worker (the pages' m-lines: microphone,
-  camera and, for a patient, the clinician's screen share). Worker tests hand its offer to a
+- `FakeBrowser`: one tab's RTCPeerConnection to the worker, of any seat, its m-lines laid out
+  as eclinic_protocol.mlines says (microphone, camera, the clinician's screen share, then a
+  pair per further participant, added by `seats_taken` as a page adds them on `participants`
+  and set `inactive` by `seat_emptied`). Worker tests hand its offer to a
   worker in process (tests/worker/harness.py); it receives decoded frames, or encoded ones
   tapped before any decoder.
 - `WebSocketClient`: a websocket to the local run that keeps every message and waits for the
@@ -41,12 +43,12 @@ from av import VideoFrame
 
 from eclinic_protocol import from_browser, to_worker
 from eclinic_protocol.envelope import Message
-from eclinic_protocol.mlines import PAGE_DIRECTIONS
-from media_worker.aiortc_hook import ReceiverTap
+from eclinic_protocol.mlines import AUDIO, M_LINES, PAGE_DIRECTIONS, VIDEO, other_seats, page_direction
+from media_worker.aiortc_hook import ReceiverTap, tap_sender
 from media_worker.frames import EncodedFrame
 from tests.simulated_media import (
     CLINICIAN_PATTERN,
-    PATIENT_PATTERN,
+    SEAT_PATTERNS,
     ReplayCamera,
     ReplayMicrophone,
     encoded_audio_clip,
@@ -62,7 +64,7 @@ CAMERA = 1  # the camera's m-line: the pages offer the microphone, the camera, t
 class FakeBrowser:
     """One browser tab's RTCPeerConnection to the worker, set up like the pages do."""
 
-    role: str
+    seat: str
     camera: MediaStreamTrack
     connection_id: str
     peer_id: str = "p1"
@@ -81,12 +83,13 @@ class FakeBrowser:
     received: dict[int, MediaStreamTrack] = field(default_factory=dict)
     tapped: dict[int, list[EncodedFrame]] = field(default_factory=dict)
     taps: dict[int, ReceiverTap] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)  # the other seats this page has pairs for
 
     def __post_init__(self) -> None:
-        audio, camera, screen = PAGE_DIRECTIONS[self.role]  # as the pages offer
+        audio, camera, screen = PAGE_DIRECTIONS[self.seat]  # as the pages offer
         self.pc.addTransceiver(self.microphone or AudioStreamTrack(), direction=audio)
         self.pc.addTransceiver(self.camera, direction=camera)
-        if self.role == "patient":
+        if screen == "recvonly":
             self.pc.addTransceiver("video", direction=screen)  # the clinician's screen share
         self.restrict_codecs()
 
@@ -112,6 +115,36 @@ class FakeBrowser:
             if transceiver.kind == "video" and transceiver.mid is None:
                 transceiver.setCodecPreferences(allowed)
 
+    def seats_taken(self, *seats: str) -> None:
+        """As a page does on `participants`: receive-only pairs up to the last taken seat's,
+        `inactive` for empty seats before it, and the clinician's screen m-line (`inactive`
+        unless sharing) before them. Offer again (harness `join`) to apply them."""
+        self.taken.update(seats)
+        others = other_seats(self.seat)
+        last = max((others.index(s) for s in self.taken if s in others), default=0)
+        if last and len(self.pc.getTransceivers()) < len(M_LINES):
+            self.pc.addTransceiver("video", direction="inactive")
+        for position in range(1, last + 1):
+            index = len(M_LINES) + 2 * (position - 1)
+            taken = others[position] in self.taken
+            for offset, kind in enumerate((AUDIO, VIDEO)):
+                direction = page_direction(self.seat, index + offset) if taken else "inactive"
+                transceivers = self.pc.getTransceivers()
+                if len(transceivers) <= index + offset:
+                    self.pc.addTransceiver(kind, direction=direction)
+                else:
+                    transceivers[index + offset].direction = direction
+        self.restrict_codecs()
+
+    def seat_emptied(self, seat: str) -> None:
+        """As a page does when a seat empties: its pair goes `inactive` (never removed)."""
+        self.taken.discard(seat)
+        position = other_seats(self.seat).index(seat)
+        if position:  # m-lines 0-1 carry the page's own media too: they stay
+            index = len(M_LINES) + 2 * (position - 1)
+            for transceiver in self.pc.getTransceivers()[index : index + 2]:
+                transceiver.direction = "inactive"
+
     @property
     def browser_peer(self) -> tuple[str, str]:
         return (self.connection_id, self.peer_id)
@@ -121,7 +154,7 @@ class FakeBrowser:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return to_worker.Offer(
             appointment_id=appointment_id,
-            seat=self.role,
+            seat=self.seat,
             sender=self.connection_id,
             peer_id=self.peer_id,
             sdp=self.pc.localDescription.sdp,
@@ -190,14 +223,18 @@ def replaying_browser(
     peer_id: str = "p1",
     call: dict[str, Any] | None = None,
     on_frame: Callable[[int, EncodedFrame], None] | None = None,
+    keyframe_on_request: bool = False,
 ) -> FakeBrowser:
-    """A FakeBrowser that sends a VP8 clip and Opus packets encoded once (offering VP8 only),
-    with the ICE settings of `call` if given (else no STUN or TURN: everything is local)."""
-    pattern = PATIENT_PATTERN if role == "patient" else CLINICIAN_PATTERN
+    """A FakeBrowser (`role`: its seat) that sends a VP8 clip and Opus packets encoded once
+    (offering VP8 only), with the ICE settings of `call` if given (else no STUN or TURN:
+    everything is local). With `keyframe_on_request` a keyframe request restarts the clip at
+    its keyframe, as a browser's encoder answers a PLI (a guest joining a running visit)."""
+    pattern = SEAT_PATTERNS.get(role, CLINICIAN_PATTERN)
     extra: dict[str, Any] = {} if call is None else {"pc": RTCPeerConnection(ice_configuration(call))}
-    return FakeBrowser(
+    camera = ReplayCamera(encoded_clip("VP8", pattern, 90))
+    browser = FakeBrowser(
         role,
-        ReplayCamera(encoded_clip("VP8", pattern, 90)),
+        camera,
         connection_id,
         peer_id=peer_id,
         microphone=ReplayMicrophone(encoded_audio_clip()),
@@ -205,6 +242,9 @@ def replaying_browser(
         on_frame=on_frame,
         **extra,
     )
+    if keyframe_on_request:
+        tap_sender(browser.pc.getTransceivers()[CAMERA].sender, camera.restart, lambda bitrate: None)
+    return browser
 
 
 class NoMessage(AssertionError, TimeoutError):

@@ -1,5 +1,6 @@
 """What the simulated browsers send and how a test reads what they receive: cameras that draw
-a known pattern (so that a test can check the decoded pixels at the other end), clips encoded
+a known pattern and microphones that play a known tone, one of each per seat (so that a test
+can check the decoded pixels and pitch at the other end, and whose they are), clips encoded
 once and replayed (so that a test can compare the exact bytes that arrive, and a benchmark's
 browsers cost little more than packetising), and the checks of a decoded frame's pattern.
 The browsers themselves are in tests/simulated_browser.py."""
@@ -16,13 +17,25 @@ from typing import Any
 
 import av
 import numpy as np
-from aiortc import MediaStreamTrack, VideoStreamTrack
+from aiortc import AudioStreamTrack, MediaStreamTrack, VideoStreamTrack
 from av import VideoFrame
+from av.frame import Frame
 
 # Left half, right half (RGB): easy to tell apart after VP8 compression.
 PATIENT_PATTERN = ((220, 30, 30), (30, 30, 220))
 CLINICIAN_PATTERN = ((30, 200, 30), (230, 230, 230))
 SCREEN_PATTERN = ((240, 240, 20), (20, 20, 20))
+GUEST_1_PATTERN = ((30, 200, 200), (200, 30, 200))
+GUEST_2_PATTERN = ((20, 20, 120), (250, 160, 60))
+# Each seat's camera draws its own pattern and its microphone plays its own tone, so that a
+# receiver can tell whose media reached each of its m-lines.
+SEAT_PATTERNS = {
+    "clinician": CLINICIAN_PATTERN,
+    "patient": PATIENT_PATTERN,
+    "guest-1": GUEST_1_PATTERN,
+    "guest-2": GUEST_2_PATTERN,
+}
+SEAT_TONES = {"clinician": 300.0, "patient": 500.0, "guest-1": 700.0, "guest-2": 900.0}
 
 
 class PatternCamera(VideoStreamTrack):
@@ -122,8 +135,32 @@ def frame_digest(codec: str, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class ToneMicrophone(AudioStreamTrack):
+    """A microphone that plays one steady tone (aiortc's 8 kHz frames), encoded live."""
+
+    def __init__(self, frequency: float) -> None:
+        super().__init__()
+        self.frequency = frequency
+
+    async def recv(self) -> Frame:
+        frame = await super().recv()
+        assert isinstance(frame, av.AudioFrame) and frame.pts is not None
+        t = (np.arange(frame.samples) + frame.pts) / frame.sample_rate
+        frame.planes[0].update((np.sin(2 * np.pi * self.frequency * t) * 8000).astype(np.int16).tobytes())
+        return frame
+
+
+def dominant_frequency(frames: list[av.AudioFrame]) -> float:
+    """The strongest frequency (Hz) of decoded audio: the first channel, all frames together."""
+    channels = frames[0].layout.nb_channels
+    samples = np.concatenate([f.to_ndarray().reshape(-1)[::channels] for f in frames]).astype(float)
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.argmax(spectrum) * frames[0].sample_rate / len(samples))
+
+
 class ReplayTrack(MediaStreamTrack):
-    """Media encoded beforehand, sent at its own pace: the sender only packetises it."""
+    """Media encoded beforehand, sent at its own pace: the sender only packetises it. `restart`
+    (a keyframe request) makes the clip start again from its first frame, a keyframe."""
 
     def __init__(self, kind: str, clip: tuple[bytes, ...], per_second: int, clock_rate: int) -> None:
         super().__init__()
@@ -134,6 +171,10 @@ class ReplayTrack(MediaStreamTrack):
         self._time_base = fractions.Fraction(1, clock_rate)
         self._start: float | None = None
         self._count = 0
+        self._clip_start = 0  # the count at which the clip last started from its first frame
+
+    def restart(self) -> None:
+        self._clip_start = self._count
 
     async def recv(self) -> av.Packet[Any]:
         if self._start is None:
@@ -141,7 +182,7 @@ class ReplayTrack(MediaStreamTrack):
         wait = self._start + self._count / self._per_second - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        packet = av.Packet(self.clip[self._count % len(self.clip)])
+        packet = av.Packet(self.clip[(self._count - self._clip_start) % len(self.clip)])
         packet.pts = self._count * self._ticks
         packet.time_base = self._time_base
         self._count += 1

@@ -60,7 +60,7 @@ async def join(worker: Worker, outbox: Outbox, browser: FakeBrowser) -> None:
     assert (answer["to"], answer["peer_id"], answer["seat"]) == (
         browser.connection_id,
         browser.peer_id,
-        browser.role,
+        browser.seat,
     )
     await browser.accept(answer)
 

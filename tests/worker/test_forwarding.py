@@ -213,9 +213,9 @@ def test_screen_share_on_off_and_on_again_reaches_the_patient() -> None:
         await join(worker, outbox, clinician)
         await asyncio.sleep(0.5)
 
-        clinician.pc.addTransceiver(
-            PatternCamera(OTHER_PATTERN, width=1280, height=720, fps=10), direction="sendonly"
-        )
+        # Sharing again takes up the same m-line (eclinic_protocol.mlines: never removed).
+        first.sender.replaceTrack(PatternCamera(OTHER_PATTERN, width=1280, height=720, fps=10))
+        first.direction = "sendonly"
         await join(worker, outbox, clinician)
         assert looks_like(await patient.sees(SHARE, OTHER_PATTERN, tries=60), OTHER_PATTERN)
         assert looks_like(await patient.sees(CAMERA, CLINICIAN_PATTERN), CLINICIAN_PATTERN)
@@ -282,7 +282,7 @@ def test_a_safari_like_peer_with_h264_only_shares_h264_with_the_other(first: str
     ) -> None:
         visit = worker.visits[APPOINTMENT]
         if first == "clinician":  # its leg took VP8 before the patient came: it must offer again
-            assert (await outbox.next("renegotiate"))["role"] == "clinician"
+            assert (await outbox.next("renegotiate"))["seat"] == "clinician"
             await clinician.close()
             clinician = FakeBrowser(
                 "clinician", PatternCamera(CLINICIAN_PATTERN), "conn-clinician", peer_id="p2"
