@@ -115,3 +115,25 @@ def test_a_visit_of_three(browser: Browser, local_run: LocalRun, page_errors: Pa
     guest.wait_for_timeout(3000)
     expect(ended).to_be_visible()  # the guest's page does not reconnect into the visit
     assert not page_errors.errors
+
+
+def test_a_guest_invited_before_the_session_shows_on_the_row_and_comes_online(
+    browser: Browser, local_run: LocalRun, page_errors: PageErrors
+) -> None:
+    ada, patient_name, _ = ada_invites_a_patient(browser, local_run, page_errors)
+    the_row = row(ada, patient_name)
+    the_row.get_by_test_id("row-menu").click()
+    ada.get_by_test_id("menu-add-guest").click()
+    guest_name, guest_email = f"Bo {uuid.uuid4().hex[:6]}", f"bo.{uuid.uuid4().hex[:8]}@example.com"
+    ada.get_by_test_id("guest-name").fill(guest_name)
+    ada.get_by_test_id("guest-email").fill(guest_email)
+    ada.get_by_test_id("guest-role").select_option("family")
+    ada.get_by_test_id("guest-send").click()
+    expect(the_row).to_contain_text("Guest: family member (invited)")
+    guest = new_page(browser, page_errors, width=390, height=844)
+    guest.goto(guest_link(local_run, guest_email))
+    expect(the_row).to_contain_text("Guest: family member (online)")
+    # a guest online is not the patient online
+    expect(the_row).to_have_attribute("data-status", "scheduled")
+    guest.close()
+    expect(the_row).to_contain_text("Guest: family member (invited)", timeout=15000)

@@ -1,5 +1,6 @@
 // The clinician's guests of the open session: the "Add guest" form (POST
-// /api/appointments/{id}/guests, the server's errors at their field), the appointment's guests
+// /api/appointments/{id}/guests, the server's errors at their field; opened from the session, or
+// from a row's menu for an appointment not yet in session), the appointment's guests
 // (GET .../guests: the invited ones not yet joined too) and removing one (DELETE
 // .../guests/{guest_id}: from their tile or from the information panel's list).
 import { api, toast } from "./common.js";
@@ -23,12 +24,17 @@ export class GuestInvites {
     $("guest-form").addEventListener("submit", (event) => this.send(event));
   }
 
-  path(suffix = "") {
-    return `appointments/${encodeURIComponent(this.appointment().id)}/guests${suffix}`;
+  path(suffix = "", appointment = this.appointment()) {
+    return `appointments/${encodeURIComponent(appointment.id)}/guests${suffix}`;
   }
 
-  open() {
-    if (!this.appointment()) return;
+  // `target`: the appointment the guest is for (the open session's by default).
+  open(target = this.appointment()) {
+    if (!target) return;
+    this.target = target;
+    $("guest-title").textContent = target === this.appointment()
+      ? "Add a guest to this visit"
+      : `Add a guest to the visit with ${target.patient_name}`;
     resetForm("guest-form");
     $("guest-dialog").showModal();
     $("guest-name").focus();
@@ -49,9 +55,11 @@ export class GuestInvites {
     }
     $("guest-send").disabled = true;
     try {
-      const guest = await api(this.path(), { method: "POST", token: this.token(), body });
+      const target = this.target;
+      const guest = await api(this.path("", target), { method: "POST", token: this.token(), body });
       $("guest-dialog").close();
       toast(`Invitation sent to ${guest.name} (${roleWords({ role: "guest", guest_role: guest.role }).toLowerCase()}) by ${[email && "email", phone && "text message"].filter(Boolean).join(" and ")}.`);
+      if (target !== this.appointment()) return; // the row follows the appointment's push
       this.merge(guest);
       this.load();
     } catch (exc) {

@@ -1,10 +1,10 @@
 // A row's menu: its items by the appointment's status, the keyboard (menu.js), and the row
-// actions it runs (cancel, reinvite, complete; reschedule, new task and notice open dialogs).
+// actions it runs (cancel, reinvite, complete; reschedule, new task, notice and add guest open dialogs).
 import { api, el, toast } from "./common.js";
 import { menuKeyboard } from "./menu.js";
 import { clinicStatusWords } from "./status-words.js";
 import { state } from "./schedule-state.js";
-import { expired, notices } from "./schedule-app.js";
+import { expired, notices, session } from "./schedule-app.js";
 import { upsert } from "./schedule-live.js";
 import { openReschedule } from "./invite-form.js";
 import { openTaskDialog } from "./task-dialog.js";
@@ -14,6 +14,7 @@ const MENU = [
   { testid: "menu-reschedule", label: "Reschedule", allowed: ["scheduled", "waiting"], run: openReschedule },
   { testid: "menu-cancel", label: "Cancel appointment", allowed: ["scheduled", "waiting"], run: cancelAppointment },
   { testid: "menu-reinvite", label: "Reinvite user", allowed: ["scheduled", "waiting", "in_session"], run: reinvite },
+  { testid: "menu-add-guest", label: "Add guest", allowed: ["scheduled", "waiting", "in_session"], run: (a) => session.guests.open(a) },
   { testid: "menu-new-task", label: "New task", allowed: null, run: openTaskDialog },
   { testid: "menu-complete", label: "Mark as complete", allowed: ["scheduled", "waiting", "in_session"], run: complete },
 ];
