@@ -102,12 +102,18 @@ def rendered(value: Any) -> Any:
     return value
 
 
-def evaluated(template: dict[str, Any], value: Any, parameters: dict[str, str]) -> Any:
-    """A value as CloudFormation would deploy it with these parameter values (the others at their
-    defaults): Ref to a parameter, Fn::If, Fn::Equals, Fn::Not and Condition resolved."""
+NO_VALUE = object()
+
+
+def deployed(template: dict[str, Any], value: Any, parameters: dict[str, str] | None = None) -> Any:
+    """`value` with these parameter values (the others at their defaults): conditions, Fn::If,
+    Fn::Join and parameters resolved; a resource stays `${Name}`, an attribute `${Name.Attr}`."""
+    parameters = parameters or {}
 
     def parameter(name: str) -> Any:
-        return parameters.get(name, template["Parameters"][name].get("Default"))
+        spec = template["Parameters"][name]
+        given = parameters.get(name, spec.get("Default", ""))
+        return str(given).split(",") if spec["Type"] == "CommaDelimitedList" else given
 
     def condition(name: str) -> bool:
         return bool(evaluate(template["Conditions"][name]))
@@ -115,8 +121,14 @@ def evaluated(template: dict[str, Any], value: Any, parameters: dict[str, str]) 
     def evaluate(v: Any) -> Any:
         if isinstance(v, dict) and len(v) == 1:
             ((key, argument),) = v.items()
-            if key == "Ref" and argument in template.get("Parameters", {}):
-                return parameter(argument)
+            if key == "Ref":
+                if argument == "AWS::NoValue":
+                    return NO_VALUE
+                if argument in template.get("Parameters", {}):
+                    return parameter(argument)
+                return "${" + argument + "}"
+            if key == "Fn::GetAtt":
+                return "${" + ".".join(argument) + "}"
             if key == "Fn::If":
                 name, when_true, when_false = argument
                 return evaluate(when_true if condition(name) else when_false)
@@ -125,12 +137,18 @@ def evaluated(template: dict[str, Any], value: Any, parameters: dict[str, str]) 
                 return str(left) == str(right)
             if key == "Fn::Not":
                 return not evaluate(argument[0])
+            if key == "Fn::And":
+                return all(evaluate(a) for a in argument)
             if key == "Condition":
                 return condition(argument)
+            if key == "Fn::Join":
+                separator, parts = argument
+                joined = evaluate(parts)
+                return separator.join(str(p) for p in (joined if isinstance(joined, list) else [joined]))
         if isinstance(v, list):
-            return [evaluate(x) for x in v]
+            return [x for x in (evaluate(x) for x in v) if x is not NO_VALUE]
         if isinstance(v, dict):
-            return {k: evaluate(x) for k, x in v.items()}
+            return {k: x for k, x in ((k, evaluate(x)) for k, x in v.items()) if x is not NO_VALUE}
         return v
 
     return evaluate(value)

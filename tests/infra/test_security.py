@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.infra.conftest import PREFIX, evaluated, rendered, resources
+from tests.infra.conftest import PREFIX, deployed, rendered, resources
 
 # What the functions must never do to an audit item.
 AUDIT_MUTATIONS = {
@@ -132,9 +132,9 @@ def test_require_mfa_switches_the_pool_to_totp_for_everyone(synthesized: dict[st
     _, pool = only(template, "AWS::Cognito::UserPool")
     properties = pool["Properties"]
     assert "Fn::If" in properties["MfaConfiguration"]
-    assert evaluated(template, properties["MfaConfiguration"], {}) == "OPTIONAL"
-    assert evaluated(template, properties["MfaConfiguration"], {"RequireMfa": "false"}) == "OPTIONAL"
-    assert evaluated(template, properties["MfaConfiguration"], {"RequireMfa": "true"}) == "ON"
+    assert deployed(template, properties["MfaConfiguration"], {}) == "OPTIONAL"
+    assert deployed(template, properties["MfaConfiguration"], {"RequireMfa": "false"}) == "OPTIONAL"
+    assert deployed(template, properties["MfaConfiguration"], {"RequireMfa": "true"}) == "ON"
     # TOTP only, whichever way: no SMS factor and no SMS configuration.
     assert properties["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
     assert "SmsConfiguration" not in properties

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib import settings_names as app_settings
 from media_worker import settings_names as worker_settings
-from tests.infra.conftest import PREFIX, evaluated, resources, visits_policy, worker_container
+from tests.infra.conftest import PREFIX, deployed, resources, visits_policy, worker_container
 
 
 def table_named(template: dict[str, Any], name: str) -> dict[str, Any]:
@@ -141,7 +141,7 @@ def test_clinicians_pool(synthesized: dict[str, Any]) -> None:
     assert properties["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
     assert properties["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
     # Optional TOTP unless the RequireMfa parameter says otherwise (test_security).
-    assert evaluated(template, properties["MfaConfiguration"], {}) == "OPTIONAL"
+    assert deployed(template, properties["MfaConfiguration"], {}) == "OPTIONAL"
     (client,) = resources(template, "AWS::Cognito::UserPoolClient").values()
     flows = client["Properties"]["ExplicitAuthFlows"]
     assert "ALLOW_ADMIN_USER_PASSWORD_AUTH" in flows and "ALLOW_USER_PASSWORD_AUTH" not in flows

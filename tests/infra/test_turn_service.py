@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from chalicelib import settings_names as app_settings
-from tests.infra.conftest import INFRA, resources
+from tests.infra.conftest import INFRA, deployed, resources
 from tests.infra.turn_template import (
-    deployed,
     egress_rules,
     exists,
     group_id,

@@ -1,63 +1,12 @@
-"""Reading the synthesized TURN service as CloudFormation would deploy it: a template value
-with its conditions and parameters resolved, and the listeners, target groups, security groups
-and rules the TURN tests (test_turn_service.py) check."""
+"""Reading the synthesized TURN service as CloudFormation would deploy it (each value through
+conftest's `deployed`): the listeners, target groups, security groups and rules the TURN
+tests (test_turn_service.py) check."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.infra.conftest import resources
-
-NO_VALUE = object()
-
-
-def deployed(template: dict[str, Any], value: Any, parameters: dict[str, str] | None = None) -> Any:
-    """`value` with these parameter values (the others at their defaults): conditions, Fn::If,
-    Fn::Join and parameters resolved; a resource stays `${Name}`, an attribute `${Name.Attr}`."""
-    parameters = parameters or {}
-
-    def parameter(name: str) -> Any:
-        spec = template["Parameters"][name]
-        given = parameters.get(name, spec.get("Default", ""))
-        return str(given).split(",") if spec["Type"] == "CommaDelimitedList" else given
-
-    def condition(name: str) -> bool:
-        return bool(evaluate(template["Conditions"][name]))
-
-    def evaluate(v: Any) -> Any:
-        if isinstance(v, dict) and len(v) == 1:
-            ((key, argument),) = v.items()
-            if key == "Ref":
-                if argument == "AWS::NoValue":
-                    return NO_VALUE
-                if argument in template.get("Parameters", {}):
-                    return parameter(argument)
-                return "${" + argument + "}"
-            if key == "Fn::GetAtt":
-                return "${" + ".".join(argument) + "}"
-            if key == "Fn::If":
-                name, when_true, when_false = argument
-                return evaluate(when_true if condition(name) else when_false)
-            if key == "Fn::Equals":
-                left, right = (evaluate(a) for a in argument)
-                return str(left) == str(right)
-            if key == "Fn::Not":
-                return not evaluate(argument[0])
-            if key == "Fn::And":
-                return all(evaluate(a) for a in argument)
-            if key == "Condition":
-                return condition(argument)
-            if key == "Fn::Join":
-                separator, parts = argument
-                joined = evaluate(parts)
-                return separator.join(str(p) for p in (joined if isinstance(joined, list) else [joined]))
-        if isinstance(v, list):
-            return [x for x in (evaluate(x) for x in v) if x is not NO_VALUE]
-        if isinstance(v, dict):
-            return {k: x for k, x in ((k, evaluate(x)) for k, x in v.items()) if x is not NO_VALUE}
-        return v
-
-    return evaluate(value)
+from tests.infra.conftest import deployed, resources
 
 
 def exists(template: dict[str, Any], resource: dict[str, Any], parameters: dict[str, str]) -> bool:
