@@ -41,13 +41,37 @@ def tile_plays(page: Page, tile: Locator) -> None:
     )
 
 
+# Resolves true once the video element's stream carries sound: Chromium's fake microphone beeps,
+# so a live remote audio track that reaches WebAudio rises above silence within a few seconds.
+HEARS = """async (video) => {
+  const stream = video.srcObject;
+  if (!stream || !stream.getAudioTracks().length || video.muted) return false;
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  context.createMediaStreamSource(stream).connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  const until = performance.now() + 8000;
+  try {
+    while (performance.now() < until) {
+      analyser.getFloatTimeDomainData(samples);
+      if (samples.some((x) => Math.abs(x) > 0.01)) return true;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return false;
+  } finally {
+    context.close();
+  }
+}"""
+
+
 def sees_and_plays(page: Page, roles: set[str]) -> None:
-    """Two remote tiles, of these roles, each with its video playing."""
+    """Two remote tiles, of these roles, each with its video playing and its sound heard."""
     tiles = page.locator(TILES)
     expect(tiles).to_have_count(2, timeout=30000)
     assert {tiles.nth(i).get_attribute("data-role") for i in range(2)} == roles
     for i in range(2):
         tile_plays(page, tiles.nth(i))
+        assert tiles.nth(i).locator("video").evaluate(HEARS), f"no sound from the {roles} tile {i}"
 
 
 def ada_adds_an_interpreter(ada: Page, name: str, email: str) -> None:
