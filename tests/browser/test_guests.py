@@ -1,6 +1,7 @@
 """A visit of three in Chromium with fake cameras: the clinician adds an interpreter to a running
 session from the session page, the interpreter opens the mailed link and joins, each of the three
-pages shows the two others in tiles with video playing, the interpreter's chat reaches both, and
+pages shows the two others in tiles with video playing and sound heard, the interpreter's chat
+reaches both, and
 the clinician removes the interpreter again: the guest's page ends with a message and the link
 answers 410. Only the contract's hooks (API.md, "UI test hooks") and what a person sees."""
 
