@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-PARTS = ("foundation", "live", "media", "guests", "login", "calls", "alerts", "reminders")
+PARTS = ("foundation", "live", "media", "guests", "guest-join", "login", "calls", "alerts", "reminders")
 
 
 def add_guest_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +16,7 @@ def add_guest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--guest-visits", type=int, default=2, help="visits at once per size (guests part)")
     parser.add_argument("--guest-cpu-seconds", type=float, default=20, help="CPU window (guests part)")
     parser.add_argument("--guest-trials", type=int, default=20, help="guests joining, timed (guests part)")
+    parser.add_argument("--guest-joins", type=int, default=10, help="guests joining (guest-join part)")
 
 
 def parser_of_figures() -> argparse.ArgumentParser:
@@ -68,6 +69,11 @@ def main() -> None:
 
         figures["guests"] = many_party.run(args.guest_visits, args.guest_cpu_seconds, args.guest_trials)
         print(json.dumps({"guests": figures["guests"]}, indent=2), flush=True)
+    if "guest-join" in args.parts:
+        from bench import guest_join
+
+        figures["guest-join"] = guest_join.run(args.guest_joins)
+        print(json.dumps({"guest-join": figures["guest-join"]}, indent=2), flush=True)
     if "login" in args.parts:
         from bench import login
 

@@ -15,14 +15,13 @@ wall clock, which is the same machine's as the page's. Each arrival is a differe
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import time
 from typing import Any
 
 from websockets.sync.client import connect
 
-from bench.stack import invite_many, local_run, log_in_to_schedule, percentile
+from bench.stack import invite_many, launch_chromium, local_run, log_in_to_schedule, percentile
 
 PROBE = """
 (() => {
@@ -68,16 +67,11 @@ def _summary(values: list[float]) -> dict[str, float]:
 def arrival_latency(base: str, arrivals: int) -> dict[str, Any]:
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.browser.conftest import CHROMIUM_FLAGS
-
-    executable = shutil.which("chromium")
-    if executable is None:
-        raise SystemExit("Debian's chromium is not installed (apt-get install chromium)")
     ws_base = base.replace("http://", "ws://") + "/ws"
     notified: list[float] = []
     pushed: list[float] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        browser = launch_chromium(playwright)
         clinic = browser.new_context(viewport={"width": 1280, "height": 860}, permissions=["notifications"])
         clinic.set_default_timeout(30_000)
         clinic.add_init_script(PROBE)

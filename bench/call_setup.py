@@ -21,13 +21,12 @@ round trips to a TURN server far away that a real network would.
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.stack import invite_many, log_in_to_schedule, login, percentile
+from bench.stack import invite_many, launch_chromium, log_in_to_schedule, login, percentile
 
 # The pages' first decoded frame is waited for this long (a page gives up connecting after 20 s).
 FIRST_FRAME_TIMEOUT_MS = 30_000
@@ -120,14 +119,9 @@ def chromium_setups(base: str, path: str, calls: int) -> dict[str, Any]:
     """`calls` calls (and one warm-up) between Ada's schedule and a patient's waiting room."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import CHROMIUM_FLAGS
-
-    executable = shutil.which("chromium")
-    if executable is None:
-        raise SystemExit("Debian's chromium is not installed (apt-get install chromium)")
     result: dict[str, Any] = {"samples": [], "selected_pairs": {}, "unexpected_pairs": [], "failed": []}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        browser = launch_chromium(playwright)
         clinic = browser.new_context(viewport={"width": 1280, "height": 860})
         clinic.set_default_timeout(30_000)
         clinic.add_init_script(PAGE_PROBE)
@@ -168,23 +162,13 @@ def one_call(
     appointment and presses the phone; both pages' first frames; Ada leaves the session."""
     from playwright.sync_api import expect
 
-    home = browser.new_context(viewport={"width": 390, "height": 844})
-    home.set_default_timeout(30_000)
-    home.add_init_script(PAGE_PROBE)
+    home, patient = waiting_patient(browser, base, link)
     try:
-        patient = home.new_page()
-        patient.goto(f"{base}/visit/{link}")
-        # The waiting room's camera is on before the clinician calls, as a patient's would be.
-        patient.wait_for_function("() => document.getElementById('local-video').videoWidth > 0")
-        row = ada.locator(f'[data-testid="appointment-row"][data-appointment-id="{appointment_id}"]')
-        expect(row).to_have_attribute("data-status", "waiting")
-        ada.evaluate("() => window.__bench.reset()")
-        row.click()
-        if not _session_opened(ada, row, appointment_id, result):
+        row = take_and_call(ada, appointment_id, result)
+        if row is None:
             return None
-        ada.get_by_test_id("call-button").click()
         pages = (("clinician", ada), ("patient", patient))
-        sides = _first_frames(pages)
+        sides = first_frames(pages)
         _count_pairs(pages, path, appointment_id, result)
         complete = all("first_frame" in side["events"] for side in sides.values())
         errors = sides["clinician"]["errors"] + sides["patient"]["errors"]
@@ -203,6 +187,38 @@ def one_call(
         return _timeline(*_events(sides)) if complete and not errors else None
     finally:
         home.close()
+
+
+def waiting_patient(browser: Any, base: str, link: str, *init_scripts: str) -> tuple[Any, Any]:
+    """A patient's phone-sized context and page in the waiting room (with the probe and any
+    further init scripts), the camera on, as a patient's is before the clinician calls."""
+    home = browser.new_context(viewport={"width": 390, "height": 844})
+    home.set_default_timeout(30_000)
+    for script in (PAGE_PROBE, *init_scripts):
+        home.add_init_script(script)
+    try:
+        patient = home.new_page()
+        patient.goto(f"{base}/visit/{link}")
+        patient.wait_for_function("() => document.getElementById('local-video').videoWidth > 0")
+    except BaseException:
+        home.close()
+        raise
+    return home, patient
+
+
+def take_and_call(ada: Any, appointment_id: str, result: dict[str, Any]) -> Any:
+    """Ada takes the waiting patient's row (the session opens in place) and presses the phone;
+    the row, or None if the session did not open (listed in `result["failed"]`)."""
+    from playwright.sync_api import expect
+
+    row = ada.locator(f'[data-testid="appointment-row"][data-appointment-id="{appointment_id}"]')
+    expect(row).to_have_attribute("data-status", "waiting")
+    ada.evaluate("() => window.__bench.reset()")
+    row.click()
+    if not _session_opened(ada, row, appointment_id, result):
+        return None
+    ada.get_by_test_id("call-button").click()
+    return row
 
 
 def _session_opened(ada: Any, row: Any, appointment_id: str, result: dict[str, Any]) -> bool:
@@ -226,7 +242,7 @@ def _session_opened(ada: Any, row: Any, appointment_id: str, result: dict[str, A
     return True
 
 
-def _first_frames(pages: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+def first_frames(pages: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
     """Waits for each page's first frame (or an error), then what each page's probe recorded."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 

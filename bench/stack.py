@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -70,6 +71,16 @@ def log_in_to_schedule(page: Any, base: str, email: str = "ada@clinic.example") 
     page.get_by_test_id("login-password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
     page.get_by_test_id("invite-button").wait_for()
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's Chromium with the browser tests' flags (fake camera and microphone, no prompt)."""
+    from tests.browser.conftest import CHROMIUM_FLAGS
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        raise SystemExit("Debian's chromium is not installed (apt-get install chromium)")
+    return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
 
 
 def invite_many(base: str, token: str, count: int, tag: str) -> list[tuple[str, str]]:
