@@ -23,21 +23,27 @@ class Asset:
 
 
 def render(template: str, root: str, ws_url: str | None) -> str:
-    """The page, with the server's own limits and wording (`limits`, `patient_status_words`) for
-    the templates and, as the page's JSON config block, for its scripts: written once, here."""
+    """The page, with the server's own limits and wording (`limits`, `patient_status_words`,
+    `guest_status_words`) for the templates and, as the page's JSON config block, for its
+    scripts: written once, here."""
     from chalicelib.domain import chat, document, notice
-    from chalicelib.domain.patient_wording import PATIENT_WORDS
+    from chalicelib.domain.patient_wording import GUEST_WORDS, PATIENT_WORDS
 
     limits = {
         "chat_max": chat.CHAT_MAX,
         "document_max_bytes": document.MAX_BYTES,
         "notice_max": notice.NOTICE_MAX,
     }
-    patient_status_words = {status.value: words for status, words in PATIENT_WORDS.items()}
     return (
         environment()
         .get_template(template)
-        .render(root=root, ws_url=ws_url or "", limits=limits, patient_status_words=patient_status_words)
+        .render(
+            root=root,
+            ws_url=ws_url or "",
+            limits=limits,
+            patient_status_words={status.value: words for status, words in PATIENT_WORDS.items()},
+            guest_status_words={status.value: words for status, words in GUEST_WORDS.items()},
+        )
     )
 
 

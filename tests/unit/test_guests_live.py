@@ -10,6 +10,7 @@ import pytest
 
 from chalicelib.api import bodies
 from chalicelib.domain.appointment import Appointment, Status
+from chalicelib.domain.patient_wording import GUEST_STEPPED_OUT, GUEST_WORDS, PATIENT_WORDS, STEPPED_OUT
 from chalicelib.errors import Gone
 from chalicelib.usecases.guests import GuestService
 from chalicelib.usecases.live import LiveService
@@ -164,3 +165,13 @@ def test_a_guest_link_dies_with_the_appointment(world: FakeWorld) -> None:
     assert pushed(world, "guest-1", "cancelled") and "guest-1" in world.management.closed
     with pytest.raises(Gone):
         live.connect("guest-2", {"token": token})
+
+
+def test_a_guest_hears_the_visit_in_a_guests_words(world: FakeWorld) -> None:
+    live, _, appointment = in_call(world)
+    assert pushed(world, "pat-1", "status")[-1]["message"] == PATIENT_WORDS[Status.IN_SESSION]
+    send(live, "ada-1", type="hangup", appointment_id=appointment.id, mode="exit")
+    assert pushed(world, "guest-1", "status")[-1]["message"] == GUEST_STEPPED_OUT
+    assert pushed(world, "pat-1", "status")[-1]["message"] == STEPPED_OUT
+    send(live, "ada-1", type="take", appointment_id=appointment.id)
+    assert pushed(world, "guest-1", "status")[-1]["message"] == GUEST_WORDS[Status.IN_SESSION]

@@ -3,16 +3,13 @@
 // the clinic's notices), and the line that tells everyone on the page who else is in the
 // visit ("Also in this visit: Ana (interpreter)"), so that the patient always knows who watches.
 import { joiningWords, nameAndRole, othersPresent } from "./participants.js";
+import { CONFIG } from "./page-config.js";
 
 const $ = (id) => document.getElementById(id);
 
-const GUEST_STATUS_WORDS = {
-  scheduled: "The session has not started yet. Please stay on this page: you join as soon as the clinician starts it.",
-  waiting: "The session has not started yet. Please stay on this page: you join as soon as the clinician starts it.",
-  in_session: "The session is running.",
-  completed: "The appointment has ended. Thank you for joining.",
-  cancelled: "This appointment was cancelled.",
-};
+// The server's own words for a guest (chalicelib.domain.patient_wording.GUEST_WORDS), which its
+// `status` pushes to a guest's page carry too.
+const GUEST_STATUS_WORDS = CONFIG.guest_status_words || {};
 
 export function guestStatusWords(status) {
   return GUEST_STATUS_WORDS[status] || GUEST_STATUS_WORDS.scheduled;
