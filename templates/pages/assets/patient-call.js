@@ -10,6 +10,8 @@ const $ = (id) => document.getElementById(id);
 const NO_ROUTE = "We could not connect the video: your network may block video calls (hospital and office"
   + " networks often do). Switch to mobile data or another Wi-Fi, then reload this page. Your clinician"
   + " has been told and can call you by phone instead.";
+// A page asks to join a running call at most this often (the server's `call` answers it at once).
+const JOIN_ASK_MS = 5000;
 
 export class PatientCall extends CallSide {
   // `seat`: "patient", or "guest-1" for a guest until `participants` says (`seatOf`);
@@ -75,9 +77,14 @@ export class PatientCall extends CallSide {
     if (this.link) this.send({ type: ToServer.CALL, appointment_id: this.appointment().id });
   }
 
-  statusChanged(status) {
-    if (status === "in_session" && !this.link) {
-      // Rejoin a running call after a reload; the server answers with `call` if one runs.
+  // `rejoin`: the page has just opened or reconnected and found the session running; it asks to
+  // join the call, and the server answers `call` if one runs. Not on the live push of a take:
+  // the clinician's own `call` reaches this page then, and asking as well would race it into a
+  // second peer connection. Asked once until the answer has had time to come.
+  statusChanged(status, { rejoin = false } = {}) {
+    const asked = this.joinAskedAt && Date.now() - this.joinAskedAt < JOIN_ASK_MS;
+    if (status === "in_session" && rejoin && !this.link && !asked) {
+      this.joinAskedAt = Date.now();
       this.send({ type: ToServer.CALL, appointment_id: this.appointment().id });
     }
     if (status !== "in_session") this.stop();

@@ -32,7 +32,8 @@ function fail(message) {
   box.hidden = false;
 }
 
-function setStatus(status, message, waitingSince) {
+// `rejoin`: the status was read once the socket is live (not pushed): a running call is joined.
+function setStatus(status, message, waitingSince, rejoin = false) {
   state.status = status;
   state.waitingSince = status === "waiting" ? waitingSince || state.waitingSince || null : null;
   showWaitTime();
@@ -43,7 +44,7 @@ function setStatus(status, message, waitingSince) {
   $("chat-input").disabled = !inSession;
   $("chat-send").disabled = !inSession;
   $("chat-hint").hidden = inSession;
-  state.call.statusChanged(status);
+  state.call.statusChanged(status, { rejoin });
   state.deviceCheck.statusChanged(status);
 }
 
@@ -261,7 +262,7 @@ async function refreshStatus() {
     const answer = await api(`visit/${encodeURIComponent(token)}`);
     const status = answer.appointment.status;
     if (status === "completed") return end(statusWords("completed"), "completed");
-    setStatus(status, statusWords(status), answer.appointment.waiting_since);
+    setStatus(status, statusWords(status), answer.appointment.waiting_since, true);
     return true;
   } catch (exc) {
     if (exc.status === 410 || exc.status === 404) end(exc.message, "cancelled");
@@ -289,7 +290,7 @@ async function refreshStatus() {
   $("visit-when").textContent = formatDateTime(a.starts_at);
   $("visit-duration").textContent = `${a.duration_minutes} minutes`;
   if (a.status === "completed") return end(statusWords("completed"), "completed");
-  setStatus(a.status, CONNECTING, a.waiting_since);
+  setStatus(a.status, CONNECTING, a.waiting_since); // a running call is joined once the socket is live
   if (!isGuest() && (a.status === "waiting" || a.status === "scheduled")) restoreNotice();
   loadChat();
   if (!isGuest()) loadDocuments();
