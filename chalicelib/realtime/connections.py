@@ -62,6 +62,8 @@ class Connection:
     guest_id: str | None = None
     guest_seat: str | None = None
     guest_role: str | None = None  # interpreter, family, colleague
+    # clinicians: the appointment whose call this page offered into (told to the worker when it goes)
+    call_appointment_id: str | None = None
     groups: frozenset[str] = frozenset()
     # media workers only: how many visits they can relay, how many they relay, and whether
     # they are shutting down

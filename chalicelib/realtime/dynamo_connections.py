@@ -159,6 +159,7 @@ def _to_item(channel: str, c: Connection) -> ConnectionModel:
         guest_id=c.guest_id,
         guest_seat=c.guest_seat,
         guest_role=c.guest_role,
+        call_appointment_id=c.call_appointment_id,
         media_audio=None if c.audio else False,
         media_video=None if c.video else False,
     )
@@ -184,6 +185,7 @@ def _from_item(item: ConnectionModel) -> Connection:
         guest_id=item.guest_id,
         guest_seat=item.guest_seat,
         guest_role=item.guest_role,
+        call_appointment_id=item.call_appointment_id,
         audio=item.media_audio is not False,
         video=item.media_video is not False,
     )

@@ -213,6 +213,7 @@ class ConnectionModel(Model):
     guest_id = UnicodeAttribute(null=True)
     guest_seat = UnicodeAttribute(null=True)
     guest_role = UnicodeAttribute(null=True)
+    call_appointment_id = UnicodeAttribute(null=True)
     media_audio = BooleanAttribute(null=True)  # False once a page in a call said so; else absent
     media_video = BooleanAttribute(null=True)
 

@@ -194,6 +194,8 @@ class Presence:
 
     def disconnect(self, connection_id: str) -> None:
         connection = self._registry.remove(connection_id)
+        if connection is not None and connection.call_appointment_id is not None:
+            self._left_call(connection, connection.call_appointment_id)  # a clinician's page in a call
         if connection is None or connection.appointment_id is None:
             return
         if connection.role is Role.GUEST:
@@ -207,7 +209,7 @@ class Presence:
         ):
             self._audit_log.append(appointment.audit_event("patient_disconnected", "patient", now))
         self.patient_maybe_gone(connection.appointment_id)
-        self._left_call(connection)
+        self._left_call(connection, connection.appointment_id)
 
     def sweep(self) -> int:
         """Closes patient and guest connections whose heartbeat stopped; returns how many."""
@@ -249,11 +251,12 @@ class Presence:
         ]
         if not still_here and self._guests is not None:
             self._guests.set_presence(connection.appointment_id, connection.guest_id, False)
-        self._left_call(connection)
+        self._left_call(connection, connection.appointment_id)
 
-    def _left_call(self, connection: Connection) -> None:
-        """A page of a running call has gone: the worker closes its peer, the others hear."""
-        appointment = self._appointment_store.get(connection.appointment_id or "")
+    def _left_call(self, connection: Connection, appointment_id: str) -> None:
+        """A page of a running call has gone: the worker closes its peer (if it is still that
+        page's), the others hear who is left."""
+        appointment = self._appointment_store.get(appointment_id)
         if appointment is None or appointment.status is not Status.IN_SESSION:
             return
         self._signalling.leave(appointment, connection.seat, connection.id)

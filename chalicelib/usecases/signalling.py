@@ -84,8 +84,11 @@ class Signalling:
         return []
 
     def offer(self, connection: Connection, message: from_browser.Offer) -> list[Reply]:
-        """Forwards a browser's offer to its visit's worker, naming the browser's peer."""
+        """Forwards a browser's offer to its visit's worker, naming the browser's peer. A
+        clinician's page is remembered as in that call, so that its going is told (`leave`)."""
         participant, worker = self._route_to_worker(connection, message.appointment_id)
+        if connection.role is Role.CLINICIAN and connection.call_appointment_id != participant.appointment.id:
+            self._registry.update(replace(connection, call_appointment_id=participant.appointment.id))
         offer = to_worker.Offer(
             appointment_id=participant.appointment.id,
             seat=connection.seat,

@@ -175,3 +175,12 @@ def test_a_guest_hears_the_visit_in_a_guests_words(world: FakeWorld) -> None:
     assert pushed(world, "pat-1", "status")[-1]["message"] == STEPPED_OUT
     send(live, "ada-1", type="take", appointment_id=appointment.id)
     assert pushed(world, "guest-1", "status")[-1]["message"] == GUEST_WORDS[Status.IN_SESSION]
+
+
+def test_a_clinicians_page_leaving_the_call_tells_the_worker_and_the_others(world: FakeWorld) -> None:
+    live, _, appointment = in_call(world)
+    send(live, "ada-1", type="offer", appointment_id=appointment.id, sdp="v=0\r\n", peer_id="a1")
+    live.disconnect("ada-1")
+    leave = pushed(world, "conn-w1", "leave")[-1]
+    assert (leave["seat"], leave["from"]) == ("clinician", "ada-1")
+    assert seats(pushed(world, "pat-1", "participants")[-1]) == ["patient", "guest-1"]
