@@ -16,6 +16,7 @@ from chalicelib.domain.guest import Guest, GuestSummary
 from chalicelib.domain.task import Task
 from chalicelib.domain.timeutil import iso_utc
 from eclinic_protocol import to_browser
+from eclinic_protocol.mlines import PATIENT
 
 
 def appointment(a: Appointment) -> dict[str, Any]:
@@ -68,18 +69,13 @@ def visit(a: Appointment, group_name: str, as_guest: Guest | None = None) -> dic
     """What a link may see: the patient's own appointment, nothing of the clinic's, and who
     opens it (`participant`). A guest's view has the same fields, but `patient_name` is ""
     (docs/api.md): a guest learns who is in the call from the call itself."""
-    participant: dict[str, Any] = {"role": "patient", "seat": "patient"}
+    participant: dict[str, Any] = {"role": "patient"}
     if as_guest is not None:
-        # `id` and `seat` beyond API.md: the page finds itself in `participants` by them.
-        participant = {
-            "role": "guest",
-            "name": as_guest.name,
-            "guest_role": as_guest.role.value,
-            "id": as_guest.id,
-            "seat": as_guest.seat,
-        }
+        participant = {"role": "guest", "name": as_guest.name, "guest_role": as_guest.role.value}
     return {
         "participant": participant,
+        # Beyond API.md: the page's seat in the call, by which it lays out its m-lines and tiles.
+        "seat": as_guest.seat if as_guest is not None else PATIENT,
         "appointment": {
             "id": a.id,
             "starts_at": iso_utc(a.starts_at),

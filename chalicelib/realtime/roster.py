@@ -67,11 +67,10 @@ class Roster:
         for seat in SEATS:
             if seat == CLINICIAN and not appointment.taken_by_id:
                 continue
-            live = [
-                c
-                for c in self._registry.in_channel(seat_channel(appointment, seat))
-                if c.alive(now) and _of_seat(c, seat)  # one still connecting is joining
-            ]
+            # A seat's channel holds only that seat's pages (every tab of the clinician who
+            # holds the session: the schedule opens the session in place); one still
+            # connecting is joining.
+            live = [c for c in self._registry.in_channel(seat_channel(appointment, seat)) if c.alive(now)]
             if live:
                 entries.append(_entry(appointment, seat, max(live, key=lambda c: c.connected_at)))
         return entries
@@ -84,12 +83,6 @@ class Roster:
             appointment_id=appointment.id, participants=self.present(appointment)
         )
         self._broadcaster.to_channels(session_channels(appointment), message.to_json())
-
-
-def _of_seat(connection: Connection, seat: str) -> bool:
-    """A clinician's channel holds all their tabs; only a session page counts, and every tab of
-    the clinician who holds the session is one (the schedule opens the session in place)."""
-    return connection.role is not Role.GUEST or connection.guest_seat == seat
 
 
 def _entry(appointment: Appointment, seat: str, connection: Connection) -> dict[str, Any]:

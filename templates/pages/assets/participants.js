@@ -27,24 +27,6 @@ export function joiningWords(guestRole, groupName) {
   return `You are joining as ${JOINING_AS[guestRole] || "a guest"} for an appointment with ${groupName}`;
 }
 
-// A participant of the message who is not in the call yet (a server that lists invited guests too).
-export function present(participant) {
-  return participant.online !== false && participant.status !== "invited" && participant.status !== "removed";
-}
-
-// This page's seat among `participants`: fixed for the clinician and the patient; a guest's is
-// the entry that is theirs (`me` from GET /api/visit/{token}: by `seat` or `id` when the server
-// gives them, else by name and role), `guest-1` until known.
-export function ownSeat(role, participants, me = {}) {
-  if (role !== "guest") return role;
-  const guests = (participants || []).filter((p) => p.role === "guest" && p.seat);
-  const mine = guests.find((p) => p.you === true)
-    || (me.seat && guests.find((p) => p.seat === me.seat))
-    || (me.id && guests.find((p) => p.id === me.id))
-    || guests.find((p) => p.name === me.name && p.guest_role === me.guest_role);
-  return (mine && mine.seat) || me.seat || "guest-1";
-}
-
 // The seat whose video is the page's `remote-video`: the patient's for the clinician, the
 // clinician's for the patient and the guests.
 export function primarySeat(seat) {
@@ -53,7 +35,7 @@ export function primarySeat(seat) {
 
 // The other participants present, in SEATS order (as the message lists them).
 export function othersPresent(participants, seat) {
-  return (participants || []).filter((p) => p.seat && p.seat !== seat && present(p));
+  return (participants || []).filter((p) => p.seat && p.seat !== seat);
 }
 
 // "Ana (interpreter)", for the "Also in this visit" line and the information panel.

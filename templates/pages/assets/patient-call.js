@@ -14,13 +14,12 @@ const NO_ROUTE = "We could not connect the video: your network may block video c
 const JOIN_ASK_MS = 5000;
 
 export class PatientCall extends CallSide {
-  // `seat`: "patient", or "guest-1" for a guest until `participants` says (`seatOf`);
+  // `seat`: "patient", or a guest's seat (GET /api/visit/{token} says which);
   // `consent`: the patient's screenshot consent (none on a guest's page).
-  constructor({ send, appointment, localStream, reopenCamera, seat = "patient", seatOf = null, consent = null, onParticipants = null }) {
+  constructor({ send, appointment, localStream, reopenCamera, seat = "patient", consent = null, onParticipants = null }) {
     super({
       send,
       seat,
-      seatOf,
       onParticipants,
       other: { subject: "your clinician", pronoun: "your clinician's", Name: "Your clinician", Possessive: "Your clinician's" },
     });

@@ -15,13 +15,12 @@ const POOR_SUGGESTS_AUDIO_ONLY_MS = 10000;
 
 export class CallSide {
   // `other` names the first other seat (the one in `remote-video`) in words; `seat` is the
-  // page's own (a guest's page learns it from `participants` through `seatOf`).
-  constructor({ send, other, seat, seatOf = null, canRemove = false, onRemove = null, onParticipants = null }) {
+  // page's own (a guest's from GET /api/visit/{token}).
+  constructor({ send, other, seat, canRemove = false, onRemove = null, onParticipants = null }) {
     this.send = send;
     this.onParticipants = onParticipants;
     this.other = other;
     this.seat = seat;
-    this.seatOf = seatOf;
     this.participants = [];
     this.tiles = new Tiles({ container: document.getElementById("tiles"), primary: document.getElementById("primary-tile"), canRemove, onRemove });
     this.tiles.setSeat(seat);
@@ -100,13 +99,6 @@ export class CallSide {
 
   participantsChanged(participants) {
     this.participants = Array.isArray(participants) ? participants : [];
-    if (this.seatOf) {
-      const seat = this.seatOf(this.participants);
-      if (seat !== this.seat) {
-        this.seat = seat;
-        this.tiles.setSeat(seat);
-      }
-    }
     this.tiles.show(this.participants);
     this.attachTracks();
     this.relayout();

@@ -12,7 +12,6 @@ import { showInAppNotice } from "./inapp.js";
 import { patientWaitWords } from "./wait-time.js";
 import { reportDeviceCheck, ScreenshotConsent } from "./patient-only.js";
 import { guestStatusWords, guestWording, showOthers } from "./guest-visit.js";
-import { ownSeat } from "./participants.js";
 
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
@@ -175,8 +174,8 @@ function stopCamera() {
 
 // -- live ---------------------------------------------------------------------------------
 
-// The call and the device check, for the patient or for a guest (`participant`).
-function setUp(participant) {
+// The call and the device check, for the patient or for a guest (`participant`), in `seat`.
+function setUp(participant, seat) {
   state.participant = participant && participant.role ? participant : { role: "patient" };
   const send = (message) => state.live && state.live.send(message);
   const guest = isGuest();
@@ -185,8 +184,7 @@ function setUp(participant) {
     appointment: () => state.appointment,
     localStream: () => state.stream,
     reopenCamera: () => startCamera().then((stream) => stream && state.call.localStreamChanged(stream)),
-    seat: guest ? ownSeat("guest", [], state.participant) : "patient",
-    seatOf: guest ? (participants) => ownSeat("guest", participants, state.participant) : null,
+    seat: seat || "patient",
     consent: guest ? null : new ScreenshotConsent({ send, appointment: () => state.appointment }),
     onParticipants: (participants, seat) => showOthers($("visit-others"), participants, seat),
   });
@@ -282,7 +280,7 @@ async function refreshStatus() {
   }
   const a = answer.appointment;
   state.appointment = a;
-  setUp(answer.participant);
+  setUp(answer.participant, answer.seat);
   if (isGuest()) guestWording(state.participant, a);
   $("visit-view").hidden = false;
   $("group-name").textContent = a.group_name;
