@@ -116,8 +116,7 @@ class GuestService:
     def remove(self, actor: Clinician, appointment_id: str, guest_id: str) -> GuestRemoved:
         """The guest removed (idempotent: a removed guest again, with no second event); the
         listener is told every time, so that a retry closes what an interrupted first call left."""
-        self._appointments.get(actor, appointment_id)
-        self._known_guest(appointment_id, guest_id)
+        self._appointments.get(actor, appointment_id)  # 404 for another group's
 
         def remove(current: Appointment, guest: Guest | None) -> tuple[Appointment, Guest, AuditEvent | None]:
             assert guest is not None
@@ -153,7 +152,6 @@ class GuestService:
     def set_presence(self, appointment_id: str, guest_id: str, online: bool) -> tuple[Appointment, Guest]:
         """For the live side: the guest `online` while a page of theirs is connected, `invited`
         when the last one is gone (not audited). A removed guest stays removed."""
-        self._known_guest(appointment_id, guest_id)
 
         def presence(
             current: Appointment, guest: Guest | None
